@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Starts the real binary the way the README does and checks what a user would: proxying,
+# config validation errors, reload on SIGHUP and on file change, and exit 0 on SIGTERM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift build --product konnect >/dev/null
+bin=.build/debug/konnect
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "smoke: FAILED: $*"; [ -f "$work/serve.log" ] && cat "$work/serve.log"; exit 1; }
+
+# Two origins on the quickstart's ports.
+for port in 9000 9001; do
+    mkdir -p "$work/o$port"
+    echo "origin $port" > "$work/o$port/hello.txt"
+    python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/o$port" >/dev/null 2>&1 &
+    pids+=($!)
+done
+
+"$bin" version | grep -q '^konnect ' || fail "version"
+"$bin" config validate examples/quickstart.yaml || fail "quickstart does not validate"
+
+cat > "$work/bad.yaml" <<'YAML'
+_format_version: "3.0"
+services:
+  - name: a
+    url: http://127.0.0.1:9000
+    routes:
+      - paths: [relative]
+YAML
+if "$bin" config validate "$work/bad.yaml" > "$work/bad.out" 2>&1; then fail "invalid file accepted"; fi
+grep -q 'services\[0\].routes\[0\].paths\[0\]' "$work/bad.out" || fail "error without path: $(cat "$work/bad.out")"
+grep -q 'line 6' "$work/bad.out" || fail "error without line: $(cat "$work/bad.out")"
+
+cp examples/quickstart.yaml "$work/live.yaml"
+KONNECT_PROXY_LISTEN=127.0.0.1:18000 "$bin" serve --declarative "$work/live.yaml" > "$work/serve.log" 2>&1 &
+serve=$!
+pids+=($serve)
+for _ in $(seq 50); do curl -s -o /dev/null 127.0.0.1:18000 && break; sleep 0.1; done
+
+# Wait until the origins answer too.
+for _ in $(seq 50); do curl -sf -o /dev/null 127.0.0.1:9001/hello.txt && break; sleep 0.1; done
+
+[ "$(curl -s 127.0.0.1:18000/echo/hello.txt)" = "origin 9000" ] || fail "proxying /echo"
+seen=$(for _ in 1 2 3 4 5 6; do curl -s 127.0.0.1:18000/balanced/hello.txt; done | sort -u | wc -l)
+[ "$seen" = 2 ] || fail "balancing over both targets (saw $seen)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18000/nothing)" = 404 ] || fail "no-route 404"
+
+# An invalid file is rejected and the old configuration keeps serving.
+cp "$work/bad.yaml" "$work/live.yaml"
+kill -HUP "$serve"
+sleep 1.5
+grep -q 'configuration rejected' "$work/serve.log" || fail "invalid reload not reported"
+[ "$(curl -s 127.0.0.1:18000/echo/hello.txt)" = "origin 9000" ] || fail "old config stopped serving"
+
+# A valid change on disk is picked up without a signal.
+sed 's#- /echo#- /renamed#' examples/quickstart.yaml > "$work/live.yaml"
+for _ in $(seq 50); do
+    [ "$(curl -s 127.0.0.1:18000/renamed/hello.txt)" = "origin 9000" ] && break
+    sleep 0.1
+done
+[ "$(curl -s 127.0.0.1:18000/renamed/hello.txt)" = "origin 9000" ] || fail "file change not applied"
+
+kill -TERM "$serve"
+status=0
+wait "$serve" || status=$?
+[ "$status" = 0 ] || fail "exit status $status after SIGTERM"
+echo "smoke test: every check passed"

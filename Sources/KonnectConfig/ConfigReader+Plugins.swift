@@ -1,0 +1,58 @@
+import Yams
+
+extension ConfigReader {
+    static let pluginProtocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"]
+
+    static let pluginSchema = FieldSchema(
+        noun: "a plugin",
+        fields: ["id", "name", "config", "enabled", "service", "route", "consumer", "protocols", "tags", "instance_name", "ordering"]
+    )
+
+    /// Reads a plugin; `parent` is the entity it is nested under, which scopes it.
+    func readPlugin(_ node: Node, at path: String, index: Int, parent: PluginParent?) {
+        guard let fields = fields(node, at: path, schema: Self.pluginSchema) else { return }
+        var plugin = Plugin(id: "", name: "")
+        var name: Located<String>?
+        if let node = fields["name"] {
+            if let text = string(node, at: fields.path("name"), expected: "a plugin name") {
+                if KnownPlugins.names.contains(text) {
+                    plugin.name = text
+                    name = Located(value: text, path: fields.path("name"), location: TextLocation(node))
+                } else {
+                    let hint = Self.closest(to: text, among: KnownPlugins.names.sorted()).map { " (did you mean \"\($0)\"?)" } ?? ""
+                    report(fields.path("name"), node: node, expected: "the name of a plugin Konnect knows\(hint)")
+                }
+            }
+        } else {
+            reportMissing("name", in: fields, expected: "a plugin name such as rate-limiting")
+        }
+        if let node = fields["config"] {
+            if case .mapping = node {
+                plugin.config = json(node, at: fields.path("config"))
+            } else {
+                report(fields.path("config"), node: node, expected: "a map of the plugin's settings")
+            }
+        }
+        if let node = fields["enabled"], let value = boolean(node, at: fields.path("enabled")) {
+            plugin.enabled = value
+        }
+        if let node = fields["protocols"],
+            let protocols = protocolList(node, at: fields.path("protocols"), options: Self.pluginProtocols), !protocols.isEmpty
+        {
+            plugin.protocols = protocols
+        }
+        if let node = fields["ordering"] {
+            _ = mapEntries(node, at: fields.path("ordering"), expected: "a map with before and/or after")
+        }
+        plugin.tags = tags(fields)
+
+        let info = DraftInfo(fields, index: index, givenID: givenID(fields), name: name)
+        plugins.append(PluginDraft(
+            plugin: plugin, info: info, instanceName: entityName(fields, "instance_name"),
+            serviceReference: reference(fields, "service", kind: "a service"),
+            routeReference: reference(fields, "route", kind: "a route"),
+            consumerReference: reference(fields, "consumer", kind: "a consumer"),
+            parent: parent
+        ))
+    }
+}

@@ -1,0 +1,69 @@
+import NIOCore
+
+/// State that belongs to one event loop: its current snapshot, its upstream pool and its
+/// client connections.
+///
+/// `@unchecked Sendable`: created once per loop and afterwards read and written only on that
+/// loop (every access goes through `eventLoop.execute` or code already running on it).
+final class LoopContext: @unchecked Sendable {
+    let eventLoop: EventLoop
+    let index: Int
+    var snapshot: ConfigSnapshot
+    let pool: UpstreamPool
+    private var random: RequestIDGenerator
+    /// Live client connections, for graceful shutdown.
+    var connections: [ObjectIdentifier: ProxyHandler] = [:]
+    var draining = false
+
+    init(eventLoop: EventLoop, index: Int, snapshot: ConfigSnapshot, settings: ProxySettings) {
+        self.eventLoop = eventLoop
+        self.index = index
+        self.snapshot = snapshot
+        self.pool = UpstreamPool(eventLoop: eventLoop, settings: settings, resolver: NameResolver())
+        self.random = RequestIDGenerator(seed: UInt64.random(in: .min ... .max) ^ UInt64(index))
+    }
+
+    func nextRequestID() -> String { random.next() }
+}
+
+/// 128-bit random request ids as 32 lowercase hex digits, from a per-loop xoshiro256** stream
+/// (seeded from the system generator once, so ids cost no system call).
+struct RequestIDGenerator {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    init(seed: UInt64) {
+        var z = seed
+        func splitmix() -> UInt64 {
+            z &+= 0x9E37_79B9_7F4A_7C15
+            var x = z
+            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+            return x ^ (x >> 31)
+        }
+        state = (splitmix(), splitmix(), splitmix(), splitmix())
+    }
+
+    private mutating func next64() -> UInt64 {
+        let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = state.3 << 45 | state.3 >> 19
+        return result
+    }
+
+    mutating func next() -> String {
+        let high = next64(), low = next64()
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { hex in
+                for i in 0..<16 { buffer[i] = hex[Int((high >> (60 - 4 * UInt64(i))) & 0xF)] }
+                for i in 0..<16 { buffer[16 + i] = hex[Int((low >> (60 - 4 * UInt64(i))) & 0xF)] }
+            }
+            return 32
+        }
+    }
+}

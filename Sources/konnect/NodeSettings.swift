@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import KonnectProxy
+import NIOCore
+
+/// The process environment, as a lookup.
+struct Environment {
+    let values: [String: String]
+
+    static var current: Environment { Environment(values: ProcessInfo.processInfo.environment) }
+
+    subscript(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
+}
+
+enum FileHandleOutput {
+    static func writeToStandardError(_ string: String) {
+        FileHandle.standardError.write(string.data(using: .utf8) ?? Data())
+    }
+}
+
+/// Node settings read from `KONNECT_*` environment variables (flags are applied on top by the caller).
+enum NodeSettings {
+    static func proxySettings(environment: Environment) throws -> ProxySettings {
+        var settings = ProxySettings()
+        if let listen = environment["KONNECT_PROXY_LISTEN"] {
+            try applyListen(listen, to: &settings, source: "KONNECT_PROXY_LISTEN")
+        }
+        func int(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let text = environment[name] else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw ValidationError("\(name)=\(text): expected a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        func seconds(_ name: String) throws -> TimeAmount? {
+            try int(name, 1...86_400).map { .seconds(Int64($0)) }
+        }
+        if let value = try int("KONNECT_THREADS", 1...1024) { settings.threads = value }
+        if let value = try int("KONNECT_MAX_CONNECTIONS", 1...10_000_000) { settings.maxConnections = value }
+        if let value = try seconds("KONNECT_CLIENT_HEADER_TIMEOUT") { settings.clientHeaderTimeout = value }
+        if let value = try seconds("KONNECT_CLIENT_BODY_TIMEOUT") { settings.clientBodyTimeout = value }
+        if let value = try seconds("KONNECT_KEEPALIVE_TIMEOUT") { settings.keepaliveTimeout = value }
+        if let value = try int("KONNECT_MAX_HEADER_SIZE", 256...81_920) { settings.maxHeaderSize = value }
+        if let value = try int("KONNECT_MAX_HEADERS_SIZE", 1024...81_920) { settings.maxHeadersSize = value }
+        if let value = try int("KONNECT_MAX_HEADER_COUNT", 1...10_000) { settings.maxHeaderCount = value }
+        if let value = try int("KONNECT_MAX_URI_LENGTH", 256...81_920) { settings.maxURILength = value }
+        if let value = try int("KONNECT_MAX_BODY_SIZE", 0...Int.max) { settings.maxBodySize = Int64(value) }
+        if let value = try seconds("KONNECT_SHUTDOWN_GRACE_PERIOD") { settings.shutdownGracePeriod = value }
+        if let value = try int("KONNECT_UPSTREAM_KEEPALIVE_POOL_SIZE", 0...100_000) { settings.upstreamKeepalivePoolSize = value }
+        if let value = try seconds("KONNECT_UPSTREAM_KEEPALIVE_TIMEOUT") { settings.upstreamKeepaliveTimeout = value }
+        return settings
+    }
+
+    /// Parses `host:port`, `:port` or `[v6]:port`.
+    static func applyListen(_ text: String, to settings: inout ProxySettings, source: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port)
+        else {
+            throw ValidationError("\(source)=\(text): expected host:port, for example 0.0.0.0:8000")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        settings.host = host.isEmpty ? "0.0.0.0" : host
+        settings.port = port
+    }
+}

@@ -1,0 +1,75 @@
+import KonnectConfig
+import KonnectProxy
+import NIOCore
+import Testing
+
+@Suite("Reload and shutdown")
+struct ReloadAndShutdownTests {
+    @Test func newConfigurationTakesEffect() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0], paths: ["/old"]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            #expect(try await client.get("/new").status == 404)
+            try await fx.runtime.apply(ProxyFixture.simple(port: fx.origin.port, paths: ["/new"]))
+            #expect(try await client.get("/new").status == 200)
+            #expect(try await client.get("/old").status == 404)
+        }
+    }
+
+    @Test func inFlightRequestFinishesOnItsSnapshot() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0], paths: ["/"]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            try await client.send("GET /slow?delay=300 HTTP/1.1\r\nHost: a\r\n\r\n")
+            try await Task.sleep(nanoseconds: 50_000_000)
+            try await fx.runtime.apply(.empty)
+            #expect(try await client.readResponse().status == 200)
+            #expect(try await client.get("/").status == 404)
+        }
+    }
+
+    @Test func reloadingUnderLoadFailsNoRequest() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0], paths: ["/a"]) }) { fx in
+            let configs = [
+                ProxyFixture.simple(port: fx.origin.port, paths: ["/a"]),
+                ProxyFixture.simple(port: fx.origin.port, paths: ["/a", "/b"], servicePath: "/v2"),
+            ]
+            let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let client = try await fx.client()
+                        defer { client.close() }
+                        var failed = 0
+                        for _ in 0..<150 where try await client.get("/a/x").status != 200 { failed += 1 }
+                        return failed
+                    }
+                }
+                group.addTask {
+                    for round in 0..<40 {
+                        try await fx.runtime.apply(configs[round % 2])
+                        try await Task.sleep(nanoseconds: 10_000_000)
+                    }
+                    return 0
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(failures == 0)
+        }
+    }
+
+    @Test func shutdownLetsInFlightRequestsFinish() async throws {
+        let fixture = try await ProxyFixture.start(configure: { ProxyFixture.simple(port: $0[0]) })
+        let client = try await fixture.client()
+        defer { client.close() }
+        try await client.send("GET /slow?delay=300 HTTP/1.1\r\nHost: a\r\n\r\n")
+        try await Task.sleep(nanoseconds: 50_000_000)
+        async let stopped: Void = fixture.runtime.shutdown()
+        let response = try await client.readResponse()
+        #expect(response.status == 200)
+        #expect(response.header("connection") == "close")
+        await stopped
+        await #expect(throws: (any Error).self) { _ = try await fixture.client() }
+        for origin in fixture.origins { try await origin.close() }
+        try await fixture.clientGroup.shutdownGracefully()
+    }
+}

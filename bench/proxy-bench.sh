@@ -1,0 +1,587 @@
+#!/usr/bin/env bash
+# Side-by-side proxy benchmark: Konnect and nginx, both in front of the same nginx origin.
+#
+#   bench/proxy-bench.sh                      # builds konnect (release) first
+#   KONNECT_BIN=/path/to/konnect bench/proxy-bench.sh
+#
+# Everything listens on 127.0.0.1. Generated configs, logs and the sparse 2 GB file live in a
+# temporary directory that is removed on exit; every process started here is stopped on exit.
+# The markdown results go to stdout and to bench/results/latest.md.
+#
+# Tunables (environment): THREAD_COUNTS ("1 2"), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
+# IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
+# SINK_PORT (19110), NGINX_PORT (19200), KONNECT_PORT (19300).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(dirname "$BENCH_DIR")
+RESULTS_DIR="$BENCH_DIR/results"
+
+THREAD_COUNTS=${THREAD_COUNTS:-"1 2"}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-50}
+WRK_THREADS=${WRK_THREADS:-1}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-5000}
+ROUTE_COUNTS=${ROUTE_COUNTS:-"10 10000"}
+BIG_SIZE=${BIG_SIZE:-2G}
+ORIGIN_PORT=${ORIGIN_PORT:-19100}
+SINK_PORT=${SINK_PORT:-19110}
+NGINX_PORT=${NGINX_PORT:-19200}
+KONNECT_PORT=${KONNECT_PORT:-19300}
+HOST=127.0.0.1
+# The origin's response body: 50 bytes.
+BODY='origin says hello: this body is fifty bytes long.'
+BODY_BYTES=$((${#BODY} + 1))
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# Processes started here, stopped on exit.
+STARTED_PIDS=()
+WORK=""
+
+stop_pid() {
+    local pid=$1 waited=0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    while kill -0 "$pid" 2>/dev/null && ((waited < 150)); do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "pid $pid ignored SIGTERM for 15s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    local kept=() p
+    for p in "${STARTED_PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+    STARTED_PIDS=("${kept[@]}")
+}
+
+cleanup() {
+    local status=$? pid
+    trap - EXIT INT TERM
+    for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+    if [[ -n $WORK && -d $WORK ]]; then
+        if ((status != 0)) && [[ -d $WORK/logs ]]; then
+            mkdir -p "$RESULTS_DIR/logs" && cp -r "$WORK/logs/." "$RESULTS_DIR/logs/" 2>/dev/null || true
+            log "logs of the failed run kept in $RESULTS_DIR/logs"
+        fi
+        rm -rf "$WORK"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Tools.
+install_missing() {
+    local missing=() packages=()
+    command -v nginx >/dev/null || missing+=(nginx)
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v python3 >/dev/null || missing+=(python3)
+    ((${#missing[@]} == 0)) && return 0
+    if ((EUID != 0)) || ! command -v apt-get >/dev/null; then
+        die "missing tools: ${missing[*]} (install them, or run as root on Debian/Ubuntu to let this script apt-get them)"
+    fi
+    log "installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    local tool
+    for tool in "${missing[@]}"; do
+        case $tool in
+            nginx) packages+=(nginx-light) ;;
+            *) packages+=("$tool") ;;
+        esac
+    done
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null; then
+        packages=("${packages[@]/nginx-light/nginx}")
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+    fi
+    # A freshly installed nginx package may start its own service on port 80; it is not ours and is
+    # left alone, since it does not use our ports.
+}
+
+build_konnect() {
+    if [[ -n ${KONNECT_BIN:-} ]]; then
+        [[ -x $KONNECT_BIN ]] || die "KONNECT_BIN=$KONNECT_BIN is not an executable"
+        return 0
+    fi
+    log "building konnect (release); a first build takes several minutes"
+    if command -v flock >/dev/null; then
+        (cd "$REPO_DIR" && flock /tmp/konnect-build.lock swift build -c release --product konnect) >&2
+    else
+        (cd "$REPO_DIR" && swift build -c release --product konnect) >&2
+    fi
+    KONNECT_BIN="$REPO_DIR/.build/release/konnect"
+    [[ -x $KONNECT_BIN ]] || die "build finished but $KONNECT_BIN is missing"
+}
+
+# ---------------------------------------------------------------------------------------------
+# /proc readings.
+CLK_TCK=$(getconf CLK_TCK)
+
+# utime + stime, in clock ticks, summed over the given PIDs (all threads of each process).
+cpu_ticks() {
+    local pid total=0 ticks
+    for pid in "$@"; do
+        ticks=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$pid/stat")
+        total=$((total + ticks))
+    done
+    echo "$total"
+}
+
+# A /proc/PID/status field in KiB (VmRSS, VmHWM), summed over the given PIDs.
+status_kib() {
+    local field=$1 pid total=0 value
+    shift
+    for pid in "$@"; do
+        value=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status")
+        total=$((total + ${value:-0}))
+    done
+    echo "$total"
+}
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# An nginx master and its workers.
+nginx_pids() { echo "$1" $(pgrep -P "$1" || true); }
+
+port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# Waits until GET url answers 200; fails when the process dies or after $3 seconds.
+wait_ready() {
+    local url=$1 pid=$2 limit=${3:-30} start=$SECONDS code
+    while ((SECONDS - start < limit)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
+        [[ $code == 200 ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Checks that url answers 200 with the origin's body.
+check_body() {
+    local url=$1 out
+    out=$(curl -s --max-time 5 -w '\n%{http_code}' "$url") || return 1
+    [[ $out == "$BODY"$'\n'$'\n'200 ]]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Configuration files.
+write_origin_config() {
+    local dir=$WORK/origin
+    mkdir -p "$dir" "$WORK/big"
+    truncate -s "$BIG_SIZE" "$WORK/big/file.bin"
+    chmod 755 "$WORK" "$WORK/big" && chmod 644 "$WORK/big/file.bin"
+    cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+pid $dir/nginx.pid;
+error_log $WORK/logs/origin-error.log warn;
+events { worker_connections $((NOFILE / 2)); }
+http {
+    access_log off;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+    sendfile on;
+    default_type text/plain;
+    server {
+        listen $HOST:$ORIGIN_PORT backlog=4096;
+        location / { return 200 "$BODY\n"; }
+        location /big/ { alias $WORK/big/; }
+        # Answers at once and discards the body in the background.
+        location = /early-upload {
+            client_max_body_size 0;
+            return 200 "uploaded\n";
+        }
+    }
+}
+EOF
+}
+
+write_nginx_proxy_config() {
+    local threads=$1 dir=$WORK/nginx-$1
+    mkdir -p "$dir"
+    # The same request headers Konnect adds upstream, and the same keep-alive limits on both sides.
+    cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes $threads;
+worker_rlimit_nofile $NOFILE;
+pid $dir/nginx.pid;
+error_log $WORK/logs/nginx-$threads-error.log warn;
+events { worker_connections $((NOFILE / 2)); }
+http {
+    access_log off;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000;
+    upstream origin {
+        server $HOST:$ORIGIN_PORT;
+        keepalive 64;
+        keepalive_requests 10000;
+        keepalive_timeout 60s;
+    }
+    server {
+        listen $HOST:$NGINX_PORT backlog=4096;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_set_header X-Forwarded-Port \$server_port;
+            proxy_set_header X-Forwarded-Path \$request_uri;
+            proxy_set_header X-Real-IP \$remote_addr;
+            proxy_set_header Via "1.1 nginx";
+            add_header Via "1.1 nginx";
+        }
+        # Streams request bodies like Konnect does, instead of buffering them to a temp file.
+        location /early-upload {
+            client_max_body_size 0;
+            proxy_request_buffering off;
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+}
+
+# Konnect's declarative file: the bench route plus $1 generated prefix routes /r0 ... /r<n-1>.
+write_konnect_config() {
+    local file=$1 extra_routes=$2
+    {
+        printf '_format_version: "3.0"\nservices:\n  - name: origin\n    url: http://%s:%s\n    routes:\n' "$HOST" "$ORIGIN_PORT"
+        printf '      - name: bench\n        paths: ["/bench"]\n        strip_path: false\n'
+        printf '      - name: big\n        paths: ["/big/"]\n        strip_path: false\n'
+        printf '      - name: early-upload\n        paths: ["/early-upload"]\n        strip_path: false\n'
+        awk -v n="$extra_routes" 'BEGIN {
+            for (i = 0; i < n; i++)
+                printf "      - name: r%d\n        paths: [\"/r%d\"]\n        strip_path: false\n", i, i
+        }'
+        printf '  - name: sink\n    url: http://%s:%s\n    routes:\n' "$HOST" "$SINK_PORT"
+        printf '      - name: upload\n        paths: ["/upload"]\n        strip_path: false\n'
+    } >"$file"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Process start-up. Each sets the named variable to the PID.
+start_nginx() {
+    local var=$1 dir=$2 port=$3 pid
+    port_free "$port" || die "port $port on $HOST is already in use"
+    nginx -e "$WORK/logs/$(basename "$dir")-stderr.log" -p "$dir" -c "$dir/nginx.conf" \
+        >>"$WORK/logs/$(basename "$dir")-stdout.log" 2>&1 &
+    pid=$!
+    STARTED_PIDS+=("$pid")
+    wait_ready "http://$HOST:$port/bench" "$pid" 15 ||
+        die "nginx in $dir did not answer 200 on port $port: $(tail -5 "$WORK/logs/"*"$(basename "$dir")"*error.log 2>/dev/null)"
+    printf -v "$var" '%s' "$pid"
+}
+
+KONNECT_RUNS=0
+start_konnect() {
+    local var=$1 config=$2 threads=$3 pid logfile
+    KONNECT_RUNS=$((KONNECT_RUNS + 1))
+    logfile="$WORK/logs/konnect-$KONNECT_RUNS-t$threads-$(basename "$config" .yaml).log"
+    port_free "$KONNECT_PORT" || die "port $KONNECT_PORT on $HOST is already in use"
+    "$KONNECT_BIN" serve --declarative "$config" --proxy-listen "$HOST:$KONNECT_PORT" \
+        --threads "$threads" --log-level warning >"$logfile" 2>&1 &
+    pid=$!
+    STARTED_PIDS+=("$pid")
+    KONNECT_STARTED_AT=$(date +%s.%N)
+    if ! wait_ready "http://$HOST:$KONNECT_PORT/bench" "$pid" 60; then
+        log "konnect log ($logfile):"
+        tail -20 "$logfile" >&2 || true
+        die "konnect did not answer 200 on /bench within 60s (config $config, threads $threads)"
+    fi
+    KONNECT_READY_SECONDS=$(awk -v a="$KONNECT_STARTED_AT" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+    printf -v "$var" '%s' "$pid"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Load runs.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n = n / 1000
+        else if (v ~ /ms$/) n = n
+        else if (v ~ /m$/) n = n * 60000
+        else if (v ~ /s$/) n = n * 1000
+        printf "%.2f", n
+    }'
+}
+
+# run_wrk URL PID...: warm-up, then a measured run. Sets W_RPS W_P50 W_P99 W_REQUESTS W_CPU_US
+# W_CORES W_ERRORS; the raw wrk output goes to the logs.
+WRK_RUNS=0
+run_wrk() {
+    local url=$1 out before after t0 t1 seconds non2xx socket_errors
+    shift
+    WRK_RUNS=$((WRK_RUNS + 1))
+    timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+    before=$(cpu_ticks "$@")
+    t0=$(date +%s.%N)
+    out=$(timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency "$url")
+    t1=$(date +%s.%N)
+    after=$(cpu_ticks "$@")
+    printf '%s\n%s\n' "$url" "$out" >"$WORK/logs/wrk-$WRK_RUNS.txt"
+    W_REQUESTS=$(awk '/ requests in / { print $1; exit }' <<<"$out")
+    W_RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+    W_P50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+    W_P99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+    socket_errors=$(awk '/Socket errors:/ { sub(/^ *Socket errors: */, ""); print }' <<<"$out")
+    W_ERRORS=""
+    [[ -n $non2xx ]] && W_ERRORS="non-2xx: $non2xx"
+    [[ -n $socket_errors ]] && W_ERRORS="${W_ERRORS:+$W_ERRORS; }socket errors: $socket_errors"
+    W_ERRORS=${W_ERRORS:-none}
+    seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+    W_CPU_US=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$W_REQUESTS" \
+        'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }')
+    W_CORES=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v s="$seconds" 'BEGIN { printf "%.2f", t / hz / s }')
+    [[ $W_ERRORS == none ]] || NOTES+=("wrk against $url: $W_ERRORS (see log wrk-$WRK_RUNS.txt)")
+}
+
+# idle_hold PORT PID...: sets I_RSS_KIB and I_SUMMARY.
+idle_hold() {
+    local port=$1 out pid args=()
+    shift
+    for pid in "$@"; do args+=(--pid "$pid"); done
+    if out=$(timeout 300 python3 "$BENCH_DIR/idle_connections.py" --host "$HOST" --port "$port" \
+        --count "$IDLE_CONNECTIONS" "${args[@]}" --hold 3 2>"$WORK/logs/idle-$port.err"); then
+        I_RSS_KIB=$(sed -n 's/.*rss_kib=\([0-9]*\).*/\1/p' <<<"$out")
+        I_SUMMARY=ok
+    else
+        I_RSS_KIB=$(sed -n 's/.*rss_kib=\([0-9]*\).*/\1/p' <<<"$out")
+        I_SUMMARY="FAILED: ${out:-no output} $(head -3 "$WORK/logs/idle-$port.err" | tr '\n' ' ')"
+        NOTES+=("idle connections on port $port: $I_SUMMARY")
+    fi
+    log "idle connections on port $port: $out"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Streaming 2 GB through Konnect. Each sets S_PEAK_KIB S_BEFORE_KIB S_RESULT S_MBPS.
+stream_download() {
+    local pid=$1 out code bytes seconds
+    S_BEFORE_KIB=$(status_kib VmRSS "$pid")
+    out=$(curl -sS --max-time 300 -o /dev/null -w '%{http_code} %{size_download} %{time_total}' \
+        "http://$HOST:$KONNECT_PORT/big/file.bin" 2>&1) || true
+    S_PEAK_KIB=$(status_kib VmHWM "$pid")
+    read -r code bytes seconds <<<"$out" || true
+    S_MBPS=$(awk -v b="${bytes:-0}" -v s="${seconds:-0}" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1048576; else print "n/a" }')
+    if [[ $code == 200 && $bytes == "$BIG_BYTES" ]]; then
+        S_RESULT="200, $bytes bytes"
+    else
+        S_RESULT="FAILED: curl said '$out' (expected 200 and $BIG_BYTES bytes)"
+        NOTES+=("download of $BIG_SIZE through Konnect: $S_RESULT")
+    fi
+}
+
+# The upload goes to upload_sink.py, which reads the whole body before it answers "received N".
+stream_upload() {
+    local pid=$1 out code sent seconds answer
+    S_BEFORE_KIB=$(status_kib VmRSS "$pid")
+    out=$(head -c "$BIG_BYTES" /dev/zero |
+        curl -sS --max-time 300 -T - -o "$WORK/upload-answer.txt" -w '%{http_code} %{size_upload} %{time_total}' \
+            "http://$HOST:$KONNECT_PORT/upload" 2>&1) || true
+    S_PEAK_KIB=$(status_kib VmHWM "$pid")
+    read -r code sent seconds <<<"$out" || true
+    answer=$(cat "$WORK/upload-answer.txt" 2>/dev/null || true)
+    S_MBPS=$(awk -v b="$BIG_BYTES" -v s="${seconds:-0}" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1048576; else print "n/a" }')
+    if [[ $code == 200 && $answer == "received $BIG_BYTES" ]]; then
+        S_RESULT="200, origin received $BIG_BYTES body bytes (curl sent $sent bytes with chunk framing)"
+    else
+        S_RESULT="FAILED: curl said '$out', origin answered '$answer' (expected 200 and 'received $BIG_BYTES')"
+        NOTES+=("upload of $BIG_SIZE through Konnect: $S_RESULT")
+    fi
+}
+
+# early_upload PORT: $BIG_SIZE chunked upload to an origin that answers 200 before reading the body
+# (nginx discards it in the background). Sets E_RESULT to what the client saw.
+early_upload() {
+    local port=$1 out rc code sent seconds
+    out=$(head -c "$BIG_BYTES" /dev/zero |
+        curl -sS --max-time 120 -T - -o /dev/null -w '%{http_code} %{size_upload} %{time_total}' \
+            "http://$HOST:$port/early-upload" 2>"$WORK/early-$port.err") && rc=0 || rc=$?
+    read -r code sent seconds <<<"$out" || true
+    if ((rc == 0)) && [[ $code == 200 ]] && ((sent >= BIG_BYTES)); then
+        E_RESULT="200, whole body sent"
+    else
+        E_RESULT="curl exit $rc, status ${code:-none}, $sent of $BIG_BYTES bytes sent in ${seconds}s"
+        if [[ -s $WORK/early-$port.err ]]; then E_RESULT+=" ($(tr -d '\n' <"$WORK/early-$port.err"))"; fi
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+main() {
+    install_missing
+    build_konnect
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    NOFILE=$(ulimit -n)
+    ((NOFILE >= IDLE_CONNECTIONS + 1000)) || die "open-file limit $NOFILE is too low for $IDLE_CONNECTIONS connections"
+
+    WORK=$(mktemp -d /tmp/konnect-bench.XXXXXX)
+    mkdir -p "$WORK/logs" "$RESULTS_DIR"
+    chmod 755 "$WORK/logs"
+    NOTES=()
+    BIG_BYTES=$(numfmt --from=iec "$BIG_SIZE")
+
+    write_origin_config
+    local origin_pid origin_worker
+    start_nginx origin_pid "$WORK/origin" "$ORIGIN_PORT"
+    origin_worker=$(pgrep -P "$origin_pid")
+    check_body "http://$HOST:$ORIGIN_PORT/bench" || die "origin does not answer with the expected body"
+    log "origin nginx pid $origin_pid (worker $origin_worker) on $HOST:$ORIGIN_PORT"
+    local sink_pid
+    port_free "$SINK_PORT" || die "port $SINK_PORT on $HOST is already in use"
+    python3 "$BENCH_DIR/upload_sink.py" --host "$HOST" --port "$SINK_PORT" 2>"$WORK/logs/upload-sink.log" &
+    sink_pid=$!
+    STARTED_PIDS+=("$sink_pid")
+    wait_ready "http://$HOST:$SINK_PORT/" "$sink_pid" 15 || die "upload_sink.py did not start on port $SINK_PORT"
+
+    write_konnect_config "$WORK/konnect-bench.yaml" 0
+
+    local threads nginx_pid konnect_pid
+    local -a comparison=() ratios=() memory=() behaviour=()
+    for threads in $THREAD_COUNTS; do
+        write_nginx_proxy_config "$threads"
+        start_nginx nginx_pid "$WORK/nginx-$threads" "$NGINX_PORT"
+        start_konnect konnect_pid "$WORK/konnect-bench.yaml" "$threads"
+        check_body "http://$HOST:$NGINX_PORT/bench" || die "nginx proxy does not relay the origin's body"
+        check_body "http://$HOST:$KONNECT_PORT/bench" ||
+            die "konnect does not relay the origin's body: $(curl -s -i --max-time 5 "http://$HOST:$KONNECT_PORT/bench" | head -20)"
+
+        local -a npids
+        read -r -a npids <<<"$(nginx_pids "$nginx_pid")"
+        local nginx_idle konnect_idle
+        nginx_idle=$(status_kib VmRSS "${npids[@]}")
+        konnect_idle=$(status_kib VmRSS "$konnect_pid")
+
+        log "threads=$threads: wrk against nginx"
+        run_wrk "http://$HOST:$NGINX_PORT/bench" "${npids[@]}"
+        local n_rps=$W_RPS n_p50=$W_P50 n_p99=$W_P99 n_cpu=$W_CPU_US
+        comparison+=("| nginx $(nginx -v 2>&1 | sed 's|.*nginx/||') | $threads | $W_RPS | $W_P50 | $W_P99 | $W_CPU_US | $W_CORES | $(mib "$nginx_idle") | $W_REQUESTS | $W_ERRORS |")
+
+        log "threads=$threads: wrk against konnect"
+        run_wrk "http://$HOST:$KONNECT_PORT/bench" "$konnect_pid"
+        comparison+=("| Konnect | $threads | $W_RPS | $W_P50 | $W_P99 | $W_CPU_US | $W_CORES | $(mib "$konnect_idle") | $W_REQUESTS | $W_ERRORS |")
+        ratios+=("| $threads | $(awk -v a="$W_RPS" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$W_P50" -v b="$n_p50" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$W_P99" -v b="$n_p99" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$W_CPU_US" -v b="$n_cpu" 'BEGIN { printf "%.2f", a / b }') |")
+        kill -0 "$konnect_pid" 2>/dev/null || die "konnect (threads $threads) exited during the load run"
+
+        if [[ $threads == "${THREAD_COUNTS##* }" ]]; then
+            log "threads=$threads: $IDLE_CONNECTIONS idle keep-alive connections on each proxy"
+            idle_hold "$NGINX_PORT" "${npids[@]}"
+            local nginx_held=$I_RSS_KIB nginx_held_summary=$I_SUMMARY
+            idle_hold "$KONNECT_PORT" "$konnect_pid"
+            memory+=("| RSS idle, after start-up and one request (threads $threads) | $(mib "$konnect_idle") | $(mib "$nginx_idle") | |")
+            memory+=("| RSS with $IDLE_CONNECTIONS idle keep-alive client connections (threads $threads) | $(mib "${I_RSS_KIB:-0}") | $(mib "${nginx_held:-0}") | Konnect: $I_SUMMARY; nginx: $nginx_held_summary |")
+
+            log "threads=$threads: $BIG_SIZE upload to an origin that answers before reading the body"
+            early_upload "$NGINX_PORT"
+            local nginx_early=$E_RESULT
+            early_upload "$KONNECT_PORT"
+            behaviour+=("| $BIG_SIZE chunked upload (\`curl -T -\`) to an origin that answers 200 at once and discards the body (nginx \`return 200\`) | $E_RESULT | $nginx_early (nginx: \`proxy_request_buffering off\`) |")
+            MEMORY_THREADS=$threads
+        fi
+        stop_pid "$konnect_pid"
+        stop_pid "$nginx_pid"
+    done
+
+    log "route table size: Konnect, threads 1"
+    local -a routes=()
+    local count path config
+    for count in $ROUTE_COUNTS; do
+        config="$WORK/konnect-routes-$count.yaml"
+        write_konnect_config "$config" "$count"
+        path="/r$((count / 2))"
+        start_konnect konnect_pid "$config" 1
+        check_body "http://$HOST:$KONNECT_PORT$path" || die "konnect with $count routes does not relay $path"
+        local idle ready=$KONNECT_READY_SECONDS
+        idle=$(status_kib VmRSS "$konnect_pid")
+        run_wrk "http://$HOST:$KONNECT_PORT$path" "$konnect_pid"
+        routes+=("| $count + 3 | \`$path\` | $W_RPS | $W_P50 | $W_P99 | $W_CPU_US | $(mib "$idle") | $ready | $W_ERRORS |")
+        kill -0 "$konnect_pid" 2>/dev/null || die "konnect ($count routes) exited during the load run"
+        stop_pid "$konnect_pid"
+    done
+
+    local stream_threads=${MEMORY_THREADS:-1}
+    log "streaming $BIG_SIZE down through Konnect (threads $stream_threads)"
+    start_konnect konnect_pid "$WORK/konnect-bench.yaml" "$stream_threads"
+    stream_download "$konnect_pid"
+    memory+=("| Peak RSS (VmHWM), $BIG_SIZE download streamed through (threads $stream_threads) | $(mib "$S_PEAK_KIB") | | RSS before: $(mib "$S_BEFORE_KIB") MiB; $S_RESULT; $S_MBPS MiB/s |")
+    stop_pid "$konnect_pid"
+
+    log "streaming $BIG_SIZE up through Konnect (threads $stream_threads)"
+    start_konnect konnect_pid "$WORK/konnect-bench.yaml" "$stream_threads"
+    stream_upload "$konnect_pid"
+    memory+=("| Peak RSS (VmHWM), $BIG_SIZE chunked upload streamed through to upload_sink.py (threads $stream_threads) | $(mib "$S_PEAK_KIB") | | RSS before: $(mib "$S_BEFORE_KIB") MiB; $S_RESULT; $S_MBPS MiB/s |")
+    stop_pid "$konnect_pid"
+    stop_pid "$origin_pid"
+    stop_pid "$sink_pid"
+
+    local report
+    report=$(
+        echo "## Proxy benchmark results"
+        echo
+        echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo "- Machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
+        echo "- Konnect: \`$KONNECT_BIN\` ($("$KONNECT_BIN" version 2>/dev/null || echo unknown version)); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'); $(curl --version | head -1 | awk '{ print $1, $2 }')"
+        echo "- Load: \`wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency\` after a $WARMUP warm-up, GET of a $BODY_BYTES-byte body from one nginx origin (1 worker); all on 127.0.0.1."
+        echo "- wrk, the origin and the proxy share the $(nproc) cores, so requests/s and latency measure the whole machine;"
+        echo "  **CPU µs/request** (the proxy's own utime+stime from /proc/PID/stat, nginx master + workers, divided by requests completed) is the comparable figure."
+        echo
+        echo "### Konnect vs nginx, same origin, same worker/thread count"
+        echo
+        echo "| Proxy | Threads | Requests/s | p50 ms | p99 ms | CPU µs/request | Proxy cores busy | RSS idle MiB | Requests | Errors |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        printf '%s\n' "${comparison[@]}"
+        echo
+        echo "Ratios Konnect / nginx (requests/s: higher is better for Konnect; latency and CPU: lower is better):"
+        echo
+        echo "| Threads | Requests/s | p50 | p99 | CPU µs/request |"
+        echo "|---:|---:|---:|---:|---:|"
+        printf '%s\n' "${ratios[@]}"
+        echo
+        echo "### Konnect route table size (threads 1)"
+        echo
+        echo "| Routes | Path requested | Requests/s | p50 ms | p99 ms | CPU µs/request | RSS idle MiB | Start to first 200 (s) | Errors |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+        printf '%s\n' "${routes[@]}"
+        echo
+        echo "### Memory"
+        echo
+        echo "| Measure | Konnect MiB | nginx MiB (master + workers) | Notes |"
+        echo "|---|---:|---:|---|"
+        printf '%s\n' "${memory[@]}"
+        if ((${#behaviour[@]} > 0)); then
+            echo
+            echo "### Behaviour check (not a speed figure)"
+            echo
+            echo "| Case | Konnect | nginx |"
+            echo "|---|---|---|"
+            printf '%s\n' "${behaviour[@]}"
+        fi
+        if ((${#NOTES[@]} > 0)); then
+            echo
+            echo "### Problems seen"
+            echo
+            printf -- '- %s\n' "${NOTES[@]}"
+        fi
+    )
+    printf '%s\n' "$report" | tee "$RESULTS_DIR/latest.md"
+    if ((${#NOTES[@]} > 0)); then
+        mkdir -p "$RESULTS_DIR/logs" && cp -r "$WORK/logs/." "$RESULTS_DIR/logs/"
+        log "problems were seen; logs kept in $RESULTS_DIR/logs"
+    fi
+}
+
+main "$@"
