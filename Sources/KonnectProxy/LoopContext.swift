@@ -14,13 +14,27 @@ final class LoopContext: @unchecked Sendable {
     /// Live client connections, for graceful shutdown.
     var connections: [ObjectIdentifier: ProxyHandler] = [:]
     var draining = false
+    private var deadlineTick: RepeatedTask?
+
+    /// How often connections' timeouts are checked: the precision of every proxy timeout.
+    static let deadlineTickInterval = TimeAmount.milliseconds(100)
 
     init(eventLoop: EventLoop, index: Int, snapshot: ConfigSnapshot, settings: ProxySettings) {
         self.eventLoop = eventLoop
         self.index = index
         self.snapshot = snapshot
-        self.pool = UpstreamPool(eventLoop: eventLoop, settings: settings, resolver: NameResolver())
+        self.pool = UpstreamPool(eventLoop: eventLoop, settings: settings, resolver: NameResolver(settings: settings))
         self.random = RequestIDGenerator(seed: UInt64.random(in: .min ... .max) ^ UInt64(index))
+        let interval = Self.deadlineTickInterval
+        self.deadlineTick = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+            let now = NIODeadline.now()
+            for connection in connections.values { connection.checkDeadlines(now: now) }
+        }
+    }
+
+    func stopDeadlineTick() {
+        deadlineTick?.cancel()
+        deadlineTick = nil
     }
 
     func nextRequestID() -> String { random.next() }

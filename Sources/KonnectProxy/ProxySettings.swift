@@ -33,6 +33,18 @@ public struct ProxySettings: Sendable {
     public var upstreamKeepaliveTimeout: TimeAmount = .seconds(60)
     /// Requests one upstream connection serves before it is closed.
     public var upstreamKeepaliveMaxRequests: Int = 10_000
+    /// DNS servers asked for service and target host names; empty means those in `dnsResolvConf`.
+    public var dnsResolvers: [SocketAddress] = []
+    /// Hosts file consulted before DNS, read once at start.
+    public var dnsHostsFile: String = "/etc/hosts"
+    /// Nameservers, `search`, `ndots`, `timeout` and `attempts`, read once at start.
+    public var dnsResolvConf: String = "/etc/resolv.conf"
+    /// How long a name that does not exist, or has no A/AAAA records, is remembered.
+    public var dnsNotFoundTTL: TimeAmount = .seconds(30)
+    /// How long a failed lookup (timeout, server failure) is remembered before asking again.
+    public var dnsErrorTTL: TimeAmount = .seconds(1)
+    /// How long past its TTL an address is still used while refreshing it fails.
+    public var dnsStaleTTL: TimeAmount = .seconds(3600)
 
     public init() {}
 }

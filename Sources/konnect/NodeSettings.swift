@@ -48,6 +48,17 @@ enum NodeSettings {
         if let value = try seconds("KONNECT_SHUTDOWN_GRACE_PERIOD") { settings.shutdownGracePeriod = value }
         if let value = try int("KONNECT_UPSTREAM_KEEPALIVE_POOL_SIZE", 0...100_000) { settings.upstreamKeepalivePoolSize = value }
         if let value = try seconds("KONNECT_UPSTREAM_KEEPALIVE_TIMEOUT") { settings.upstreamKeepaliveTimeout = value }
+        if let text = environment["KONNECT_DNS_RESOLVER"] {
+            do {
+                settings.dnsResolvers = try ProxySettings.parseDNSResolvers(text)
+            } catch {
+                throw ValidationError("KONNECT_DNS_RESOLVER=\(text): \(error)")
+            }
+        }
+        if let path = environment["KONNECT_DNS_HOSTSFILE"] { settings.dnsHostsFile = path }
+        if let value = try seconds("KONNECT_DNS_NOT_FOUND_TTL") { settings.dnsNotFoundTTL = value }
+        if let value = try seconds("KONNECT_DNS_ERROR_TTL") { settings.dnsErrorTTL = value }
+        if let value = try int("KONNECT_DNS_STALE_TTL", 0...86_400) { settings.dnsStaleTTL = .seconds(Int64(value)) }
         return settings
     }
 
