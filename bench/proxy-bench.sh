@@ -369,13 +369,24 @@ idle_hold() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Streaming 2 GB through Konnect. Each sets S_PEAK_KIB S_BEFORE_KIB S_RESULT S_MBPS.
+# Streaming 2 GB through Konnect. Each sets S_PEAK_KIB S_BEFORE_KIB S_RESULT S_MBPS S_CPU (seconds).
+
+# Direct download from the origin; the first read also pulls the sparse file into the page cache,
+# so that the download through Konnect is not slowed by it.
+direct_download_mbps() {
+    local out
+    out=$(curl -sS --max-time 300 -o /dev/null -w '%{size_download} %{time_total}' "http://$HOST:$ORIGIN_PORT/big/file.bin")
+    out=$(curl -sS --max-time 300 -o /dev/null -w '%{size_download} %{time_total}' "http://$HOST:$ORIGIN_PORT/big/file.bin")
+    awk -v b="${out% *}" -v s="${out#* }" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1048576; else print "n/a" }'
+}
 stream_download() {
-    local pid=$1 out code bytes seconds
+    local pid=$1 out code bytes seconds ticks
     S_BEFORE_KIB=$(status_kib VmRSS "$pid")
+    ticks=$(cpu_ticks "$pid")
     out=$(curl -sS --max-time 300 -o /dev/null -w '%{http_code} %{size_download} %{time_total}' \
         "http://$HOST:$KONNECT_PORT/big/file.bin" 2>&1) || true
     S_PEAK_KIB=$(status_kib VmHWM "$pid")
+    S_CPU=$(awk -v t=$(($(cpu_ticks "$pid") - ticks)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
     read -r code bytes seconds <<<"$out" || true
     S_MBPS=$(awk -v b="${bytes:-0}" -v s="${seconds:-0}" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1048576; else print "n/a" }')
     if [[ $code == 200 && $bytes == "$BIG_BYTES" ]]; then
@@ -388,12 +399,14 @@ stream_download() {
 
 # The upload goes to upload_sink.py, which reads the whole body before it answers "received N".
 stream_upload() {
-    local pid=$1 out code sent seconds answer
+    local pid=$1 out code sent seconds answer ticks
     S_BEFORE_KIB=$(status_kib VmRSS "$pid")
+    ticks=$(cpu_ticks "$pid")
     out=$(head -c "$BIG_BYTES" /dev/zero |
         curl -sS --max-time 300 -T - -o "$WORK/upload-answer.txt" -w '%{http_code} %{size_upload} %{time_total}' \
             "http://$HOST:$KONNECT_PORT/upload" 2>&1) || true
     S_PEAK_KIB=$(status_kib VmHWM "$pid")
+    S_CPU=$(awk -v t=$(($(cpu_ticks "$pid") - ticks)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
     read -r code sent seconds <<<"$out" || true
     answer=$(cat "$WORK/upload-answer.txt" 2>/dev/null || true)
     S_MBPS=$(awk -v b="$BIG_BYTES" -v s="${seconds:-0}" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1048576; else print "n/a" }')
@@ -429,6 +442,7 @@ main() {
     NOFILE=$(ulimit -n)
     ((NOFILE >= IDLE_CONNECTIONS + 1000)) || die "open-file limit $NOFILE is too low for $IDLE_CONNECTIONS connections"
 
+    LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
     WORK=$(mktemp -d /tmp/konnect-bench.XXXXXX)
     mkdir -p "$WORK/logs" "$RESULTS_DIR"
     chmod 755 "$WORK/logs"
@@ -515,15 +529,17 @@ main() {
 
     local stream_threads=${MEMORY_THREADS:-1}
     log "streaming $BIG_SIZE down through Konnect (threads $stream_threads)"
+    local direct_mbps
+    direct_mbps=$(direct_download_mbps)
     start_konnect konnect_pid "$WORK/konnect-bench.yaml" "$stream_threads"
     stream_download "$konnect_pid"
-    memory+=("| Peak RSS (VmHWM), $BIG_SIZE download streamed through (threads $stream_threads) | $(mib "$S_PEAK_KIB") | | RSS before: $(mib "$S_BEFORE_KIB") MiB; $S_RESULT; $S_MBPS MiB/s |")
+    memory+=("| Peak RSS (VmHWM), $BIG_SIZE download streamed through (threads $stream_threads) | $(mib "$S_PEAK_KIB") | | RSS before: $(mib "$S_BEFORE_KIB") MiB; $S_RESULT; $S_MBPS MiB/s (direct from origin: $direct_mbps MiB/s); Konnect CPU $S_CPU s |")
     stop_pid "$konnect_pid"
 
     log "streaming $BIG_SIZE up through Konnect (threads $stream_threads)"
     start_konnect konnect_pid "$WORK/konnect-bench.yaml" "$stream_threads"
     stream_upload "$konnect_pid"
-    memory+=("| Peak RSS (VmHWM), $BIG_SIZE chunked upload streamed through to upload_sink.py (threads $stream_threads) | $(mib "$S_PEAK_KIB") | | RSS before: $(mib "$S_BEFORE_KIB") MiB; $S_RESULT; $S_MBPS MiB/s |")
+    memory+=("| Peak RSS (VmHWM), $BIG_SIZE chunked upload streamed through to upload_sink.py (threads $stream_threads) | $(mib "$S_PEAK_KIB") | | RSS before: $(mib "$S_BEFORE_KIB") MiB; $S_RESULT; $S_MBPS MiB/s; Konnect CPU $S_CPU s |")
     stop_pid "$konnect_pid"
     stop_pid "$origin_pid"
     stop_pid "$sink_pid"
@@ -534,6 +550,7 @@ main() {
         echo
         echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
         echo "- Machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
+        echo "- Load average when the run started: $LOADAVG_START (1, 5, 15 min); anything else running on the machine skews requests/s and latency."
         echo "- Konnect: \`$KONNECT_BIN\` ($("$KONNECT_BIN" version 2>/dev/null || echo unknown version)); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'); $(curl --version | head -1 | awk '{ print $1, $2 }')"
         echo "- Load: \`wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency\` after a $WARMUP warm-up, GET of a $BODY_BYTES-byte body from one nginx origin (1 worker); all on 127.0.0.1."
         echo "- wrk, the origin and the proxy share the $(nproc) cores, so requests/s and latency measure the whole machine;"

@@ -28,13 +28,57 @@ enum HeaderRules {
         }
     }
 
-    /// Copies `source` without hop-by-hop headers nor any header that `Connection` names.
-    static func forwardable(_ source: HTTPHeaders, extraCapacity: Int) -> HTTPHeaders {
-        var named: [String] = []
-        for value in source[canonicalForm: "connection"] {
-            let token = value.trimmingASCIISpaces().lowercased()
-            if token != "close" && token != "keep-alive" && !token.isEmpty { named.append(String(token)) }
+    /// Headers Konnect sets itself on the upstream request, so the client's copies are dropped.
+    private static func isSetByProxy(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 4: return name.caseInsensitiveEquals("host")
+        case 6: return name.caseInsensitiveEquals("expect")
+        case 9: return name.caseInsensitiveEquals("x-real-ip")
+        case 16:
+            return name.caseInsensitiveEquals("x-forwarded-host") || name.caseInsensitiveEquals("x-forwarded-port")
+                || name.caseInsensitiveEquals("x-forwarded-path")
+        case 17: return name.caseInsensitiveEquals("x-forwarded-proto")
+        case 18: return name.caseInsensitiveEquals("x-forwarded-prefix")
+        default: return false
         }
+    }
+
+    /// Header names listed in `Connection` (other than its own options), which are hop-by-hop too.
+    private static func connectionOptions(_ source: HTTPHeaders) -> [Substring] {
+        var named: [Substring] = []
+        for value in source[canonicalForm: "connection"] {
+            let token = value.trimmingASCIISpaces()
+            if !token.isEmpty && !token.caseInsensitiveEquals("close") && !token.caseInsensitiveEquals("keep-alive") {
+                named.append(token)
+            }
+        }
+        return named
+    }
+
+    /// The client's headers as the upstream gets them, in one pass: hop-by-hop headers, those
+    /// `Connection` names, and those Konnect sets itself are left out; earlier
+    /// `X-Forwarded-For` values are returned so the caller can append the client's address.
+    static func upstreamRequestHeaders(_ source: HTTPHeaders, extraCapacity: Int) -> (HTTPHeaders, forwardedFor: String?) {
+        let named = source.contains(name: "connection") ? connectionOptions(source) : []
+        var out = HTTPHeaders()
+        out.reserveCapacity(source.count + extraCapacity)
+        var forwardedFor: String?
+        for (name, value) in source {
+            if isHopByHop(name) || isSetByProxy(name) { continue }
+            if name.utf8.count == 15 && name.caseInsensitiveEquals("x-forwarded-for") {
+                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
+                continue
+            }
+            if !named.isEmpty && named.contains(where: { name.caseInsensitiveEquals($0) }) { continue }
+            out.add(name: name, value: value)
+        }
+        return (out, forwardedFor)
+    }
+
+    /// The upstream's response headers as the client gets them: hop-by-hop headers and those
+    /// `Connection` names are left out.
+    static func clientResponseHeaders(_ source: HTTPHeaders, extraCapacity: Int) -> HTTPHeaders {
+        let named = source.contains(name: "connection") ? connectionOptions(source) : []
         var out = HTTPHeaders()
         out.reserveCapacity(source.count + extraCapacity)
         for (name, value) in source where !isHopByHop(name) {

@@ -5,7 +5,8 @@ import NIOHTTP1
 
 /// Serves one client connection: validates each request, routes it, and streams it to an
 /// upstream connection from this event loop's pool and the response back, with back-pressure
-/// both ways. One request at a time (pipelined requests wait in `HTTPServerPipelineHandler`).
+/// both ways. One request at a time: pipelined requests wait in a queue until the previous
+/// response is complete.
 final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -17,27 +18,39 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var context: ChannelHandlerContext?
     private var clientIP = ""
     private var serverPort = 0
+    private var serverPortText = ""
 
     // Connection state.
-    private var clientTimer: Scheduled<Void>?
+    /// When an idle connection (no request in progress) is closed: the header timeout after
+    /// connect, the keep-alive timeout after a response. Checked by the loop's deadline tick.
+    private var idleDeadline: NIODeadline?
     private var clientDeadlineIsIdle = true
     private var lastClientRead = NIODeadline.now()
     private var readsHeld = false
     private var readPending = false
     private var closeAfterResponse = false
     private var closed = false
+    /// Set once the connection is being closed: nothing more is read or answered.
+    private var closing = false
+    /// Parts of pipelined requests that arrived before the current response was complete.
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
 
     // The request in progress, reset by `finishExchange`.
     private var inRequest = false
     private var request = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
     private var requestID = ""
+    private var clientSentRequestID = false
+    private var hostHeaderAdded = false
     private var receivedAt = NIODeadline.now()
     private var snapshot: ConfigSnapshot?
     private var service: Service?
     private var plan: UpstreamPlan?
     private var upstreamRequest = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
     private var preserveHost = false
+    private var clientHost = ""
     private var hashKey: UInt64?
+    /// A hash-on cookie Konnect generated for this request, returned with the response.
+    private var setCookie: String?
     private var tried: [Int] = []
     private var target = -1
     private var attemptsLeft = 0
@@ -54,7 +67,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var clientKeepAlive = true
     private var sentUpstreamAt = NIODeadline.now()
     private var lastUpstreamProgress = NIODeadline.now()
-    private var upstreamTimer: Scheduled<Void>?
 
     init(loop: LoopContext, runtime: ProxyRuntime) {
         self.loop = loop
@@ -71,9 +83,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     func channelActive(context: ChannelHandlerContext) {
         clientIP = context.channel.remoteAddress?.ipAddress ?? ""
         serverPort = context.channel.localAddress?.port ?? settings.port
+        serverPortText = String(serverPort)
         loop.connections[ObjectIdentifier(self)] = self
         if loop.draining { closeAfterResponse = true }
-        armIdleTimer(settings.clientHeaderTimeout)
+        idleDeadline = .now() + settings.clientHeaderTimeout
         context.fireChannelActive()
     }
 
@@ -81,8 +94,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         closed = true
         loop.connections[ObjectIdentifier(self)] = nil
         runtime.connectionClosed()
-        clientTimer?.cancel()
-        upstreamTimer?.cancel()
         if inRequest { abandonUpstream() }
         context.fireChannelInactive()
     }
@@ -102,6 +113,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     private func holdClientReads(_ hold: Bool) {
+        if readsHeld && !hold { lastClientRead = .now() }  // the body timeout counts from here again
         readsHeld = hold
         if !hold, readPending, let context {
             readPending = false
@@ -115,6 +127,13 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if closing { return }
+        if inRequest && (requestEnded || !pipelined.isEmpty) && error is HTTPParserError {
+            // A malformed request behind one still being answered: finish that one, then close.
+            closeAfterResponse = true
+            holdClientReads(true)
+            return
+        }
         if let parserError = error as? HTTPParserError, !responseStarted {
             let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
             respondWithError(status, message: status == .badRequest ? "Bad request" : "Request header fields too large",
@@ -127,11 +146,24 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     // MARK: Client request
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if closing { return }
+        // A request that arrives while the previous one is still being answered (pipelining)
+        // waits here; reading goes on, so the socket's read interest never has to be toggled.
+        if !pipelined.isEmpty || (inRequest && requestEnded) {
+            pipelined.append(part)
+            if pipelined.count > 64 { holdClientReads(true) }
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             startRequest(head, context: context)
         case .body(let buffer):
-            guard inRequest else { return }
+            guard inRequest else { return }  // the rest of a body whose response is already complete
             bodyBytes += Int64(buffer.readableBytes)
             lastClientRead = .now()
             if settings.maxBodySize > 0, bodyBytes > settings.maxBodySize {
@@ -149,7 +181,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             guard inRequest else { return }
             requestEnded = true
             requestTrailers = trailers
-            if !responseStarted { armIdleTimer(nil) }
             if upstreamHeadSent, let upstream {
                 upstream.write(.end(trailers))
                 upstream.flush()
@@ -169,7 +200,13 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         request = head
         receivedAt = .now()
         lastClientRead = receivedAt
-        requestID = head.headers.first(name: "x-request-id") ?? loop.nextRequestID()
+        if let given = head.headers.first(name: "x-request-id") {
+            requestID = given
+            clientSentRequestID = true
+        } else {
+            requestID = loop.nextRequestID()
+            clientSentRequestID = false
+        }
         clientKeepAlive = head.isKeepAlive && !closeAfterResponse
         responseIsHeadOnly = head.method == .HEAD
         let snapshot = loop.snapshot
@@ -179,7 +216,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             return
         }
         let hasBody = head.headers.contains(name: "transfer-encoding") || head.headers.contains(name: "content-length")
-        if hasBody { armBodyTimer() } else { requestEnded = true; armIdleTimer(nil) }
+        idleDeadline = nil
+        if !hasBody { requestEnded = true }
 
         // Route.
         let (rawPath, query) = head.uri.splitPathAndQuery()
@@ -188,6 +226,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             return
         }
         let hostHeader = head.headers.first(name: "host") ?? ""
+        clientHost = hostHeader
         let (host, port) = HostHeader.split(hostHeader)
         guard let match = snapshot.router.match(
             method: head.method.rawValue, scheme: "http", host: host, port: port ?? serverPort, path: path,
@@ -212,6 +251,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         preserveHost = match.route.preserveHost
         attemptsLeft = service.retries + 1
         hashKey = HashKey.compute(plan: plan, head: head, clientIP: clientIP, captures: match.captures, path: path)
+        if hashKey == nil, plan.algorithm == .consistentHashing, case .cookie(let name, let cookiePath) = plan.hashOn {
+            // No cookie yet: make one, hash it, and hand it to the client so it sticks (as Kong does).
+            let value = loop.nextRequestID()
+            hashKey = StableHash.hash(value)
+            setCookie = "\(name)=\(value); Path=\(cookiePath)"
+        }
 
         upstreamRequest = makeUpstreamHead(head, match: match, query: query, originalPath: rawPath, host: host)
         if hasBody {
@@ -228,19 +273,16 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// headers and the request id added, framing set anew. `Host` is filled in per target.
     private func makeUpstreamHead(_ head: HTTPRequestHead, match: RouteMatch, query: Substring?,
                                   originalPath: Substring, host: String) -> HTTPRequestHead {
-        var headers = HeaderRules.forwardable(head.headers, extraCapacity: 10)
-        headers.remove(name: "expect")
-        let priorForwardedFor = head.headers[canonicalForm: "x-forwarded-for"]
-        headers.remove(name: "x-forwarded-for")
-        headers.add(name: "X-Forwarded-For",
-                    value: priorForwardedFor.isEmpty ? clientIP : priorForwardedFor.joined(separator: ", ") + ", " + clientIP)
-        headers.replaceOrAdd(name: "X-Forwarded-Proto", value: "http")
-        headers.replaceOrAdd(name: "X-Forwarded-Host", value: host)
-        headers.replaceOrAdd(name: "X-Forwarded-Port", value: String(serverPort))
-        headers.replaceOrAdd(name: "X-Forwarded-Path", value: String(originalPath))
-        headers.replaceOrAdd(name: "X-Real-IP", value: clientIP)
-        headers.add(name: "Via", value: "\(head.version.major).\(head.version.minor) konnect")
-        if !head.headers.contains(name: "x-request-id") { headers.add(name: "X-Request-Id", value: requestID) }
+        var (headers, priorForwardedFor) = HeaderRules.upstreamRequestHeaders(head.headers, extraCapacity: 11)
+        headers.add(name: "X-Forwarded-For", value: priorForwardedFor.map { $0 + ", " + clientIP } ?? clientIP)
+        headers.add(name: "X-Forwarded-Proto", value: "http")
+        headers.add(name: "X-Forwarded-Host", value: host)
+        headers.add(name: "X-Forwarded-Port", value: serverPortText)
+        headers.add(name: "X-Forwarded-Path", value: String(originalPath))
+        if let prefix = match.strippedPrefix { headers.add(name: "X-Forwarded-Prefix", value: String(prefix)) }
+        headers.add(name: "X-Real-IP", value: clientIP)
+        headers.add(name: "Via", value: head.version.minor == 0 ? "1.0 konnect" : "1.1 konnect")
+        if !clientSentRequestID { headers.add(name: "X-Request-Id", value: requestID) }
         if head.headers.contains(name: "transfer-encoding") {
             headers.add(name: "Transfer-Encoding", value: "chunked")
         } else if let length = head.headers.first(name: "content-length") {
@@ -268,7 +310,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         tried.append(index)
         plan.loopStates[loop.index].active[index] += 1
         let address = plan.targets[index]
-        if !preserveHost { upstreamRequest.headers.replaceOrAdd(name: "Host", value: address.hostHeader) }
+        if hostHeaderAdded { upstreamRequest.headers.remove(name: "host") }  // a retry on another target
+        upstreamRequest.headers.add(name: "Host", value: preserveHost ? clientHost : address.hostHeader)
+        hostHeaderAdded = true
         if let connection = loop.pool.takeIdle(address.poolKey) {
             connection.wasReused = true
             attach(connection)
@@ -311,7 +355,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         connection.flush()
         connection.holdReads(!(context?.channel.isWritable ?? true))
         holdClientReads(!connection.isWritable)
-        armUpstreamTimer()
     }
 
     private static func isIdempotent(_ method: HTTPMethod) -> Bool {
@@ -323,8 +366,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     /// Gives up the current upstream connection after a failure or an early client exit.
     private func abandonUpstream() {
-        upstreamTimer?.cancel()
-        upstreamTimer = nil
         if let upstream {
             upstream.owner = nil
             upstream.close()
@@ -354,7 +395,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
                 let micros = Double((lastUpstreamProgress - sentUpstreamAt).nanoseconds) / 1000
                 plan.loopStates[loop.index].recordLatency(target, microseconds: micros)
             }
-            if !requestEnded { armIdleTimer(nil) }
             context.write(wrapOutboundOut(.head(makeClientHead(head))), promise: nil)
         case .body(let buffer):
             guard responseStarted else { return }
@@ -381,7 +421,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         let connection = upstream
         upstream = nil
         upstreamHeadSent = false
-        upstreamTimer?.cancel()
         guard inRequest else { return }
         if responseStarted {
             // Part of the response is already with the client: the only honest signal left is to close.
@@ -403,7 +442,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// framing, the request id and latency headers added.
     private func makeClientHead(_ head: HTTPResponseHead) -> HTTPResponseHead {
         upstreamResponseKeepAlive = head.isKeepAlive
-        var headers = HeaderRules.forwardable(head.headers, extraCapacity: 6)
+        var headers = HeaderRules.clientResponseHeaders(head.headers, extraCapacity: 6)
         let status = head.status.code
         let bodyless = responseIsHeadOnly || status == 204 || status == 304 || status < 200
         if let length = head.headers.first(name: "content-length"), status != 204 {
@@ -416,7 +455,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             }
         }
         if !headers.contains(name: "x-request-id") { headers.add(name: "X-Request-Id", value: requestID) }
-        headers.add(name: "Via", value: "\(head.version.major).\(head.version.minor) konnect")
+        if let setCookie { headers.add(name: "Set-Cookie", value: setCookie) }
+        headers.add(name: "Via", value: head.version.minor == 0 ? "1.0 konnect" : "1.1 konnect")
         let now = NIODeadline.now()
         headers.add(name: "X-Konnect-Upstream-Latency", value: String((now - sentUpstreamAt).nanoseconds / 1_000_000))
         headers.add(name: "X-Konnect-Proxy-Latency", value: String((sentUpstreamAt - receivedAt).nanoseconds / 1_000_000))
@@ -425,7 +465,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     private func addConnectionHeader(_ headers: inout HTTPHeaders) {
-        if !clientKeepAlive || closeAfterResponse || !requestEnded {
+        if !clientKeepAlive || closeAfterResponse {
             clientKeepAlive = false
             headers.add(name: "Connection", value: "close")
         } else if request.version.minor == 0 {
@@ -439,24 +479,44 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// connection for the next request (or closes it).
     private func finishExchange(end: HTTPServerResponsePart, reuseUpstream: Bool) {
         guard let context else { return }
-        upstreamTimer?.cancel()
-        upstreamTimer = nil
         if let upstream {
             upstream.owner = nil
             self.upstream = nil
             if reuseUpstream { loop.pool.release(upstream) } else { upstream.close() }
         }
         releaseTarget()
-        let keepAlive = clientKeepAlive && requestEnded && !closeAfterResponse
+        let keepAlive = clientKeepAlive && !closeAfterResponse
+        let bodyUnread = !requestEnded
+        // With the response complete, whatever remains of the request body is read and
+        // dropped (reads are not forwarded once `inRequest` is false), as nginx does.
         resetRequest()
         holdClientReads(false)
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(end), promise: nil)
-            armIdleTimer(settings.keepaliveTimeout)
-        } else {
-            context.writeAndFlush(wrapOutboundOut(end)).assumeIsolated().whenComplete { _ in
+            idleDeadline = .now() + settings.keepaliveTimeout
+            startPipelinedRequests(context: context)
+            return
+        }
+        closing = true
+        pipelined.removeAll()
+        context.writeAndFlush(wrapOutboundOut(end)).assumeIsolated().whenComplete { [self] _ in
+            if bodyUnread {
+                // Closing with unread bytes would reset the connection and could destroy the
+                // response in flight; stop sending instead and keep draining for a moment.
+                context.close(mode: .output, promise: nil)
+                idleDeadline = .now() + .seconds(5)
+            } else {
                 context.close(promise: nil)
             }
+        }
+    }
+
+    /// Starts the requests that waited behind the one just answered, until one is in progress.
+    private func startPipelinedRequests(context: ChannelHandlerContext) {
+        while let part = pipelined.first, !closing {
+            if case .head = part, inRequest { break }
+            pipelined.removeFirst()
+            handle(part, context: context)
         }
     }
 
@@ -466,6 +526,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         service = nil
         plan = nil
         hashKey = nil
+        setCookie = nil
         tried.removeAll(keepingCapacity: true)
         attemptsLeft = 0
         upstreamHeadSent = false
@@ -476,6 +537,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         bodyBytes = 0
         responseStarted = false
         upstreamResponseKeepAlive = true
+        hostHeaderAdded = false
     }
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.
@@ -506,53 +568,30 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         finishExchange(end: .end(nil), reuseUpstream: false)
     }
 
-    // MARK: Timers
+    // MARK: Deadlines
 
-    /// Arms the deadline for the next request head (or clears it with nil).
-    private func armIdleTimer(_ timeout: TimeAmount?) {
-        clientTimer?.cancel()
-        clientTimer = nil
-        guard let timeout, let context else { return }
-        clientTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            guard !inRequest else { return }
-            self.context?.close(promise: nil)
+    /// Enforces this connection's timeouts; called by the loop's deadline tick, so no request
+    /// schedules or cancels a timer of its own.
+    func checkDeadlines(now: NIODeadline) {
+        guard !closed, let context else { return }
+        guard inRequest else {
+            if let idleDeadline, now >= idleDeadline { context.close(promise: nil) }
+            return
         }
-    }
-
-    /// Closes the connection when the client stalls longer than the body timeout mid-body.
-    private func armBodyTimer() {
-        clientTimer?.cancel()
-        guard let context else { return }
-        let deadline = lastClientRead + settings.clientBodyTimeout
-        clientTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            guard inRequest, !requestEnded else { return }
-            if NIODeadline.now() >= lastClientRead + settings.clientBodyTimeout {
-                if responseStarted { self.context?.close(promise: nil) } else {
-                    respondWithError(.requestTimeout, message: "Request timeout", forceClose: true)
-                }
-            } else {
-                armBodyTimer()
+        if !requestEnded, !readsHeld, now - lastClientRead >= settings.clientBodyTimeout {
+            if responseStarted { context.close(promise: nil) } else {
+                respondWithError(.requestTimeout, message: "Request timeout", forceClose: true)
             }
+            return
         }
-    }
-
-    /// Enforces the service's write timeout while the request is being sent and its read
-    /// timeout while waiting for the response, both measured from the last progress.
-    private func armUpstreamTimer() {
-        upstreamTimer?.cancel()
-        guard let context, let service else { return }
-        let timeout = TimeAmount.milliseconds(Int64(requestEnded ? service.readTimeout : service.writeTimeout))
-        upstreamTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: lastUpstreamProgress + timeout) { [self] in
-            guard inRequest, upstream != nil, let service = self.service else { return }
-            let limit = TimeAmount.milliseconds(Int64(requestEnded ? service.readTimeout : service.writeTimeout))
-            if NIODeadline.now() < lastUpstreamProgress + limit {
-                armUpstreamTimer()
-            } else if responseStarted {
-                abandonUpstream()
-                self.context?.close(promise: nil)
-            } else {
-                respondWithError(.gatewayTimeout, message: "The upstream server is timing out")
-            }
+        guard upstreamHeadSent, let service else { return }
+        let limit = TimeAmount.milliseconds(Int64(requestEnded ? service.readTimeout : service.writeTimeout))
+        guard now - lastUpstreamProgress >= limit else { return }
+        if responseStarted {
+            abandonUpstream()
+            context.close(promise: nil)
+        } else {
+            respondWithError(.gatewayTimeout, message: "The upstream server is timing out")
         }
     }
 }

@@ -97,7 +97,6 @@ public final class ProxyRuntime: Sendable {
         try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
                                                                    informationalResponseStrategy: .drop,
                                                                    limitConfiguration: limits)))
-        try sync.addHandler(HTTPServerPipelineHandler())
         try sync.addHandler(ProxyHandler(loop: loop, runtime: self))
     }
 
@@ -128,6 +127,7 @@ public final class ProxyRuntime: Sendable {
             try? await loop.eventLoop.submit {
                 for connection in loop.connections.values { connection.forceClose() }
                 loop.pool.closeAll()
+                loop.stopDeadlineTick()
             }.get()
         }
         try? await group.shutdownGracefully()

@@ -40,13 +40,11 @@ final class UpstreamPool {
             return
         }
         connection.idleSince = .now()
-        var list = idle[connection.key, default: []]
-        if list.count >= settings.upstreamKeepalivePoolSize {
+        if (idle[connection.key]?.count ?? 0) >= settings.upstreamKeepalivePoolSize {
             connection.close()
             return
         }
-        list.append(connection)
-        idle[connection.key] = list
+        idle[connection.key, default: []].append(connection)  // in place: no copy of the list
         startSweeperIfNeeded()
     }
 

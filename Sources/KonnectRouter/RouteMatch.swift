@@ -12,11 +12,15 @@ public struct RouteMatch: Sendable {
     /// Set when the route matched but does not accept this scheme (e.g. https-only route, plain-http
     /// request): the proxy answers with this status (route.httpsRedirectStatusCode, 426 by default).
     public let redirectStatus: Int?
+    /// The start of the request path that strip_path removed, when it removed something
+    /// (sent upstream as `X-Forwarded-Prefix`).
+    public let strippedPrefix: Substring?
 
     public init(
         route: Route, service: Service?, upstreamPath: String, captures: [String: String] = [:],
-        redirectStatus: Int? = nil
+        redirectStatus: Int? = nil, strippedPrefix: Substring? = nil
     ) {
+        self.strippedPrefix = strippedPrefix
         self.route = route
         self.service = service
         self.upstreamPath = upstreamPath

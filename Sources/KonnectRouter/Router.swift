@@ -195,8 +195,12 @@ public final class Router: Sendable {
         if scheme != "https" && route.protocols.contains("https") && !route.protocols.contains("http") {
             redirectStatus = route.httpsRedirectStatusCode
         }
+        var strippedPrefix: Substring?
+        if route.stripPath, let matchedEnd, matchedEnd > path.utf8.index(after: path.utf8.startIndex) {
+            strippedPrefix = path[..<matchedEnd]
+        }
         return RouteMatch(
             route: route, service: service, upstreamPath: upstreamPath, captures: captures,
-            redirectStatus: redirectStatus)
+            redirectStatus: redirectStatus, strippedPrefix: strippedPrefix)
     }
 }

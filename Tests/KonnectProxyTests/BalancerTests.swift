@@ -109,6 +109,30 @@ struct BalancedProxyTests {
         }
     }
 
+    @Test func hashOnCookieHandsOutACookieThatSticks() async throws {
+        try await withProxy(originCount: 2, configure: { ports in
+            Configuration(
+                services: [Service(id: "s", host: "pool", port: 80)],
+                routes: [Route(id: "r", paths: ["/"], serviceID: "s")],
+                upstreams: [Upstream(id: "u", name: "pool", algorithm: .consistentHashing,
+                                     hashOn: .cookie(name: "konnect-affinity", path: "/"))],
+                targets: [Target(id: "t1", upstreamID: "u", host: "127.0.0.1", port: ports[0]),
+                          Target(id: "t2", upstreamID: "u", host: "127.0.0.1", port: ports[1])])
+        }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let first = try await client.get("/")
+            let cookie = try #require(first.header("set-cookie"))
+            #expect(cookie.hasPrefix("konnect-affinity=") && cookie.hasSuffix("; Path=/"))
+            let pair = String(cookie.split(separator: ";")[0])
+            for _ in 0..<19 {
+                let next = try await client.get("/", headers: [("Cookie", pair)])
+                #expect(next.header("set-cookie") == nil)
+            }
+            #expect(Set([fx.origins[0].requests, fx.origins[1].requests]) == [0, 20])
+        }
+    }
+
     @Test func hashOnHeaderKeepsAUserOnOneTarget() async throws {
         try await withProxy(originCount: 2, configure: { ports in
             Configuration(

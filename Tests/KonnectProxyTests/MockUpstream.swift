@@ -10,6 +10,7 @@ import NIOConcurrencyHelpers
 /// `status=N`, `delay=MS` (before the head), `chunks=N&size=M` (a chunked body of N parts of
 /// M bytes), `bytes=N` (a Content-Length body of N bytes), `drip=MS` (pause between chunks),
 /// `reset=1` (close without answering), `garbage=1` (an invalid status line), `close=1`
+/// `early=1` (answer 200 "early" as soon as the head arrives, ignoring the body),
 /// (`Connection: close`), `trailer=1` (a chunked response with a trailer).
 final class MockUpstream: Sendable {
     let group: EventLoopGroup
@@ -68,6 +69,14 @@ private final class MockHandler: ChannelInboundHandler {
             self.head = head
             body = context.channel.allocator.buffer(capacity: 0)
             bodyBytes = 0
+            if Self.query(head.uri)["early"] != nil {
+                // Answer before the body arrives, and ignore the body (like an origin refusing an upload).
+                self.head = nil
+                let headers: HTTPHeaders = ["Content-Length": "5"]
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "early")))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
         case .body(var buffer):
             bodyBytes += buffer.readableBytes
             if (body?.readableBytes ?? 0) < 1 << 20 { body?.writeBuffer(&buffer) }

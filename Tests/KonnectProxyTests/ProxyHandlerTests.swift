@@ -17,6 +17,7 @@ struct ProxyHandlerTests {
             #expect(response.text.contains("x-forwarded-proto: http\n"))
             #expect(response.text.contains("x-forwarded-host: api.example.com\n"))
             #expect(response.text.contains("x-forwarded-path: /echo/items\n"))
+            #expect(response.text.contains("x-forwarded-prefix: /echo\n"))
             #expect(response.text.contains("host: 127.0.0.1:\(fx.origin.port)\n"))
             #expect(response.text.contains("via: 1.1 konnect\n"))
             let requestID = try #require(response.header("x-request-id"))
@@ -32,7 +33,13 @@ struct ProxyHandlerTests {
         try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()
             defer { client.close() }
-            let response = try await client.get("/", headers: [("X-Request-Id", "abc-123"), ("X-Forwarded-For", "10.0.0.1")])
+            let response = try await client.get("/", headers: [
+                ("X-Request-Id", "abc-123"), ("X-Forwarded-For", "10.0.0.1"), ("X-Forwarded-Host", "spoofed"),
+                ("X-Real-IP", "6.6.6.6"),
+            ])
+            #expect(!response.text.contains("spoofed"))
+            #expect(!response.text.contains("6.6.6.6"))
+            #expect(!response.text.contains("x-forwarded-prefix"), "nothing was stripped from /")
             #expect(response.header("x-request-id") == "abc-123")
             #expect(response.text.contains("x-request-id: abc-123\n"))
             #expect(response.text.contains("x-forwarded-for: 10.0.0.1, 127.0.0.1\n"))
@@ -109,11 +116,16 @@ struct ProxyHandlerTests {
         try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()
             defer { client.close() }
-            try await client.send("GET /first?delay=50 HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+            try await client.send("GET /first?delay=50 HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n"
+                + "POST /third HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /fourth HTTP/1.1\r\nHost: a\r\n\r\n")
             let first = try await client.readResponse()
             let second = try await client.readResponse()
+            let third = try await client.readResponse()
+            let fourth = try await client.readResponse()
             #expect(first.text.hasPrefix("GET /first"))
             #expect(second.text.hasPrefix("GET /second"))
+            #expect(third.text.hasPrefix("POST /third") && third.text.hasSuffix("\nabc"))
+            #expect(fourth.text.hasPrefix("GET /fourth"))
         }
     }
 
@@ -155,6 +167,21 @@ struct ProxyHandlerTests {
             #expect(response.status == 200)
             #expect(response.body.count == size)
             #expect(fx.origin.lastBodyBytes == size)
+        }
+    }
+
+    @Test func earlyResponseDrainsTheRestOfTheUpload() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let size = 4 << 20
+            try await client.send("POST /up?early=1 HTTP/1.1\r\nHost: a\r\nContent-Length: \(size)\r\n\r\n")
+            let chunk = ByteBuffer(repeating: UInt8(ascii: "e"), count: 1 << 20)
+            for _ in 0..<4 { try await client.send(chunk) }
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text == "early")
+            #expect(try await client.get("/next").text.hasPrefix("GET /next"), "the connection stays usable")
         }
     }
 
