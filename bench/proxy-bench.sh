@@ -97,12 +97,17 @@ install_missing() {
             *) packages+=("$tool") ;;
         esac
     done
+    # Keep the nginx package from starting its own service on port 80 while it is installed.
+    local policy=/usr/sbin/policy-rc.d created=0 status=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created=1
+    fi
     if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null; then
         packages=("${packages[@]/nginx-light/nginx}")
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null || status=$?
     fi
-    # A freshly installed nginx package may start its own service on port 80; it is not ours and is
-    # left alone, since it does not use our ports.
+    if ((created)); then rm -f "$policy"; fi
+    ((status == 0)) || die "apt-get could not install ${packages[*]}"
 }
 
 build_konnect() {
@@ -496,7 +501,7 @@ main() {
             idle_hold "$NGINX_PORT" "${npids[@]}"
             local nginx_held=$I_RSS_KIB nginx_held_summary=$I_SUMMARY
             idle_hold "$KONNECT_PORT" "$konnect_pid"
-            memory+=("| RSS idle, after start-up and one request (threads $threads) | $(mib "$konnect_idle") | $(mib "$nginx_idle") | |")
+            memory+=("| RSS idle, after start-up and a few requests (threads $threads) | $(mib "$konnect_idle") | $(mib "$nginx_idle") | |")
             memory+=("| RSS with $IDLE_CONNECTIONS idle keep-alive client connections (threads $threads) | $(mib "${I_RSS_KIB:-0}") | $(mib "${nginx_held:-0}") | Konnect: $I_SUMMARY; nginx: $nginx_held_summary |")
 
             log "threads=$threads: $BIG_SIZE upload to an origin that answers before reading the body"

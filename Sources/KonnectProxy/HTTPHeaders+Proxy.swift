@@ -44,12 +44,15 @@ enum HeaderRules {
     }
 
     /// Header names listed in `Connection` (other than its own options), which are hop-by-hop too.
+    /// Allocates only when such a name is present.
     private static func connectionOptions(_ source: HTTPHeaders) -> [Substring] {
         var named: [Substring] = []
-        for value in source[canonicalForm: "connection"] {
-            let token = value.trimmingASCIISpaces()
-            if !token.isEmpty && !token.caseInsensitiveEquals("close") && !token.caseInsensitiveEquals("keep-alive") {
-                named.append(token)
+        for (name, value) in source where name.utf8.count == 10 && name.caseInsensitiveEquals("connection") {
+            for token in value.split(separator: ",") {
+                let token = token.trimmingASCIISpaces()
+                if !token.isEmpty && !token.caseInsensitiveEquals("close") && !token.caseInsensitiveEquals("keep-alive") {
+                    named.append(token)
+                }
             }
         }
         return named
@@ -59,7 +62,7 @@ enum HeaderRules {
     /// `Connection` names, and those Konnect sets itself are left out; earlier
     /// `X-Forwarded-For` values are returned so the caller can append the client's address.
     static func upstreamRequestHeaders(_ source: HTTPHeaders, extraCapacity: Int) -> (HTTPHeaders, forwardedFor: String?) {
-        let named = source.contains(name: "connection") ? connectionOptions(source) : []
+        let named = connectionOptions(source)
         var out = HTTPHeaders()
         out.reserveCapacity(source.count + extraCapacity)
         var forwardedFor: String?
@@ -76,16 +79,25 @@ enum HeaderRules {
     }
 
     /// The upstream's response headers as the client gets them: hop-by-hop headers and those
-    /// `Connection` names are left out.
-    static func clientResponseHeaders(_ source: HTTPHeaders, extraCapacity: Int) -> HTTPHeaders {
-        let named = source.contains(name: "connection") ? connectionOptions(source) : []
+    /// `Connection` names are left out. Also returns the upstream's Content-Length and whether
+    /// it sent an `X-Request-Id`.
+    static func clientResponseHeaders(_ source: HTTPHeaders, extraCapacity: Int)
+        -> (HTTPHeaders, contentLength: String?, hasRequestID: Bool) {
+        let named = connectionOptions(source)
         var out = HTTPHeaders()
         out.reserveCapacity(source.count + extraCapacity)
-        for (name, value) in source where !isHopByHop(name) {
+        var contentLength: String?
+        var hasRequestID = false
+        for (name, value) in source {
+            if isHopByHop(name) {
+                if name.utf8.count == 14 && name.caseInsensitiveEquals("content-length") { contentLength = value }
+                continue
+            }
             if !named.isEmpty && named.contains(where: { name.caseInsensitiveEquals($0) }) { continue }
+            if name.utf8.count == 12 && name.caseInsensitiveEquals("x-request-id") { hasRequestID = true }
             out.add(name: name, value: value)
         }
-        return out
+        return (out, contentLength, hasRequestID)
     }
 }
 

@@ -47,7 +47,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var plan: UpstreamPlan?
     private var upstreamRequest = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
     private var preserveHost = false
-    private var clientHost = ""
+    private var clientHost: Substring = ""
     private var hashKey: UInt64?
     /// A hash-on cookie Konnect generated for this request, returned with the response.
     private var setCookie: String?
@@ -200,7 +200,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         request = head
         receivedAt = .now()
         lastClientRead = receivedAt
-        if let given = head.headers.first(name: "x-request-id") {
+        let facts = RequestValidator.facts(of: head, maxFieldSize: settings.maxHeaderSize)
+        if let given = facts.requestID {
             requestID = given
             clientSentRequestID = true
         } else {
@@ -211,11 +212,11 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         responseIsHeadOnly = head.method == .HEAD
         let snapshot = loop.snapshot
         self.snapshot = snapshot
-        if let problem = RequestValidator.problem(in: head, settings: settings) {
+        if let problem = RequestValidator.problem(in: head, facts: facts, settings: settings) {
             respondWithError(problem.status, message: problem.message, forceClose: true)
             return
         }
-        let hasBody = head.headers.contains(name: "transfer-encoding") || head.headers.contains(name: "content-length")
+        let hasBody = facts.hasBody
         idleDeadline = nil
         if !hasBody { requestEnded = true }
 
@@ -225,7 +226,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             respondWithError(.badRequest, message: "Bad request", forceClose: true)
             return
         }
-        let hostHeader = head.headers.first(name: "host") ?? ""
+        let hostHeader = facts.host ?? ""
         clientHost = hostHeader
         let (host, port) = HostHeader.split(hostHeader)
         guard let match = snapshot.router.match(
@@ -258,10 +259,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             setCookie = "\(name)=\(value); Path=\(cookiePath)"
         }
 
-        upstreamRequest = makeUpstreamHead(head, match: match, query: query, originalPath: rawPath, host: host)
+        upstreamRequest = makeUpstreamHead(head, facts: facts, match: match, query: query, originalPath: rawPath, host: host)
         if hasBody {
             holdClientReads(true)
-            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            if facts.expectsContinue {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                                       promise: nil)
             }
@@ -271,7 +272,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     /// The request as the upstream sees it: path rewritten, hop-by-hop headers gone, forwarding
     /// headers and the request id added, framing set anew. `Host` is filled in per target.
-    private func makeUpstreamHead(_ head: HTTPRequestHead, match: RouteMatch, query: Substring?,
+    private func makeUpstreamHead(_ head: HTTPRequestHead, facts: RequestFacts, match: RouteMatch, query: Substring?,
                                   originalPath: Substring, host: String) -> HTTPRequestHead {
         var (headers, priorForwardedFor) = HeaderRules.upstreamRequestHeaders(head.headers, extraCapacity: 11)
         headers.add(name: "X-Forwarded-For", value: priorForwardedFor.map { $0 + ", " + clientIP } ?? clientIP)
@@ -283,9 +284,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         headers.add(name: "X-Real-IP", value: clientIP)
         headers.add(name: "Via", value: head.version.minor == 0 ? "1.0 konnect" : "1.1 konnect")
         if !clientSentRequestID { headers.add(name: "X-Request-Id", value: requestID) }
-        if head.headers.contains(name: "transfer-encoding") {
+        if facts.transferEncoding != nil {
             headers.add(name: "Transfer-Encoding", value: "chunked")
-        } else if let length = head.headers.first(name: "content-length") {
+        } else if let length = facts.contentLength {
             headers.add(name: "Content-Length", value: length)
         }
         let uri = query.map { match.upstreamPath + "?" + $0 } ?? match.upstreamPath
@@ -311,7 +312,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         plan.loopStates[loop.index].active[index] += 1
         let address = plan.targets[index]
         if hostHeaderAdded { upstreamRequest.headers.remove(name: "host") }  // a retry on another target
-        upstreamRequest.headers.add(name: "Host", value: preserveHost ? clientHost : address.hostHeader)
+        upstreamRequest.headers.add(name: "Host", value: preserveHost ? String(clientHost) : address.hostHeader)
         hostHeaderAdded = true
         if let connection = loop.pool.takeIdle(address.poolKey) {
             connection.wasReused = true
@@ -320,6 +321,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         }
         let timeout = TimeAmount.milliseconds(Int64(service.connectTimeout))
         loop.pool.connect(address, timeout: timeout).assumeIsolated().whenComplete { [self] result in
+            let result = result.flatMap { channel in Result { try loop.pool.attach(channel) } }
             guard inRequest, !closed else {
                 if case .success(let connection) = result { loop.pool.release(connection) }
                 return
@@ -442,10 +444,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// framing, the request id and latency headers added.
     private func makeClientHead(_ head: HTTPResponseHead) -> HTTPResponseHead {
         upstreamResponseKeepAlive = head.isKeepAlive
-        var headers = HeaderRules.clientResponseHeaders(head.headers, extraCapacity: 6)
+        var (headers, upstreamLength, upstreamSentRequestID) = HeaderRules.clientResponseHeaders(head.headers, extraCapacity: 6)
         let status = head.status.code
         let bodyless = responseIsHeadOnly || status == 204 || status == 304 || status < 200
-        if let length = head.headers.first(name: "content-length"), status != 204 {
+        if let length = upstreamLength, status != 204 {
             headers.add(name: "Content-Length", value: length)
         } else if !bodyless {
             if request.version.minor >= 1 && request.version.major == 1 {
@@ -454,7 +456,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
                 clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
             }
         }
-        if !headers.contains(name: "x-request-id") { headers.add(name: "X-Request-Id", value: requestID) }
+        if !upstreamSentRequestID { headers.add(name: "X-Request-Id", value: requestID) }
         if let setCookie { headers.add(name: "Set-Cookie", value: setCookie) }
         headers.add(name: "Via", value: head.version.minor == 0 ? "1.0 konnect" : "1.1 konnect")
         let now = NIODeadline.now()

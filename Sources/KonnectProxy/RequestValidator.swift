@@ -1,6 +1,21 @@
 import KonnectConfig
 import NIOHTTP1
 
+/// What the proxy needs to know about a request's headers, gathered in one pass.
+struct RequestFacts {
+    var host: Substring?
+    var hostCount = 0
+    var requestID: String?
+    var contentLength: String?
+    var contentLengthsDiffer = false
+    var transferEncoding: String?
+    var transferEncodingCount = 0
+    var expectsContinue = false
+    var oversizedField = false
+
+    var hasBody: Bool { transferEncoding != nil || contentLength != nil }
+}
+
 /// Checks a parsed request head for what the HTTP parser lets through but a proxy must refuse.
 enum RequestValidator {
     struct Problem {
@@ -8,7 +23,34 @@ enum RequestValidator {
         let message: String
     }
 
-    static func problem(in head: HTTPRequestHead, settings: ProxySettings) -> Problem? {
+    /// Reads the headers the proxy acts on, without allocating for the ones it does not.
+    static func facts(of head: HTTPRequestHead, maxFieldSize: Int) -> RequestFacts {
+        var facts = RequestFacts()
+        for (name, value) in head.headers {
+            let length = name.utf8.count
+            if length + value.utf8.count + 2 > maxFieldSize { facts.oversizedField = true }
+            switch length {
+            case 4 where name.caseInsensitiveEquals("host"):
+                facts.hostCount += 1
+                facts.host = Substring(value)
+            case 6 where name.caseInsensitiveEquals("expect"):
+                facts.expectsContinue = value.trimmingASCIISpaces().caseInsensitiveEquals("100-continue")
+            case 12 where name.caseInsensitiveEquals("x-request-id"):
+                facts.requestID = value
+            case 14 where name.caseInsensitiveEquals("content-length"):
+                if let previous = facts.contentLength, previous != value { facts.contentLengthsDiffer = true }
+                facts.contentLength = value
+            case 17 where name.caseInsensitiveEquals("transfer-encoding"):
+                facts.transferEncodingCount += 1
+                facts.transferEncoding = value
+            default:
+                break
+            }
+        }
+        return facts
+    }
+
+    static func problem(in head: HTTPRequestHead, facts: RequestFacts, settings: ProxySettings) -> Problem? {
         if head.version.major != 1 {
             return Problem(status: .httpVersionNotSupported, message: "HTTP version not supported")
         }
@@ -18,32 +60,28 @@ enum RequestValidator {
         if head.uri.utf8.first != UInt8(ascii: "/") {
             return Problem(status: .badRequest, message: "Bad request: the request target must be an absolute path")
         }
-        if head.headers.count > settings.maxHeaderCount
-            || head.headers.contains(where: { $0.name.utf8.count + $0.value.utf8.count + 2 > settings.maxHeaderSize }) {
+        if head.headers.count > settings.maxHeaderCount || facts.oversizedField {
             return Problem(status: .requestHeaderFieldsTooLarge, message: "Request header fields too large")
         }
-        let hosts = head.headers[canonicalForm: "host"]
-        if hosts.count > 1 || (hosts.isEmpty && head.version.minor >= 1) {
+        if facts.hostCount > 1 || (facts.hostCount == 0 && head.version.minor >= 1) {
             return Problem(status: .badRequest, message: "Bad request: exactly one Host header is required")
         }
-        if let host = hosts.first, !HostHeader.isValid(host) {
+        if let host = facts.host, !HostHeader.isValid(host) {
             return Problem(status: .badRequest, message: "Bad request: invalid Host header")
         }
-        let codings = head.headers[canonicalForm: "transfer-encoding"]
-        if !codings.isEmpty {
+        if let coding = facts.transferEncoding {
             if head.version.minor == 0 {
                 return Problem(status: .badRequest, message: "Bad request: Transfer-Encoding is not allowed in HTTP/1.0")
             }
-            if head.headers.contains(name: "content-length") {
+            if facts.contentLength != nil {
                 return Problem(status: .badRequest, message: "Bad request: both Content-Length and Transfer-Encoding")
             }
-            if codings.count != 1 || !codings[0].trimmingASCIISpaces().caseInsensitiveEquals("chunked") {
+            if facts.transferEncodingCount != 1 || !coding.trimmingASCIISpaces().caseInsensitiveEquals("chunked") {
                 return Problem(status: .notImplemented, message: "Transfer-Encoding not implemented")
             }
         }
-        let lengths = head.headers[canonicalForm: "content-length"]
-        if !lengths.isEmpty {
-            guard lengths.allSatisfy({ $0 == lengths[0] }), let length = Int64(lengths[0]), length >= 0 else {
+        if let text = facts.contentLength {
+            guard !facts.contentLengthsDiffer, let length = Int64(text), length >= 0 else {
                 return Problem(status: .badRequest, message: "Bad request: invalid Content-Length")
             }
             if settings.maxBodySize > 0, length > settings.maxBodySize {
@@ -57,8 +95,8 @@ enum RequestValidator {
 /// Parsing of the `Host` header into the name the router matches and an optional port.
 enum HostHeader {
     /// Splits `name[:port]` (or `[v6]:port`), lower-casing the name.
-    static func split(_ value: String) -> (host: String, port: Int?) {
-        var host = Substring(value)
+    static func split(_ value: Substring) -> (host: String, port: Int?) {
+        var host = value
         var port: Int?
         if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]"),
            host.first == "[" || host.firstIndex(of: ":") == colon {

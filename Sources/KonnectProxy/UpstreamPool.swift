@@ -55,8 +55,8 @@ final class UpstreamPool {
         idle[connection.key] = list.isEmpty ? nil : list
     }
 
-    /// Opens a new connection to `target` on this event loop.
-    func connect(_ target: TargetAddress, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+    /// Opens a new connection to `target` on this event loop; `attach(_:)` then yields its handler.
+    func connect(_ target: TargetAddress, timeout: TimeAmount) -> EventLoopFuture<Channel> {
         let addressFuture: EventLoopFuture<SocketAddress>
         if let address = target.address {
             addressFuture = eventLoop.makeSucceededFuture(address)
@@ -64,8 +64,9 @@ final class UpstreamPool {
             addressFuture = resolver.resolve(host: target.host, port: target.port, on: eventLoop)
         }
         let key = target.poolKey
+        let eventLoop = self.eventLoop
         return addressFuture.flatMap { address in
-            ClientBootstrap(group: self.eventLoop)
+            ClientBootstrap(group: eventLoop)
                 .connectTimeout(timeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.allowRemoteHalfClosure, value: false)
@@ -81,12 +82,14 @@ final class UpstreamPool {
                     }
                 }
                 .connect(to: address)
-                .flatMapThrowing { channel in
-                    let connection = try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
-                    connection.pool = self
-                    return connection
-                }
         }
+    }
+
+    /// The handler of a channel opened by `connect`, tied to this pool; call on the event loop.
+    func attach(_ channel: Channel) throws -> UpstreamConnection {
+        let connection = try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
+        connection.pool = self
+        return connection
     }
 
     /// Closes every idle connection (shutdown).
