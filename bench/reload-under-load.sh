@@ -70,7 +70,7 @@ write_config() {  # $1: variant 0 or 1
 }
 write_config 0
 "$KONNECT_BIN" serve --declarative "$work/konnect.yaml" --proxy-listen "127.0.0.1:$KONNECT_PORT" \
-    --threads "$THREADS" --log-level warning > "$work/konnect.log" 2>&1 &
+    --threads "$THREADS" --log-level info > "$work/konnect.log" 2>&1 &
 konnect=$!
 pids+=($konnect)
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$KONNECT_PORT/bench" && break; sleep 0.1; done
@@ -89,7 +89,9 @@ wait "$wrk_pid"
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
 non2xx=$(awk -F': ' '/Non-2xx/ {print $2}' "$work/wrk.out")
 socket_errors=$(grep -o 'Socket errors:.*' "$work/wrk.out" || true)
-echo "reload under load: ${DURATION}s, $reloads SIGHUP reloads, $requests requests," \
+# Each "configuration applied" line is a reload that took effect (start-up does not log one).
+applied=$(( $(grep -c 'configuration applied' "$work/konnect.log" || true) ))
+echo "reload under load: ${DURATION}s, $reloads SIGHUP reloads ($applied applied), $requests requests," \
     "non-2xx: ${non2xx:-0}, ${socket_errors:-no socket errors}"
 cat "$work/wrk.out"
 if [[ -n $non2xx || -n $socket_errors ]]; then

@@ -1,103 +1,90 @@
+import KonnectHTTP1
 import KonnectRouter
-import NIOHTTP1
 
 /// Request headers seen through the router's eyes.
 struct RoutedHeaders: RouteHeaders {
-    let headers: HTTPHeaders
+    let head: HTTP1Head
 
     func anyValue(named lowercasedName: String, where predicate: (Substring) -> Bool) -> Bool {
-        for (name, value) in headers where name.utf8.count == lowercasedName.utf8.count {
-            if name.caseInsensitiveEquals(lowercasedName), predicate(Substring(value)) { return true }
+        for field in head.fields where head.name(of: field, equalsLowercased: lowercasedName) {
+            if predicate(Substring(head.value(field))) { return true }
         }
         return false
     }
 }
 
-/// Rules for which headers cross the proxy and how bodies are framed on each side.
+/// Rules for which headers cross the proxy; framing headers are always Konnect's own.
 enum HeaderRules {
     /// Headers that describe one connection and are never forwarded (RFC 9110 §7.6.1), plus the
     /// framing headers Konnect always sets itself.
-    static func isHopByHop(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 2: return name.caseInsensitiveEquals("te")
-        case 7: return name.caseInsensitiveEquals("trailer") || name.caseInsensitiveEquals("upgrade")
-        case 10: return name.caseInsensitiveEquals("connection") || name.caseInsensitiveEquals("keep-alive")
-        case 14: return name.caseInsensitiveEquals("content-length")
-        case 17: return name.caseInsensitiveEquals("transfer-encoding")
-        default: return name.utf8.count > 6 && name.hasCaseInsensitivePrefix("proxy-")
-        }
-    }
-
-    /// Headers Konnect sets itself on the upstream request, so the client's copies are dropped.
-    private static func isSetByProxy(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 4: return name.caseInsensitiveEquals("host")
-        case 6: return name.caseInsensitiveEquals("expect")
-        case 9: return name.caseInsensitiveEquals("x-real-ip")
-        case 16:
-            return name.caseInsensitiveEquals("x-forwarded-host") || name.caseInsensitiveEquals("x-forwarded-port")
-                || name.caseInsensitiveEquals("x-forwarded-path")
-        case 17: return name.caseInsensitiveEquals("x-forwarded-proto")
-        case 18: return name.caseInsensitiveEquals("x-forwarded-prefix")
+    static func isHopByHop(_ head: HTTP1Head, _ field: HTTP1Field) -> Bool {
+        switch field.nameLength {
+        case 2: return head.name(of: field, is: "te")
+        case 7: return head.name(of: field, is: "trailer") || head.name(of: field, is: "upgrade") || hasProxyPrefix(head, field)
+        case 10: return head.name(of: field, is: "connection") || head.name(of: field, is: "keep-alive") || hasProxyPrefix(head, field)
+        case 14: return head.name(of: field, is: "content-length") || hasProxyPrefix(head, field)
+        case 17: return head.name(of: field, is: "transfer-encoding") || hasProxyPrefix(head, field)
+        case 8...: return hasProxyPrefix(head, field)
         default: return false
         }
     }
 
-    /// Header names listed in `Connection` (other than its own options), which are hop-by-hop too.
-    /// Allocates only when such a name is present.
-    private static func connectionOptions(_ source: HTTPHeaders) -> [Substring] {
-        var named: [Substring] = []
-        for (name, value) in source where name.utf8.count == 10 && name.caseInsensitiveEquals("connection") {
-            for token in value.split(separator: ",") {
-                let token = token.trimmingASCIISpaces()
-                if !token.isEmpty && !token.caseInsensitiveEquals("close") && !token.caseInsensitiveEquals("keep-alive") {
-                    named.append(token)
+    private static func hasProxyPrefix(_ head: HTTP1Head, _ field: HTTP1Field) -> Bool {
+        head.bytes.withUnsafeReadableBytes { raw in
+            let start = Int(field.nameStart)
+            for (offset, expected) in "proxy-".utf8.enumerated() {
+                let byte = raw[start + offset]
+                if byte != expected && byte | 0x20 != expected { return false }
+            }
+            return true
+        }
+    }
+
+    /// Headers Konnect sets itself on the upstream request, so the client's copies are dropped.
+    static func isSetByProxy(_ head: HTTP1Head, _ field: HTTP1Field) -> Bool {
+        switch field.nameLength {
+        case 4: return head.name(of: field, is: "host")
+        case 6: return head.name(of: field, is: "expect")
+        case 9: return head.name(of: field, is: "x-real-ip")
+        case 16:
+            return head.name(of: field, is: "x-forwarded-host") || head.name(of: field, is: "x-forwarded-port")
+                || head.name(of: field, is: "x-forwarded-path")
+        case 17: return head.name(of: field, is: "x-forwarded-proto")
+        case 18: return head.name(of: field, is: "x-forwarded-prefix")
+        default: return false
+        }
+    }
+
+    /// What the `Connection` header says: close / keep-alive, and the other header names it lists
+    /// (hop-by-hop too). Allocates only when such names are present.
+    static func connectionOptions(_ head: HTTP1Head) -> (close: Bool, keepAlive: Bool, named: [String]) {
+        var close = false, keepAlive = false
+        var named: [String] = []
+        for field in head.fields where field.nameLength == 10 && head.name(of: field, is: "connection") {
+            if head.value(of: field, is: "keep-alive") {
+                keepAlive = true
+                continue
+            }
+            if head.value(of: field, is: "close") {
+                close = true
+                continue
+            }
+            for token in head.value(field).split(separator: ",") {
+                let token = token.trimmingASCIISpaces().lowercased()
+                switch token {
+                case "close": close = true
+                case "keep-alive": keepAlive = true
+                case "": break
+                default: named.append(token)
                 }
             }
         }
-        return named
+        return (close, keepAlive, named)
     }
 
-    /// The client's headers as the upstream gets them, in one pass: hop-by-hop headers, those
-    /// `Connection` names, and those Konnect sets itself are left out; earlier
-    /// `X-Forwarded-For` values are returned so the caller can append the client's address.
-    static func upstreamRequestHeaders(_ source: HTTPHeaders, extraCapacity: Int) -> (HTTPHeaders, forwardedFor: String?) {
-        let named = connectionOptions(source)
-        var out = HTTPHeaders()
-        out.reserveCapacity(source.count + extraCapacity)
-        var forwardedFor: String?
-        for (name, value) in source {
-            if isHopByHop(name) || isSetByProxy(name) { continue }
-            if name.utf8.count == 15 && name.caseInsensitiveEquals("x-forwarded-for") {
-                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
-                continue
-            }
-            if !named.isEmpty && named.contains(where: { name.caseInsensitiveEquals($0) }) { continue }
-            out.add(name: name, value: value)
-        }
-        return (out, forwardedFor)
-    }
-
-    /// The upstream's response headers as the client gets them: hop-by-hop headers and those
-    /// `Connection` names are left out. Also returns the upstream's Content-Length and whether
-    /// it sent an `X-Request-Id`.
-    static func clientResponseHeaders(_ source: HTTPHeaders, extraCapacity: Int)
-        -> (HTTPHeaders, contentLength: String?, hasRequestID: Bool) {
-        let named = connectionOptions(source)
-        var out = HTTPHeaders()
-        out.reserveCapacity(source.count + extraCapacity)
-        var contentLength: String?
-        var hasRequestID = false
-        for (name, value) in source {
-            if isHopByHop(name) {
-                if name.utf8.count == 14 && name.caseInsensitiveEquals("content-length") { contentLength = value }
-                continue
-            }
-            if !named.isEmpty && named.contains(where: { name.caseInsensitiveEquals($0) }) { continue }
-            if name.utf8.count == 12 && name.caseInsensitiveEquals("x-request-id") { hasRequestID = true }
-            out.add(name: name, value: value)
-        }
-        return (out, contentLength, hasRequestID)
+    /// True when `named` (from `connectionOptions`) lists this field.
+    static func isNamed(_ head: HTTP1Head, _ field: HTTP1Field, by named: [String]) -> Bool {
+        !named.isEmpty && named.contains { head.name(of: field, equalsLowercased: $0) }
     }
 }
 
@@ -115,15 +102,6 @@ extension StringProtocol {
             default: return false
             }
         }
-    }
-
-    func hasCaseInsensitivePrefix(_ prefix: String) -> Bool {
-        var a = self.utf8.makeIterator()
-        for y in prefix.utf8 {
-            guard let x = a.next() else { return false }
-            if x != y && ((x | 0x20) != (y | 0x20) || !((x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A)) { return false }
-        }
-        return true
     }
 
     func trimmingASCIISpaces() -> SubSequence {

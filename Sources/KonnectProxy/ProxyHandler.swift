@@ -1,30 +1,36 @@
 import KonnectConfig
+import KonnectHTTP1
 import KonnectRouter
 import NIOCore
 import NIOHTTP1
 
-/// Serves one client connection: validates each request, routes it, and streams it to an
-/// upstream connection from this event loop's pool and the response back, with back-pressure
-/// both ways. One request at a time: pipelined requests wait in a queue until the previous
-/// response is complete.
+/// Serves one client connection: decodes each request with `HTTP1Decoder`, validates and
+/// routes it, and streams it to an upstream connection from this event loop's pool and the
+/// response back, with back-pressure both ways. Heads are rewritten by copying the header lines
+/// that cross the proxy; bodies pass as slices of the bytes read. One request at a time: the
+/// bytes of a pipelined request stay in the inbound buffer until the previous response is done.
 final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let loop: LoopContext
     private let runtime: ProxyRuntime
     private let settings: ProxySettings
     private var context: ChannelHandlerContext?
+    private var allocator = ByteBufferAllocator()
+    /// Tracked from writability events, so the hot path never asks the channel.
+    private var clientWritable = true
     private var clientIP = ""
     private var serverPort = 0
     private var serverPortText = ""
 
     // Connection state.
+    private var decoder: HTTP1Decoder
+    private var inbound = ByteBuffer()
     /// When an idle connection (no request in progress) is closed: the header timeout after
     /// connect, the keep-alive timeout after a response. Checked by the loop's deadline tick.
     private var idleDeadline: NIODeadline?
-    private var clientDeadlineIsIdle = true
     private var lastClientRead = NIODeadline.now()
     private var readsHeld = false
     private var readPending = false
@@ -32,22 +38,26 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var closed = false
     /// Set once the connection is being closed: nothing more is read or answered.
     private var closing = false
-    /// Parts of pipelined requests that arrived before the current response was complete.
-    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    /// The request in progress was answered before its body was read: the rest is dropped.
+    private var discardingBody = false
+    private var processingInbound = false
 
     // The request in progress, reset by `finishExchange`.
     private var inRequest = false
-    private var request = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+    private var request: HTTP1Head?
+    private var requestFraming = HTTP1Decoder.Framing.none
     private var requestID = ""
     private var clientSentRequestID = false
-    private var hostHeaderAdded = false
     private var receivedAt = NIODeadline.now()
     private var snapshot: ConfigSnapshot?
     private var service: Service?
     private var plan: UpstreamPlan?
-    private var upstreamRequest = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+    /// The upstream request head: its first `upstreamHeadPrefixLength` bytes are the same for
+    /// every target; `Host` and the empty line follow, written per attempt.
+    private var upstreamHead = ByteBuffer()
+    private var upstreamHeadPrefixLength = 0
     private var preserveHost = false
-    private var clientHost: Substring = ""
+    private var clientHost = ""
     private var hashKey: UInt64?
     /// A hash-on cookie Konnect generated for this request, returned with the response.
     private var setCookie: String?
@@ -60,10 +70,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// The whole body, kept until a response starts, when it arrived before anything was sent.
     private var replayBody: [ByteBuffer]?
     private var requestEnded = false
-    private var requestTrailers: HTTPHeaders?
+    private var requestTrailers: ByteBuffer?
     private var bodyBytes: Int64 = 0
     private var responseStarted = false
     private var responseIsHeadOnly = false
+    private var responseChunked = false
+    private var upstreamResponseKeepAlive = true
     private var clientKeepAlive = true
     private var sentUpstreamAt = NIODeadline.now()
     private var lastUpstreamProgress = NIODeadline.now()
@@ -72,12 +84,16 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         self.loop = loop
         self.runtime = runtime
         self.settings = runtime.settings
+        self.decoder = HTTP1Decoder(kind: .request,
+                                    maxHeadSize: settings.maxHeadersSize + settings.maxURILength,
+                                    maxFieldCount: settings.maxHeaderCount)
     }
 
     // MARK: Connection lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -108,6 +124,11 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         if !inRequest { context?.close(promise: nil) }
     }
 
+    /// End of the grace period: close whatever is still open.
+    func forceClose() {
+        context?.close(promise: nil)
+    }
+
     func read(context: ChannelHandlerContext) {
         if readsHeld { readPending = true } else { context.read() }
     }
@@ -122,129 +143,181 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        upstream?.holdReads(!context.channel.isWritable)
+        clientWritable = context.channel.isWritable
+        upstream?.holdReads(!clientWritable)
         context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if closing { return }
-        if inRequest && (requestEnded || !pipelined.isEmpty) && error is HTTPParserError {
-            // A malformed request behind one still being answered: finish that one, then close.
-            closeAfterResponse = true
-            holdClientReads(true)
-            return
-        }
-        if let parserError = error as? HTTPParserError, !responseStarted {
-            let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
-            respondWithError(status, message: status == .badRequest ? "Bad request" : "Request header fields too large",
-                             forceClose: true)
-        } else {
-            context.close(promise: nil)
-        }
+        context.close(promise: nil)
     }
 
     // MARK: Client request
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
         if closing { return }
-        // A request that arrives while the previous one is still being answered (pipelining)
-        // waits here; reading goes on, so the socket's read interest never has to be toggled.
-        if !pipelined.isEmpty || (inRequest && requestEnded) {
-            pipelined.append(part)
-            if pipelined.count > 64 { holdClientReads(true) }
-            return
-        }
-        handle(part, context: context)
+        if inbound.readableBytes == 0 { inbound = buffer } else { inbound.writeBuffer(&buffer) }
+        processInbound()
     }
 
-    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        switch part {
-        case .head(let head):
-            startRequest(head, context: context)
-        case .body(let buffer):
-            guard inRequest else { return }  // the rest of a body whose response is already complete
-            bodyBytes += Int64(buffer.readableBytes)
-            lastClientRead = .now()
-            if settings.maxBodySize > 0, bodyBytes > settings.maxBodySize {
-                respondWithError(.payloadTooLarge, message: "Request size limit exceeded", forceClose: true)
+    /// Decodes and acts on buffered request bytes until a request waits for its response.
+    private func processInbound() {
+        // A request answered at once (a 404, say) completes inside this loop; the loop then goes
+        // on with the next pipelined request instead of recursing.
+        guard !processingInbound else { return }
+        processingInbound = true
+        defer { processingInbound = false }
+        while !closing {
+            if inRequest && requestEnded && !discardingBody {
+                // A pipelined request: its bytes wait here; stop reading if they pile up.
+                if inbound.readableBytes > settings.maxHeadersSize { holdClientReads(true) }
+                break
+            }
+            let event: HTTP1Decoder.Event?
+            do {
+                event = try decoder.next(&inbound)
+            } catch {
+                rejectUndecodable(error)
                 return
             }
-            if upstreamHeadSent, let upstream {
-                upstream.write(.body(.byteBuffer(buffer)))
-                lastUpstreamProgress = lastClientRead
-                if !upstream.isWritable { holdClientReads(true) }
-            } else if !responseStarted {
-                pendingBody.append(buffer)
-            }
-        case .end(let trailers):
-            guard inRequest else { return }
-            requestEnded = true
-            requestTrailers = trailers
-            if upstreamHeadSent, let upstream {
-                upstream.write(.end(trailers))
-                upstream.flush()
-                lastUpstreamProgress = .now()
+            guard let event else { break }
+            switch event {
+            case .head(let head):
+                startRequest(head)
+            case .body(let buffer):
+                requestBody(buffer)
+            case .end(let trailers):
+                requestEnd(trailers: trailers)
             }
         }
+        if inbound.readableBytes == 0 { inbound = ByteBuffer() }
     }
+
+    private func rejectUndecodable(_ error: HTTP1Error) {
+        if discardingBody || (inRequest && responseStarted) {
+            context?.close(promise: nil)
+            return
+        }
+        if !inRequest {
+            beginRequest()
+            requestID = loop.nextRequestID()
+        }
+        let problem = RequestValidator.problem(for: error)
+        respondWithError(problem.status, message: problem.message, forceClose: true)
+    }
+
+    private func requestBody(_ buffer: ByteBuffer) {
+        if discardingBody { return }
+        guard inRequest else { return }
+        bodyBytes += Int64(buffer.readableBytes)
+        lastClientRead = .now()
+        if settings.maxBodySize > 0, bodyBytes > settings.maxBodySize {
+            respondWithError(413, message: "Request size limit exceeded", forceClose: true)
+            return
+        }
+        if upstreamHeadSent, let upstream {
+            writeBody(buffer, to: upstream)
+            lastUpstreamProgress = lastClientRead
+            if !upstream.isWritable { holdClientReads(true) }
+        } else if !responseStarted {
+            pendingBody.append(buffer)
+        }
+    }
+
+    private func requestEnd(trailers: ByteBuffer?) {
+        if discardingBody {
+            discardingBody = false
+            inRequest = false
+            afterRequestCompleted()
+            return
+        }
+        guard inRequest else { return }
+        requestEnded = true
+        requestTrailers = trailers
+        if upstreamHeadSent, let upstream {
+            writeBodyEnd(to: upstream)
+            upstream.flush()
+            lastUpstreamProgress = .now()
+        }
+    }
+
+    private func writeBody(_ buffer: ByteBuffer, to upstream: UpstreamConnection) {
+        if requestFraming == .chunked {
+            guard buffer.readableBytes > 0, let context else { return }
+            var header = allocator.buffer(capacity: 12)
+            HTTP1Writer.writeChunkHeader(size: buffer.readableBytes, to: &header)
+            upstream.write(header)
+            upstream.write(buffer)
+            upstream.write(Self.crlf)
+        } else {
+            upstream.write(buffer)
+        }
+    }
+
+    private func writeBodyEnd(to upstream: UpstreamConnection) {
+        guard requestFraming == .chunked, let context else { return }
+        var last = allocator.buffer(capacity: 5 + (requestTrailers?.readableBytes ?? 0))
+        HTTP1Writer.writeLastChunk(trailers: requestTrailers, to: &last)
+        upstream.write(last)
+    }
+
+    private static let crlf = ByteBuffer(string: "\r\n")
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if upstreamHeadSent { upstream?.flush() }
         context.fireChannelReadComplete()
     }
 
-    private func startRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard !inRequest else { return }
+    /// Resets the per-request state at the start of a request.
+    private func beginRequest() {
         inRequest = true
-        request = head
         receivedAt = .now()
         lastClientRead = receivedAt
+        idleDeadline = nil
+        snapshot = loop.snapshot
+    }
+
+    private func startRequest(_ head: HTTP1Head) {
+        beginRequest()
+        request = head
+        requestFraming = decoder.framing
         let facts = RequestValidator.facts(of: head, maxFieldSize: settings.maxHeaderSize)
-        if let given = facts.requestID {
-            requestID = given
-            clientSentRequestID = true
-        } else {
-            requestID = loop.nextRequestID()
-            clientSentRequestID = false
-        }
-        clientKeepAlive = head.isKeepAlive && !closeAfterResponse
-        responseIsHeadOnly = head.method == .HEAD
-        let snapshot = loop.snapshot
-        self.snapshot = snapshot
-        if let problem = RequestValidator.problem(in: head, facts: facts, settings: settings) {
+        clientSentRequestID = facts.requestID != nil
+        requestID = facts.requestID ?? loop.nextRequestID()
+        clientKeepAlive = !closeAfterResponse
+            && (head.minorVersion >= 1 ? !facts.connectionClose : facts.connectionKeepAlive)
+        responseIsHeadOnly = head.method == "HEAD"
+        if requestFraming == .none { requestEnded = true }
+        if let problem = RequestValidator.problem(in: head, facts: facts, framing: requestFraming, settings: settings) {
             respondWithError(problem.status, message: problem.message, forceClose: true)
             return
         }
-        let hasBody = facts.hasBody
-        idleDeadline = nil
-        if !hasBody { requestEnded = true }
+        guard let snapshot else { return }
 
         // Route.
-        let (rawPath, query) = head.uri.splitPathAndQuery()
+        let (rawPath, query) = head.target.splitPathAndQuery()
         guard let path = PathNormalizer.normalize(rawPath) else {
-            respondWithError(.badRequest, message: "Bad request", forceClose: true)
+            respondWithError(400, message: "Bad request", forceClose: true)
             return
         }
         let hostHeader = facts.host ?? ""
         clientHost = hostHeader
         let (host, port) = HostHeader.split(hostHeader)
         guard let match = snapshot.router.match(
-            method: head.method.rawValue, scheme: "http", host: host, port: port ?? serverPort, path: path,
-            headers: RoutedHeaders(headers: head.headers))
+            method: head.method, scheme: "http", host: host, port: port ?? serverPort, path: path,
+            headers: RoutedHeaders(head: head))
         else {
-            respondWithError(.notFound, message: "no Route matched with those values")
+            respondWithError(404, message: "no Route matched with those values")
             return
         }
         if let redirect = match.redirectStatus {
-            let status = HTTPResponseStatus(statusCode: redirect)
-            var extra = HTTPHeaders()
-            if redirect != 426 { extra.add(name: "location", value: "https://\(hostHeader)\(head.uri)") }
-            respondWithError(status, message: redirect == 426 ? "Please use HTTPS protocol" : "Moved", extraHeaders: extra)
+            let location = redirect == 426 ? nil : "https://\(hostHeader)\(head.target)"
+            respondWithError(redirect, message: redirect == 426 ? "Please use HTTPS protocol" : "Moved", location: location)
             return
         }
         guard let service = match.service, let plan = snapshot.plan(for: service) else {
-            respondWithError(.serviceUnavailable, message: "no Service found with those values")
+            respondWithError(503, message: "no Service found with those values")
             return
         }
         self.service = service
@@ -259,51 +332,83 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             setCookie = "\(name)=\(value); Path=\(cookiePath)"
         }
 
-        upstreamRequest = makeUpstreamHead(head, facts: facts, match: match, query: query, originalPath: rawPath, host: host)
-        if hasBody {
+        writeUpstreamHead(head, match: match, query: query, originalPath: rawPath, host: host)
+        if requestFraming != .none {
             holdClientReads(true)
-            if facts.expectsContinue {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
-                                      promise: nil)
+            if facts.expectsContinue, head.minorVersion >= 1, let context {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
         }
         connectToNextTarget()
     }
 
     /// The request as the upstream sees it: path rewritten, hop-by-hop headers gone, forwarding
-    /// headers and the request id added, framing set anew. `Host` is filled in per target.
-    private func makeUpstreamHead(_ head: HTTPRequestHead, facts: RequestFacts, match: RouteMatch, query: Substring?,
-                                  originalPath: Substring, host: String) -> HTTPRequestHead {
-        var (headers, priorForwardedFor) = HeaderRules.upstreamRequestHeaders(head.headers, extraCapacity: 11)
-        headers.add(name: "X-Forwarded-For", value: priorForwardedFor.map { $0 + ", " + clientIP } ?? clientIP)
-        headers.add(name: "X-Forwarded-Proto", value: "http")
-        headers.add(name: "X-Forwarded-Host", value: host)
-        headers.add(name: "X-Forwarded-Port", value: serverPortText)
-        headers.add(name: "X-Forwarded-Path", value: String(originalPath))
-        if let prefix = match.strippedPrefix { headers.add(name: "X-Forwarded-Prefix", value: String(prefix)) }
-        headers.add(name: "X-Real-IP", value: clientIP)
-        headers.add(name: "Via", value: head.version.minor == 0 ? "1.0 konnect" : "1.1 konnect")
-        if !clientSentRequestID { headers.add(name: "X-Request-Id", value: requestID) }
-        if facts.transferEncoding != nil {
-            headers.add(name: "Transfer-Encoding", value: "chunked")
-        } else if let length = facts.contentLength {
-            headers.add(name: "Content-Length", value: length)
+    /// headers and the request id added, framing set anew. `Host` is added per target.
+    private func writeUpstreamHead(_ head: HTTP1Head, match: RouteMatch, query: Substring?,
+                                   originalPath: Substring, host: String) {
+        guard let context else { return }
+        var out = allocator.buffer(capacity: head.bytes.readableBytes + 256)
+        out.writeString(head.method)
+        out.writeStaticString(" ")
+        out.writeString(match.upstreamPath)
+        if let query {
+            out.writeStaticString("?")
+            out.writeSubstring(query)
         }
-        let uri = query.map { match.upstreamPath + "?" + $0 } ?? match.upstreamPath
-        return HTTPRequestHead(version: .http1_1, method: head.method, uri: uri, headers: headers)
+        out.writeStaticString(" HTTP/1.1\r\n")
+        let named = HeaderRules.connectionOptions(head).named
+        var forwardedFor: [HTTP1Field] = []
+        for field in head.fields {
+            if HeaderRules.isHopByHop(head, field) || HeaderRules.isSetByProxy(head, field)
+                || HeaderRules.isNamed(head, field, by: named) {
+                continue
+            }
+            if field.nameLength == 15 && head.name(of: field, is: "x-forwarded-for") {
+                forwardedFor.append(field)
+                continue
+            }
+            head.writeFieldLine(field, to: &out)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("X-Forwarded-For: ")
+        for field in forwardedFor {
+            head.withValueBytes(field) { _ = out.writeBytes($0) }
+            out.writeStaticString(", ")
+        }
+        out.writeString(clientIP)
+        out.writeStaticString("\r\nX-Forwarded-Proto: http\r\n")
+        HTTP1Writer.writeField("X-Forwarded-Host", host, to: &out)
+        HTTP1Writer.writeField("X-Forwarded-Port", serverPortText, to: &out)
+        HTTP1Writer.writeField("X-Forwarded-Path", originalPath, to: &out)
+        if let prefix = match.strippedPrefix { HTTP1Writer.writeField("X-Forwarded-Prefix", prefix, to: &out) }
+        HTTP1Writer.writeField("X-Real-IP", clientIP, to: &out)
+        out.writeStaticString(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
+        if !clientSentRequestID { HTTP1Writer.writeField("X-Request-Id", requestID, to: &out) }
+        switch requestFraming {
+        case .chunked:
+            out.writeStaticString("Transfer-Encoding: chunked\r\n")
+        case .length(let length):
+            out.writeStaticString("Content-Length: ")
+            HTTP1Writer.writeDecimal(Int(length), to: &out)
+            out.writeStaticString("\r\n")
+        case .none, .untilClose:
+            break
+        }
+        upstreamHead = out
+        upstreamHeadPrefixLength = out.writerIndex
     }
 
     // MARK: Upstream selection and connection
 
     private func connectToNextTarget() {
         guard let plan, let service, attemptsLeft > 0 else {
-            respondWithError(.badGateway, message: "An invalid response was received from the upstream server")
+            respondWithError(502, message: "An invalid response was received from the upstream server")
             return
         }
         attemptsLeft -= 1
         if tried.count >= plan.targets.count { tried.removeAll(keepingCapacity: true) }
         guard let index = plan.pick(loop: loop.index, hashKey: hashKey, excluded: tried) else {
-            respondWithError(.serviceUnavailable, message: "failure to get a peer from the ring-balancer")
+            respondWithError(503, message: "failure to get a peer from the ring-balancer")
             return
         }
         releaseTarget()
@@ -311,57 +416,59 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         tried.append(index)
         plan.loopStates[loop.index].active[index] += 1
         let address = plan.targets[index]
-        if hostHeaderAdded { upstreamRequest.headers.remove(name: "host") }  // a retry on another target
-        upstreamRequest.headers.add(name: "Host", value: preserveHost ? String(clientHost) : address.hostHeader)
-        hostHeaderAdded = true
         if let connection = loop.pool.takeIdle(address.poolKey) {
             connection.wasReused = true
-            attach(connection)
+            attach(connection, hostHeader: address.hostHeader)
             return
         }
         let timeout = TimeAmount.milliseconds(Int64(service.connectTimeout))
         loop.pool.connect(address, timeout: timeout).assumeIsolated().whenComplete { [self] result in
             let result = result.flatMap { channel in Result { try loop.pool.attach(channel) } }
-            guard inRequest, !closed else {
+            guard inRequest, !closed, target == index else {
                 if case .success(let connection) = result { loop.pool.release(connection) }
                 return
             }
             switch result {
             case .success(let connection):
-                attach(connection)
+                attach(connection, hostHeader: address.hostHeader)
             case .failure(let error):
                 if attemptsLeft > 0 {
                     connectToNextTarget()
-                } else if error is ChannelError, case .connectTimeout = error as! ChannelError {
-                    respondWithError(.gatewayTimeout, message: "The upstream server is timing out")
+                } else if let channelError = error as? ChannelError, case .connectTimeout = channelError {
+                    respondWithError(504, message: "The upstream server is timing out")
                 } else {
-                    respondWithError(.badGateway, message: "An invalid response was received from the upstream server")
+                    respondWithError(502, message: "An invalid response was received from the upstream server")
                 }
             }
         }
     }
 
-    private func attach(_ connection: UpstreamConnection) {
+    private func attach(_ connection: UpstreamConnection, hostHeader: String) {
+        guard let context else { return }
         upstream = connection
         connection.owner = self
         connection.requestCount += 1
+        connection.expectResponse(toHEAD: responseIsHeadOnly)
         upstreamHeadSent = true
         sentUpstreamAt = .now()
         lastUpstreamProgress = sentUpstreamAt
-        connection.write(.head(upstreamRequest))
-        let idempotent = Self.isIdempotent(request.method)
-        if requestEnded && replayBody == nil && idempotent { replayBody = pendingBody }
-        for part in (replayBody ?? pendingBody) { connection.write(.body(.byteBuffer(part))) }
+        // Host depends on the target, so it ends the head; a retry rewrites it in place.
+        upstreamHead.moveWriterIndex(to: upstreamHeadPrefixLength)
+        HTTP1Writer.writeField("Host", preserveHost ? clientHost : hostHeader, to: &upstreamHead)
+        upstreamHead.writeStaticString("\r\n")
+        connection.write(upstreamHead)
+        if requestEnded && replayBody == nil && isIdempotent { replayBody = pendingBody }
+        for part in (replayBody ?? pendingBody) { writeBody(part, to: connection) }
         pendingBody.removeAll()
-        if requestEnded { connection.write(.end(requestTrailers)) }
+        if requestEnded { writeBodyEnd(to: connection) }
         connection.flush()
-        connection.holdReads(!(context?.channel.isWritable ?? true))
+        connection.holdReads(!clientWritable)
         holdClientReads(!connection.isWritable)
     }
 
-    private static func isIdempotent(_ method: HTTPMethod) -> Bool {
-        switch method {
-        case .GET, .HEAD, .PUT, .DELETE, .OPTIONS, .TRACE: return true
+    private var isIdempotent: Bool {
+        switch request?.method {
+        case "GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE": return true
         default: return false
         }
     }
@@ -386,30 +493,44 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     // MARK: Upstream response
 
-    func upstreamRead(_ part: HTTPClientResponsePart) {
-        guard let context else { return }
+    func upstreamHead(_ head: HTTP1Head, framing: HTTP1Decoder.Framing) {
+        guard let context, let request else { return }
         lastUpstreamProgress = .now()
-        switch part {
-        case .head(let head):
-            replayBody = nil
-            responseStarted = true
-            if let plan, target >= 0 {
-                let micros = Double((lastUpstreamProgress - sentUpstreamAt).nanoseconds) / 1000
-                plan.loopStates[loop.index].recordLatency(target, microseconds: micros)
-            }
-            context.write(wrapOutboundOut(.head(makeClientHead(head))), promise: nil)
-        case .body(let buffer):
-            guard responseStarted else { return }
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            if !context.channel.isWritable { upstream?.holdReads(true) }
-        case .end(let trailers):
-            guard responseStarted else { return }
-            let reusable = upstreamResponseKeepAlive && requestEnded
-            finishExchange(end: .end(responseIsHeadOnly ? nil : trailers), reuseUpstream: reusable)
+        replayBody = nil
+        responseStarted = true
+        if let plan, target >= 0 {
+            let micros = Double((lastUpstreamProgress - sentUpstreamAt).nanoseconds) / 1000
+            plan.loopStates[loop.index].recordLatency(target, microseconds: micros)
         }
+        context.write(wrapOutboundOut(makeClientHead(head, framing: framing, request: request)), promise: nil)
     }
 
-    private var upstreamResponseKeepAlive = true
+    func upstreamBody(_ buffer: ByteBuffer) {
+        guard let context, responseStarted, !responseIsHeadOnly else { return }
+        lastUpstreamProgress = .now()
+        if responseChunked {
+            guard buffer.readableBytes > 0 else { return }
+            var header = allocator.buffer(capacity: 12)
+            HTTP1Writer.writeChunkHeader(size: buffer.readableBytes, to: &header)
+            context.write(wrapOutboundOut(header), promise: nil)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            context.write(wrapOutboundOut(Self.crlf), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+        if !clientWritable { upstream?.holdReads(true) }
+    }
+
+    func upstreamEnd(trailers: ByteBuffer?) {
+        guard let context, responseStarted else { return }
+        var end: ByteBuffer?
+        if responseChunked {
+            var last = allocator.buffer(capacity: 5 + (trailers?.readableBytes ?? 0))
+            HTTP1Writer.writeLastChunk(trailers: trailers, to: &last)
+            end = last
+        }
+        finishExchange(end: end, reuseUpstream: upstreamResponseKeepAlive && requestEnded)
+    }
 
     func upstreamReadComplete() {
         context?.flush()
@@ -430,48 +551,91 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             return
         }
         let canReplay = replayBody != nil || (requestEnded && bodyBytes == 0)
-        if canReplay && Self.isIdempotent(request.method) {
+        if canReplay && isIdempotent {
             if connection?.wasReused == true { attemptsLeft += 1 }  // a stale keep-alive connection is no real attempt
             if attemptsLeft > 0 {
                 connectToNextTarget()
                 return
             }
         }
-        respondWithError(.badGateway, message: "An invalid response was received from the upstream server")
+        respondWithError(502, message: "An invalid response was received from the upstream server")
     }
 
     /// The response head as the client sees it: hop-by-hop headers replaced by Konnect's own
     /// framing, the request id and latency headers added.
-    private func makeClientHead(_ head: HTTPResponseHead) -> HTTPResponseHead {
-        upstreamResponseKeepAlive = head.isKeepAlive
-        var (headers, upstreamLength, upstreamSentRequestID) = HeaderRules.clientResponseHeaders(head.headers, extraCapacity: 6)
-        let status = head.status.code
-        let bodyless = responseIsHeadOnly || status == 204 || status == 304 || status < 200
-        if let length = upstreamLength, status != 204 {
-            headers.add(name: "Content-Length", value: length)
-        } else if !bodyless {
-            if request.version.minor >= 1 && request.version.major == 1 {
-                headers.add(name: "Transfer-Encoding", value: "chunked")
+    private func makeClientHead(_ head: HTTP1Head, framing: HTTP1Decoder.Framing, request: HTTP1Head) -> ByteBuffer {
+        let connection = HeaderRules.connectionOptions(head)
+        upstreamResponseKeepAlive = framing != .untilClose
+            && (head.minorVersion >= 1 ? !connection.close : connection.keepAlive)
+        var out = allocator.buffer(capacity: head.bytes.readableBytes + 256)
+        out.writeStaticString(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        // Status code and reason phrase as the upstream sent them.
+        let statusLineEnd = head.fields.first.map { Int($0.nameStart) - 2 } ?? (head.bytes.readableBytes - 4)
+        out.writeBytes(head.bytes.readableBytesView.dropFirst(9).prefix(statusLineEnd - 9))
+        out.writeStaticString("\r\n")
+        var upstreamLength: HTTP1Field?
+        var upstreamSentRequestID = false
+        for field in head.fields {
+            if HeaderRules.isHopByHop(head, field) {
+                if field.nameLength == 14 && head.name(of: field, is: "content-length") { upstreamLength = field }
+                continue
+            }
+            if HeaderRules.isNamed(head, field, by: connection.named) { continue }
+            if field.nameLength == 12 && head.name(of: field, is: "x-request-id") { upstreamSentRequestID = true }
+            head.writeFieldLine(field, to: &out)
+            out.writeStaticString("\r\n")
+        }
+        responseChunked = false
+        switch framing {
+        case .length(let length):
+            out.writeStaticString("Content-Length: ")
+            HTTP1Writer.writeDecimal(Int(length), to: &out)
+            out.writeStaticString("\r\n")
+        case .none:
+            // HEAD and 304 may state the length the full response would have.
+            if let upstreamLength, head.status != 204 {
+                head.writeFieldLine(upstreamLength, to: &out)
+                out.writeStaticString("\r\n")
+            } else if head.status != 204 && head.status != 304 && !responseIsHeadOnly {
+                out.writeStaticString("Content-Length: 0\r\n")
+            }
+        case .chunked, .untilClose:
+            if request.minorVersion >= 1 {
+                responseChunked = !responseIsHeadOnly
+                // Codings other than chunked (gzip, say) describe the body and are kept.
+                let codings = head.values(named: "transfer-encoding")
+                    .flatMap { $0.split(separator: ",") }
+                    .map { $0.trimmingASCIISpaces() }
+                    .filter { !$0.isEmpty && !$0.caseInsensitiveEquals("chunked") }
+                if codings.isEmpty {
+                    out.writeStaticString("Transfer-Encoding: chunked\r\n")
+                } else {
+                    HTTP1Writer.writeField("Transfer-Encoding", codings.joined(separator: ", ") + ", chunked", to: &out)
+                }
             } else {
                 clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
             }
         }
-        if !upstreamSentRequestID { headers.add(name: "X-Request-Id", value: requestID) }
-        if let setCookie { headers.add(name: "Set-Cookie", value: setCookie) }
-        headers.add(name: "Via", value: head.version.minor == 0 ? "1.0 konnect" : "1.1 konnect")
+        if !upstreamSentRequestID { HTTP1Writer.writeField("X-Request-Id", requestID, to: &out) }
+        if let setCookie { HTTP1Writer.writeField("Set-Cookie", setCookie, to: &out) }
+        out.writeStaticString(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
         let now = NIODeadline.now()
-        headers.add(name: "X-Konnect-Upstream-Latency", value: String((now - sentUpstreamAt).nanoseconds / 1_000_000))
-        headers.add(name: "X-Konnect-Proxy-Latency", value: String((sentUpstreamAt - receivedAt).nanoseconds / 1_000_000))
-        addConnectionHeader(&headers)
-        return HTTPResponseHead(version: request.version, status: head.status, headers: headers)
+        out.writeStaticString("X-Konnect-Upstream-Latency: ")
+        HTTP1Writer.writeDecimal(Int((now - sentUpstreamAt).nanoseconds / 1_000_000), to: &out)
+        out.writeStaticString("\r\nX-Konnect-Proxy-Latency: ")
+        HTTP1Writer.writeDecimal(Int((sentUpstreamAt - receivedAt).nanoseconds / 1_000_000), to: &out)
+        out.writeStaticString("\r\n")
+        writeConnectionHeader(to: &out, minorVersion: request.minorVersion)
+        out.writeStaticString("\r\n")
+        return out
     }
 
-    private func addConnectionHeader(_ headers: inout HTTPHeaders) {
+    private func writeConnectionHeader(to out: inout ByteBuffer, minorVersion: Int) {
         if !clientKeepAlive || closeAfterResponse {
             clientKeepAlive = false
-            headers.add(name: "Connection", value: "close")
-        } else if request.version.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")
+            out.writeStaticString("Connection: close\r\n")
+        } else if minorVersion == 0 {
+            out.writeStaticString("Connection: keep-alive\r\n")
         }
     }
 
@@ -479,7 +643,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     /// Ends the client response, returns or closes the upstream connection and readies the
     /// connection for the next request (or closes it).
-    private func finishExchange(end: HTTPServerResponsePart, reuseUpstream: Bool) {
+    private func finishExchange(end: ByteBuffer?, reuseUpstream: Bool) {
         guard let context else { return }
         if let upstream {
             upstream.owner = nil
@@ -489,19 +653,33 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         releaseTarget()
         let keepAlive = clientKeepAlive && !closeAfterResponse
         let bodyUnread = !requestEnded
-        // With the response complete, whatever remains of the request body is read and
-        // dropped (reads are not forwarded once `inRequest` is false), as nginx does.
         resetRequest()
         holdClientReads(false)
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(end), promise: nil)
-            idleDeadline = .now() + settings.keepaliveTimeout
-            startPipelinedRequests(context: context)
+            if let end {
+                context.writeAndFlush(wrapOutboundOut(end), promise: nil)
+            } else {
+                context.flush()
+            }
+            if bodyUnread {
+                // The response is complete but the request body is not: read and drop the rest,
+                // as nginx does, then carry on with the next request.
+                discardingBody = true
+                inRequest = true
+                requestEnded = false
+            } else {
+                afterRequestCompleted()
+            }
             return
         }
         closing = true
-        pipelined.removeAll()
-        context.writeAndFlush(wrapOutboundOut(end)).assumeIsolated().whenComplete { [self] _ in
+        let written = context.eventLoop.makePromise(of: Void.self)
+        if let end {
+            context.writeAndFlush(wrapOutboundOut(end), promise: written)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
+        }
+        written.futureResult.assumeIsolated().whenComplete { [self] _ in
             if bodyUnread {
                 // Closing with unread bytes would reset the connection and could destroy the
                 // response in flight; stop sending instead and keep draining for a moment.
@@ -513,17 +691,15 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         }
     }
 
-    /// Starts the requests that waited behind the one just answered, until one is in progress.
-    private func startPipelinedRequests(context: ChannelHandlerContext) {
-        while let part = pipelined.first, !closing {
-            if case .head = part, inRequest { break }
-            pipelined.removeFirst()
-            handle(part, context: context)
-        }
+    /// The exchange and its request are both complete: wait for, or start, the next request.
+    private func afterRequestCompleted() {
+        idleDeadline = .now() + settings.keepaliveTimeout
+        if inbound.readableBytes > 0 { processInbound() }
     }
 
     private func resetRequest() {
         inRequest = false
+        request = nil
         snapshot = nil
         service = nil
         plan = nil
@@ -538,36 +714,38 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         requestTrailers = nil
         bodyBytes = 0
         responseStarted = false
+        responseChunked = false
         upstreamResponseKeepAlive = true
-        hostHeaderAdded = false
     }
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.
-    private func respondWithError(_ status: HTTPResponseStatus, message: String, forceClose: Bool = false,
-                                  extraHeaders: HTTPHeaders = HTTPHeaders()) {
+    private func respondWithError(_ status: Int, message: String, forceClose: Bool = false, location: String? = nil) {
         guard let context, !responseStarted else {
             context?.close(promise: nil)
             return
         }
-        if !inRequest { requestID = loop.nextRequestID() }
         abandonUpstream()
         responseStarted = true
         if forceClose { clientKeepAlive = false }
         let body = ErrorBody.json(message: message, requestID: requestID)
-        var headers = extraHeaders
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(body.utf8.count))
-        headers.add(name: "X-Request-Id", value: requestID)
-        addConnectionHeader(&headers)
-        let version = inRequest ? request.version : .http1_1
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))),
-                      promise: nil)
-        if !responseIsHeadOnly {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))),
-                          promise: nil)
-        }
+        let minorVersion = request?.minorVersion ?? 1
+        var out = allocator.buffer(capacity: 256 + body.utf8.count)
+        out.writeStaticString(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        HTTP1Writer.writeDecimal(status, to: &out)
+        out.writeStaticString(" ")
+        out.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
+        out.writeStaticString("\r\n")
+        if let location { HTTP1Writer.writeField("Location", location, to: &out) }
+        out.writeStaticString("Content-Type: application/json; charset=utf-8\r\nContent-Length: ")
+        HTTP1Writer.writeDecimal(body.utf8.count, to: &out)
+        out.writeStaticString("\r\n")
+        HTTP1Writer.writeField("X-Request-Id", requestID, to: &out)
+        writeConnectionHeader(to: &out, minorVersion: minorVersion)
+        out.writeStaticString("\r\n")
+        if !responseIsHeadOnly { out.writeString(body) }
+        context.write(wrapOutboundOut(out), promise: nil)
         inRequest = true
-        finishExchange(end: .end(nil), reuseUpstream: false)
+        finishExchange(end: nil, reuseUpstream: false)
     }
 
     // MARK: Deadlines
@@ -576,13 +754,13 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// schedules or cancels a timer of its own.
     func checkDeadlines(now: NIODeadline) {
         guard !closed, let context else { return }
-        guard inRequest else {
+        guard inRequest, !discardingBody else {
             if let idleDeadline, now >= idleDeadline { context.close(promise: nil) }
             return
         }
         if !requestEnded, !readsHeld, now - lastClientRead >= settings.clientBodyTimeout {
             if responseStarted { context.close(promise: nil) } else {
-                respondWithError(.requestTimeout, message: "Request timeout", forceClose: true)
+                respondWithError(408, message: "Request timeout", forceClose: true)
             }
             return
         }
@@ -593,7 +771,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             abandonUpstream()
             context.close(promise: nil)
         } else {
-            respondWithError(.gatewayTimeout, message: "The upstream server is timing out")
+            respondWithError(504, message: "The upstream server is timing out")
         }
     }
 }
@@ -621,12 +799,5 @@ enum ErrorBody {
             }
         }
         return out
-    }
-}
-
-extension ProxyHandler {
-    /// End of the grace period: close whatever is still open.
-    func forceClose() {
-        context?.close(promise: nil)
     }
 }

@@ -3,7 +3,6 @@ import KonnectConfig
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// The running data plane: event loops, their per-loop state, the listener, and the current
@@ -83,20 +82,7 @@ public final class ProxyRuntime: Sendable {
             channel.close(promise: nil)
             return
         }
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        // The parser counts the request target as a field too. Its limits sit at twice ours, so
-        // that RequestValidator can answer the precise status (414 for the target, 431 for a
-        // header line) up to there; beyond them the parser's own 431 applies.
-        limits.maxHeaderFieldSize = 2 * max(settings.maxHeaderSize, settings.maxURILength)
-        limits.maxHeaderListSize = settings.maxHeadersSize + 2 * settings.maxURILength
-        limits.maxHeaderFieldCount = settings.maxHeaderCount + 1
-        var encoder = HTTPResponseEncoder.Configuration()
-        encoder.automaticallySetFramingHeaders = false
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(HTTPResponseEncoder(configuration: encoder))
-        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
-                                                                   informationalResponseStrategy: .drop,
-                                                                   limitConfiguration: limits)))
         try sync.addHandler(ProxyHandler(loop: loop, runtime: self))
     }
 

@@ -1,48 +1,47 @@
 import KonnectConfig
-import NIOHTTP1
+import KonnectHTTP1
 
 /// What the proxy needs to know about a request's headers, gathered in one pass.
 struct RequestFacts {
-    var host: Substring?
+    var host: String?
     var hostCount = 0
     var requestID: String?
-    var contentLength: String?
-    var contentLengthsDiffer = false
-    var transferEncoding: String?
-    var transferEncodingCount = 0
     var expectsContinue = false
     var oversizedField = false
-
-    var hasBody: Bool { transferEncoding != nil || contentLength != nil }
+    var connectionClose = false
+    var connectionKeepAlive = false
 }
 
-/// Checks a parsed request head for what the HTTP parser lets through but a proxy must refuse.
+/// Checks a parsed request head for what the codec lets through but a proxy must refuse.
 enum RequestValidator {
     struct Problem {
-        let status: HTTPResponseStatus
+        let status: Int
         let message: String
     }
 
     /// Reads the headers the proxy acts on, without allocating for the ones it does not.
-    static func facts(of head: HTTPRequestHead, maxFieldSize: Int) -> RequestFacts {
+    static func facts(of head: HTTP1Head, maxFieldSize: Int) -> RequestFacts {
         var facts = RequestFacts()
-        for (name, value) in head.headers {
-            let length = name.utf8.count
-            if length + value.utf8.count + 2 > maxFieldSize { facts.oversizedField = true }
-            switch length {
-            case 4 where name.caseInsensitiveEquals("host"):
+        for field in head.fields {
+            if field.nameLength + field.valueLength + 2 > maxFieldSize { facts.oversizedField = true }
+            switch field.nameLength {
+            case 4 where head.name(of: field, is: "host"):
                 facts.hostCount += 1
-                facts.host = Substring(value)
-            case 6 where name.caseInsensitiveEquals("expect"):
-                facts.expectsContinue = value.trimmingASCIISpaces().caseInsensitiveEquals("100-continue")
-            case 12 where name.caseInsensitiveEquals("x-request-id"):
-                facts.requestID = value
-            case 14 where name.caseInsensitiveEquals("content-length"):
-                if let previous = facts.contentLength, previous != value { facts.contentLengthsDiffer = true }
-                facts.contentLength = value
-            case 17 where name.caseInsensitiveEquals("transfer-encoding"):
-                facts.transferEncodingCount += 1
-                facts.transferEncoding = value
+                facts.host = head.value(field)
+            case 6 where head.name(of: field, is: "expect"):
+                facts.expectsContinue = head.value(of: field, is: "100-continue")
+            case 10 where head.name(of: field, is: "connection"):
+                if head.value(of: field, is: "close") {
+                    facts.connectionClose = true
+                } else if head.value(of: field, is: "keep-alive") {
+                    facts.connectionKeepAlive = true
+                } else {
+                    let options = HeaderRules.connectionOptions(head)
+                    facts.connectionClose = facts.connectionClose || options.close
+                    facts.connectionKeepAlive = facts.connectionKeepAlive || options.keepAlive
+                }
+            case 12 where head.name(of: field, is: "x-request-id"):
+                facts.requestID = head.value(field)
             default:
                 break
             }
@@ -50,53 +49,55 @@ enum RequestValidator {
         return facts
     }
 
-    static func problem(in head: HTTPRequestHead, facts: RequestFacts, settings: ProxySettings) -> Problem? {
-        if head.version.major != 1 {
-            return Problem(status: .httpVersionNotSupported, message: "HTTP version not supported")
+    static func problem(in head: HTTP1Head, facts: RequestFacts, framing: HTTP1Decoder.Framing,
+                        settings: ProxySettings) -> Problem? {
+        if head.target.utf8.count > settings.maxURILength {
+            return Problem(status: 414, message: "Request-URI too long")
         }
-        if head.uri.utf8.count > settings.maxURILength {
-            return Problem(status: .uriTooLong, message: "Request-URI too long")
+        if head.target.utf8.first != UInt8(ascii: "/") {
+            return Problem(status: 400, message: "Bad request: the request target must be an absolute path")
         }
-        if head.uri.utf8.first != UInt8(ascii: "/") {
-            return Problem(status: .badRequest, message: "Bad request: the request target must be an absolute path")
+        if facts.oversizedField {
+            return Problem(status: 431, message: "Request header fields too large")
         }
-        if head.headers.count > settings.maxHeaderCount || facts.oversizedField {
-            return Problem(status: .requestHeaderFieldsTooLarge, message: "Request header fields too large")
-        }
-        if facts.hostCount > 1 || (facts.hostCount == 0 && head.version.minor >= 1) {
-            return Problem(status: .badRequest, message: "Bad request: exactly one Host header is required")
+        if facts.hostCount > 1 || (facts.hostCount == 0 && head.minorVersion >= 1) {
+            return Problem(status: 400, message: "Bad request: exactly one Host header is required")
         }
         if let host = facts.host, !HostHeader.isValid(host) {
-            return Problem(status: .badRequest, message: "Bad request: invalid Host header")
+            return Problem(status: 400, message: "Bad request: invalid Host header")
         }
-        if let coding = facts.transferEncoding {
-            if head.version.minor == 0 {
-                return Problem(status: .badRequest, message: "Bad request: Transfer-Encoding is not allowed in HTTP/1.0")
-            }
-            if facts.contentLength != nil {
-                return Problem(status: .badRequest, message: "Bad request: both Content-Length and Transfer-Encoding")
-            }
-            if facts.transferEncodingCount != 1 || !coding.trimmingASCIISpaces().caseInsensitiveEquals("chunked") {
-                return Problem(status: .notImplemented, message: "Transfer-Encoding not implemented")
-            }
-        }
-        if let text = facts.contentLength {
-            guard !facts.contentLengthsDiffer, let length = Int64(text), length >= 0 else {
-                return Problem(status: .badRequest, message: "Bad request: invalid Content-Length")
-            }
-            if settings.maxBodySize > 0, length > settings.maxBodySize {
-                return Problem(status: .payloadTooLarge, message: "Request size limit exceeded")
-            }
+        if settings.maxBodySize > 0, case .length(let length) = framing, length > settings.maxBodySize {
+            return Problem(status: 413, message: "Request size limit exceeded")
         }
         return nil
+    }
+
+    /// The answer for a request the codec could not decode.
+    static func problem(for error: HTTP1Error) -> Problem {
+        switch error {
+        case .headTooLarge, .tooManyFields:
+            return Problem(status: 431, message: "Request header fields too large")
+        case .unsupportedVersion:
+            return Problem(status: 505, message: "HTTP version not supported")
+        case .unsupportedTransferCoding:
+            return Problem(status: 501, message: "Transfer-Encoding not implemented")
+        case .conflictingFraming:
+            return Problem(status: 400, message: "Bad request: both Content-Length and Transfer-Encoding")
+        case .invalidContentLength:
+            return Problem(status: 400, message: "Bad request: invalid Content-Length")
+        case .transferEncodingInHTTP10:
+            return Problem(status: 400, message: "Bad request: Transfer-Encoding is not allowed in HTTP/1.0")
+        case .malformedStartLine, .malformedField, .malformedChunk, .unexpectedEnd:
+            return Problem(status: 400, message: "Bad request")
+        }
     }
 }
 
 /// Parsing of the `Host` header into the name the router matches and an optional port.
 enum HostHeader {
     /// Splits `name[:port]` (or `[v6]:port`), lower-casing the name.
-    static func split(_ value: Substring) -> (host: String, port: Int?) {
-        var host = value
+    static func split(_ value: String) -> (host: String, port: Int?) {
+        var host = Substring(value)
         var port: Int?
         if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]"),
            host.first == "[" || host.firstIndex(of: ":") == colon {
@@ -134,7 +135,7 @@ extension String {
 
 /// The value a consistent-hashing upstream hashes for one request (Kong's `hash_on`, then `hash_fallback`).
 enum HashKey {
-    static func compute(plan: UpstreamPlan, head: HTTPRequestHead, clientIP: String,
+    static func compute(plan: UpstreamPlan, head: HTTP1Head, clientIP: String,
                         captures: [String: String], path: String) -> UInt64? {
         guard plan.algorithm == .consistentHashing else { return nil }
         for source in [plan.hashOn, plan.hashFallback] {
@@ -145,7 +146,7 @@ enum HashKey {
         return nil
     }
 
-    private static func value(of source: HashOn, head: HTTPRequestHead, clientIP: String,
+    private static func value(of source: HashOn, head: HTTP1Head, clientIP: String,
                               captures: [String: String], path: String) -> String? {
         switch source {
         case .none, .consumer:
@@ -153,10 +154,10 @@ enum HashKey {
         case .ip:
             return clientIP
         case .header(let name):
-            let values = head.headers[name]
+            let values = head.values(named: name.lowercased())
             return values.isEmpty ? nil : values.joined(separator: ",")
         case .cookie(let name, _):
-            for header in head.headers[canonicalForm: "cookie"] {
+            for header in head.values(named: "cookie") {
                 for pair in header.split(separator: ";") {
                     let trimmed = pair.trimmingASCIISpaces()
                     if trimmed.hasPrefix(name + "=") { return String(trimmed.dropFirst(name.count + 1)) }
@@ -166,7 +167,7 @@ enum HashKey {
         case .path:
             return path
         case .queryArg(let name):
-            guard let query = head.uri.splitPathAndQuery().1 else { return nil }
+            guard let query = head.target.splitPathAndQuery().1 else { return nil }
             for pair in query.split(separator: "&") {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 if parts[0] == name { return parts.count > 1 ? String(parts[1]) : "" }

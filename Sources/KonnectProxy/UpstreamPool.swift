@@ -1,5 +1,5 @@
 import NIOCore
-import NIOHTTP1
+import KonnectHTTP1
 import NIOPosix
 
 /// Identifies interchangeable upstream connections: same host name (or address) and port.
@@ -72,13 +72,7 @@ final class UpstreamPool {
                 .channelOption(.allowRemoteHalfClosure, value: false)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let sync = channel.pipeline.syncOperations
-                        try sync.addHTTPClientHandlers(
-                            leftOverBytesStrategy: .dropBytes,
-                            enableOutboundHeaderValidation: false,
-                            encoderConfiguration: .noFramingTransformation
-                        )
-                        try sync.addHandler(UpstreamConnection(key: key))
+                        try channel.pipeline.syncOperations.addHandler(UpstreamConnection(key: key, maxHeadSize: 80 * 1024))
                     }
                 }
                 .connect(to: address)
@@ -116,29 +110,22 @@ final class UpstreamPool {
     }
 }
 
-extension HTTPRequestEncoder.Configuration {
-    /// Konnect sets Content-Length / Transfer-Encoding itself for every upstream request.
-    static var noFramingTransformation: Self {
-        var configuration = Self()
-        configuration.automaticallySetFramingHeaders = false
-        return configuration
-    }
-}
-
 /// What an upstream connection reports to the exchange that currently owns it.
 protocol UpstreamConnectionOwner: AnyObject {
-    func upstreamRead(_ part: HTTPClientResponsePart)
+    func upstreamHead(_ head: HTTP1Head, framing: HTTP1Decoder.Framing)
+    func upstreamBody(_ buffer: ByteBuffer)
+    func upstreamEnd(trailers: ByteBuffer?)
     func upstreamReadComplete()
     func upstreamWritabilityChanged(isWritable: Bool)
     func upstreamClosed(error: Error?)
 }
 
-/// The last handler of an upstream channel: hands response parts to its owner and lets the
-/// owner hold reads while the client cannot take more bytes.
+/// The only handler of an upstream channel: decodes responses with `HTTP1Decoder`, hands their
+/// parts to its owner, and lets the owner hold reads while the client cannot take more bytes.
 final class UpstreamConnection: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let key: PoolKey
     weak var pool: UpstreamPool?
@@ -148,20 +135,31 @@ final class UpstreamConnection: ChannelDuplexHandler {
     /// Set once it was reused from the pool, so a failure before any response can be retried.
     var wasReused = false
     private var context: ChannelHandlerContext?
+    private var decoder: HTTP1Decoder
+    private var inbound = ByteBuffer()
     private var readsHeld = false
     private var readPending = false
     private var closed = false
     private var pendingError: Error?
 
-    init(key: PoolKey) { self.key = key }
+    init(key: PoolKey, maxHeadSize: Int) {
+        self.key = key
+        self.decoder = HTTP1Decoder(kind: .response, maxHeadSize: maxHeadSize, maxFieldCount: 1000)
+    }
 
-    var isUsable: Bool { !closed && (context?.channel.isActive ?? false) }
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Liveness and writability are tracked from channel events, so the hot path never asks the channel.
+    var isUsable: Bool { !closed && decoder.isBetweenMessages }
+    private(set) var isWritable = true
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+    /// Prepares the decoder for the response to the request about to be written.
+    func expectResponse(toHEAD: Bool) {
+        decoder.expectResponse(toHEAD: toHEAD)
+    }
+
+    func write(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     func flush() { context?.flush() }
@@ -186,14 +184,36 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if let owner { owner.upstreamRead(part) } else { close() }  // bytes on an idle connection: unusable
+        var buffer = unwrapInboundIn(data)
+        guard owner != nil else {
+            close()  // bytes on an idle connection: it cannot be trusted with another request
+            return
+        }
+        if inbound.readableBytes == 0 { inbound = buffer } else { inbound.writeBuffer(&buffer) }
+        decodeEvents()
+    }
+
+    private func decodeEvents() {
+        do {
+            while let owner, let event = try decoder.next(&inbound) {
+                switch event {
+                case .head(let head): owner.upstreamHead(head, framing: decoder.framing)
+                case .body(let body): owner.upstreamBody(body)
+                case .end(let trailers): owner.upstreamEnd(trailers: trailers)
+                }
+            }
+        } catch {
+            pendingError = error
+            close()
+        }
+        if inbound.readableBytes == 0 { inbound = ByteBuffer() }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { owner?.upstreamReadComplete() }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        owner?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+        isWritable = context.channel.isWritable
+        owner?.upstreamWritabilityChanged(isWritable: isWritable)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -204,6 +224,12 @@ final class UpstreamConnection: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         pool?.remove(self)
+        if let owner, pendingError == nil {
+            // A body delimited by the close ends here.
+            if let event = try? decoder.inputClosed(remaining: inbound), case .end(let trailers) = event {
+                owner.upstreamEnd(trailers: trailers)
+            }
+        }
         if let owner {
             self.owner = nil
             owner.upstreamClosed(error: pendingError)

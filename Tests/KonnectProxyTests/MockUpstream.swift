@@ -11,6 +11,7 @@ import NIOConcurrencyHelpers
 /// M bytes), `bytes=N` (a Content-Length body of N bytes), `drip=MS` (pause between chunks),
 /// `reset=1` (close without answering), `garbage=1` (an invalid status line), `close=1`
 /// `early=1` (answer 200 "early" as soon as the head arrives, ignoring the body),
+/// `te=CODING` (with `chunks`: the body's codings are `CODING, chunked`),
 /// (`Connection: close`), `trailer=1` (a chunked response with a trailer).
 final class MockUpstream: Sendable {
     let group: EventLoopGroup
@@ -113,6 +114,15 @@ private final class MockHandler: ChannelInboundHandler {
             headers.add(name: "X-Upstream", value: "mock")
             if query["close"] != nil { headers.add(name: "Connection", value: "close") }
             if let chunks = Int(query["chunks"] ?? ""), let size = Int(query["size"] ?? "") {
+                if let coding = query["te"] {
+                    // NIO's encoder would rewrite this framing, so it is written raw, below it.
+                    let raw = try! context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+                    var text = "HTTP/1.1 200 OK\r\nTransfer-Encoding: \(coding), chunked\r\nConnection: close\r\n\r\n"
+                    for _ in 0..<chunks { text += String(size, radix: 16) + "\r\n" + String(repeating: "c", count: size) + "\r\n" }
+                    raw.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: text + "0\r\n\r\n")), promise: nil)
+                    context.close(promise: nil)
+                    return
+                }
                 headers.add(name: "Transfer-Encoding", value: "chunked")
                 if query["trailer"] != nil { headers.add(name: "Trailer", value: "X-Checksum") }
                 context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)

@@ -15,7 +15,11 @@ struct ProxyErrorTests {
 
     static let malformed: [Malformed] = [(String, String, Int)]([
         ("bad request line", "GET\r\n\r\n", 400),
-        ("bad version", "GET / HTTP/9.9\r\nHost: a\r\n\r\n", 400),
+        ("unsupported version", "GET / HTTP/9.9\r\nHost: a\r\n\r\n", 505),
+        ("garbage version", "GET / HTTQ/1.1\r\nHost: a\r\n\r\n", 400),
+        ("bare line feeds", "GET / HTTP/1.1\nHost: a\n\n", 400),
+        ("obsolete line folding", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  2\r\n\r\n", 400),
+        ("bad chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
         ("missing Host", "GET / HTTP/1.1\r\n\r\n", 400),
         ("duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
         ("Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),

@@ -197,6 +197,16 @@ struct ProxyHandlerTests {
         }
     }
 
+    @Test func keepsTransferCodingsOtherThanChunked() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let response = try await client.get("/z?chunks=2&size=5&te=gzip")
+            #expect(response.header("transfer-encoding") == "gzip, chunked")
+            #expect(response.body.count == 10)
+        }
+    }
+
     @Test func headAndNoContentHaveNoBody() async throws {
         try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()

@@ -107,7 +107,7 @@ final class TestClient {
         if headOnly || response.status == 204 || response.status == 304 { return response }
         if let length = response.header("content-length") {
             response.body = try await readBytes(Int(length)!)
-        } else if response.header("transfer-encoding")?.lowercased() == "chunked" {
+        } else if response.header("transfer-encoding")?.lowercased().hasSuffix("chunked") == true {
             while true {
                 guard let sizeLine = try await readLine(), let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else {
                     throw TestClientError.closedEarly

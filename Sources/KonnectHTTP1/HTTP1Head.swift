@@ -1,0 +1,113 @@
+import NIOCore
+
+/// One header field of a parsed head, as offsets into `HTTP1Head.bytes`.
+public struct HTTP1Field: Sendable {
+    public let nameStart: Int32
+    public let nameEnd: Int32
+    public let valueStart: Int32
+    public let valueEnd: Int32
+
+    public var nameLength: Int { Int(nameEnd - nameStart) }
+    public var valueLength: Int { Int(valueEnd - valueStart) }
+}
+
+/// A request or response head exactly as received, with its fields located but not copied.
+///
+/// Nothing is turned into a `String` until someone asks for it, so forwarding a header costs a
+/// byte copy into the outgoing head and nothing else.
+public struct HTTP1Head: Sendable {
+    /// The head's bytes, from the start line to the empty line that ends it (inclusive).
+    public let bytes: ByteBuffer
+    public let fields: [HTTP1Field]
+    /// 0 or 1 (HTTP/1.0 or HTTP/1.1).
+    public let minorVersion: Int
+    /// Requests: the method and the request target. Responses: empty.
+    public let method: String
+    public let target: String
+    /// Responses: the status code. Requests: 0.
+    public let status: Int
+
+    /// `byte` with an ASCII upper-case letter made lower-case; every other byte as it is (so `^`
+    /// does not pass for `~`, nor `@` for a backquote).
+    @usableFromInline @inline(__always)
+    static func lowercasedASCII(_ byte: UInt8) -> UInt8 {
+        byte &- 0x41 < 26 ? byte | 0x20 : byte
+    }
+
+    /// True when the field's name equals `lowercased` ignoring ASCII case.
+    @inlinable
+    public func name(of field: HTTP1Field, is lowercased: StaticString) -> Bool {
+        guard field.nameLength == lowercased.utf8CodeUnitCount else { return false }
+        return bytes.withUnsafeReadableBytes { raw in
+            var offset = Int(field.nameStart)
+            for expected in UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount) {
+                if Self.lowercasedASCII(raw[offset]) != expected { return false }
+                offset += 1
+            }
+            return true
+        }
+    }
+
+    /// Case-insensitive comparison of a field name with any lower-case string.
+    public func name(of field: HTTP1Field, equalsLowercased lowercased: some StringProtocol) -> Bool {
+        guard field.nameLength == lowercased.utf8.count else { return false }
+        return bytes.withUnsafeReadableBytes { raw in
+            var offset = Int(field.nameStart)
+            for expected in lowercased.utf8 {
+                if Self.lowercasedASCII(raw[offset]) != expected { return false }
+                offset += 1
+            }
+            return true
+        }
+    }
+
+    public func nameString(_ field: HTTP1Field) -> String {
+        bytes.getString(at: bytes.readerIndex + Int(field.nameStart), length: field.nameLength) ?? ""
+    }
+
+    public func value(_ field: HTTP1Field) -> String {
+        bytes.getString(at: bytes.readerIndex + Int(field.valueStart), length: field.valueLength) ?? ""
+    }
+
+    /// The first field named `lowercased`, if any.
+    public func first(_ lowercased: StaticString) -> HTTP1Field? {
+        fields.first { name(of: $0, is: lowercased) }
+    }
+
+    /// The value of the first field named `lowercased`, if any.
+    public func firstValue(_ lowercased: StaticString) -> String? {
+        first(lowercased).map(value)
+    }
+
+    /// Every value of the fields named `lowercased` (any case), in order.
+    public func values(named lowercased: some StringProtocol) -> [String] {
+        fields.filter { name(of: $0, equalsLowercased: lowercased) }.map(value)
+    }
+
+    /// True when the field's value, with ASCII case ignored, equals `lowercased`.
+    public func value(of field: HTTP1Field, is lowercased: StaticString) -> Bool {
+        guard field.valueLength == lowercased.utf8CodeUnitCount else { return false }
+        return bytes.withUnsafeReadableBytes { raw in
+            var offset = Int(field.valueStart)
+            for expected in UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount) {
+                if Self.lowercasedASCII(raw[offset]) != expected { return false }
+                offset += 1
+            }
+            return true
+        }
+    }
+
+    /// Appends the field's whole line (`name: value`, as received) without its line ending.
+    public func writeFieldLine(_ field: HTTP1Field, to out: inout ByteBuffer) {
+        bytes.withUnsafeReadableBytes { raw in
+            _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[Int(field.nameStart)..<Int(field.valueEnd)]))
+        }
+    }
+
+    /// Calls `body` with the field's value bytes.
+    public func withValueBytes<T>(_ field: HTTP1Field, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        bytes.withUnsafeReadableBytes { raw in
+            body(UnsafeRawBufferPointer(rebasing: raw[Int(field.valueStart)..<Int(field.valueEnd)]))
+        }
+    }
+}
