@@ -21,6 +21,13 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var allocator = ByteBufferAllocator()
     /// Tracked from writability events, so the hot path never asks the channel.
     private var clientWritable = true
+    /// Small pieces of the response (its head, small body parts, chunk framing) gathered into one
+    /// buffer, so that a small response leaves in a single write.
+    private var clientOut: ByteBuffer?
+    private var clientNeedsFlush = false
+    /// Request body parts were written upstream since the last flush.
+    private var upstreamNeedsFlush = false
+    private static let coalesceLimit = 4096
     private var clientIP = ""
     private var serverPort = 0
     private var serverPortText = ""
@@ -218,6 +225,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         }
         if upstreamHeadSent, let upstream {
             writeBody(buffer, to: upstream)
+            upstreamNeedsFlush = true
             lastUpstreamProgress = lastClientRead
             if !upstream.isWritable { holdClientReads(true) }
         } else if !responseStarted {
@@ -238,13 +246,14 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         if upstreamHeadSent, let upstream {
             writeBodyEnd(to: upstream)
             upstream.flush()
+            upstreamNeedsFlush = false
             lastUpstreamProgress = .now()
         }
     }
 
     private func writeBody(_ buffer: ByteBuffer, to upstream: UpstreamConnection) {
         if requestFraming == .chunked {
-            guard buffer.readableBytes > 0, let context else { return }
+            guard buffer.readableBytes > 0 else { return }
             var header = allocator.buffer(capacity: 12)
             HTTP1Writer.writeChunkHeader(size: buffer.readableBytes, to: &header)
             upstream.write(header)
@@ -256,7 +265,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     private func writeBodyEnd(to upstream: UpstreamConnection) {
-        guard requestFraming == .chunked, let context else { return }
+        guard requestFraming == .chunked else { return }
         var last = allocator.buffer(capacity: 5 + (requestTrailers?.readableBytes ?? 0))
         HTTP1Writer.writeLastChunk(trailers: requestTrailers, to: &last)
         upstream.write(last)
@@ -265,7 +274,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private static let crlf = ByteBuffer(string: "\r\n")
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if upstreamHeadSent { upstream?.flush() }
+        if upstreamNeedsFlush {
+            upstream?.flush()
+            upstreamNeedsFlush = false
+        }
         context.fireChannelReadComplete()
     }
 
@@ -346,7 +358,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// headers and the request id added, framing set anew. `Host` is added per target.
     private func writeUpstreamHead(_ head: HTTP1Head, match: RouteMatch, query: Substring?,
                                    originalPath: Substring, host: String) {
-        guard let context else { return }
+        guard context != nil else { return }
         var out = allocator.buffer(capacity: head.bytes.readableBytes + 256)
         out.writeString(head.method)
         out.writeStaticString(" ")
@@ -444,7 +456,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     private func attach(_ connection: UpstreamConnection, hostHeader: String) {
-        guard let context else { return }
+        guard context != nil else { return }
         upstream = connection
         connection.owner = self
         connection.requestCount += 1
@@ -494,7 +506,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     // MARK: Upstream response
 
     func upstreamHead(_ head: HTTP1Head, framing: HTTP1Decoder.Framing) {
-        guard let context, let request else { return }
+        guard context != nil, let request else { return }
         lastUpstreamProgress = .now()
         replayBody = nil
         responseStarted = true
@@ -502,27 +514,60 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             let micros = Double((lastUpstreamProgress - sentUpstreamAt).nanoseconds) / 1000
             plan.loopStates[loop.index].recordLatency(target, microseconds: micros)
         }
-        context.write(wrapOutboundOut(makeClientHead(head, framing: framing, request: request)), promise: nil)
+        sendToClient(makeClientHead(head, framing: framing, request: request))
+    }
+
+    /// Queues bytes for the client: small pieces join `clientOut`, large ones go out as they are.
+    private func sendToClient(_ piece: ByteBuffer) {
+        clientNeedsFlush = true
+        if piece.readableBytes <= Self.coalesceLimit {
+            if clientOut == nil {
+                clientOut = piece
+            } else {
+                var piece = piece
+                clientOut!.writeBuffer(&piece)
+            }
+            return
+        }
+        pushClientOut()
+        context?.write(wrapOutboundOut(piece), promise: nil)
+    }
+
+    private func pushClientOut(promise: EventLoopPromise<Void>? = nil) {
+        if let out = clientOut {
+            clientOut = nil
+            context?.write(wrapOutboundOut(out), promise: promise)
+        } else if let promise {
+            context?.write(wrapOutboundOut(ByteBuffer()), promise: promise)
+        }
+    }
+
+    private func flushClient() {
+        pushClientOut()
+        if clientNeedsFlush {
+            clientNeedsFlush = false
+            context?.flush()
+        }
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
-        guard let context, responseStarted, !responseIsHeadOnly else { return }
+        guard responseStarted, !responseIsHeadOnly else { return }
         lastUpstreamProgress = .now()
         if responseChunked {
             guard buffer.readableBytes > 0 else { return }
             var header = allocator.buffer(capacity: 12)
             HTTP1Writer.writeChunkHeader(size: buffer.readableBytes, to: &header)
-            context.write(wrapOutboundOut(header), promise: nil)
-            context.write(wrapOutboundOut(buffer), promise: nil)
-            context.write(wrapOutboundOut(Self.crlf), promise: nil)
+            sendToClient(header)
+            sendToClient(buffer)
+            sendToClient(Self.crlf)
         } else {
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            sendToClient(buffer)
         }
         if !clientWritable { upstream?.holdReads(true) }
     }
 
     func upstreamEnd(trailers: ByteBuffer?) {
-        guard let context, responseStarted else { return }
+        guard context != nil, responseStarted else { return }
         var end: ByteBuffer?
         if responseChunked {
             var last = allocator.buffer(capacity: 5 + (trailers?.readableBytes ?? 0))
@@ -533,7 +578,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     func upstreamReadComplete() {
-        context?.flush()
+        flushClient()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
@@ -567,7 +612,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         let connection = HeaderRules.connectionOptions(head)
         upstreamResponseKeepAlive = framing != .untilClose
             && (head.minorVersion >= 1 ? !connection.close : connection.keepAlive)
-        var out = allocator.buffer(capacity: head.bytes.readableBytes + 256)
+        var smallBody = 0
+        if case .length(let length) = framing, length <= Self.coalesceLimit { smallBody = Int(length) }
+        var out = allocator.buffer(capacity: head.bytes.readableBytes + 320 + smallBody)
         out.writeStaticString(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         // Status code and reason phrase as the upstream sent them.
         let statusLineEnd = head.fields.first.map { Int($0.nameStart) - 2 } ?? (head.bytes.readableBytes - 4)
@@ -656,11 +703,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         resetRequest()
         holdClientReads(false)
         if keepAlive {
-            if let end {
-                context.writeAndFlush(wrapOutboundOut(end), promise: nil)
-            } else {
-                context.flush()
-            }
+            if let end { sendToClient(end) }
+            flushClient()
             if bodyUnread {
                 // The response is complete but the request body is not: read and drop the rest,
                 // as nginx does, then carry on with the next request.
@@ -674,11 +718,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         }
         closing = true
         let written = context.eventLoop.makePromise(of: Void.self)
-        if let end {
-            context.writeAndFlush(wrapOutboundOut(end), promise: written)
-        } else {
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
-        }
+        if let end { sendToClient(end) }
+        pushClientOut(promise: written)
+        context.flush()
+        clientNeedsFlush = false
         written.futureResult.assumeIsolated().whenComplete { [self] _ in
             if bodyUnread {
                 // Closing with unread bytes would reset the connection and could destroy the
@@ -720,7 +763,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.
     private func respondWithError(_ status: Int, message: String, forceClose: Bool = false, location: String? = nil) {
-        guard let context, !responseStarted else {
+        guard context != nil, !responseStarted else {
             context?.close(promise: nil)
             return
         }
@@ -743,7 +786,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         writeConnectionHeader(to: &out, minorVersion: minorVersion)
         out.writeStaticString("\r\n")
         if !responseIsHeadOnly { out.writeString(body) }
-        context.write(wrapOutboundOut(out), promise: nil)
+        sendToClient(out)
         inRequest = true
         finishExchange(end: nil, reuseUpstream: false)
     }
