@@ -34,7 +34,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     // Connection state.
     private var decoder: HTTP1Decoder
-    private var inbound = ByteBuffer()
+    private var inbound = ProxyHandler.empty
     /// When an idle connection (no request in progress) is closed: the header timeout after
     /// connect, the keep-alive timeout after a response. Checked by the loop's deadline tick.
     private var idleDeadline: NIODeadline?
@@ -61,7 +61,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var plan: UpstreamPlan?
     /// The upstream request head: its first `upstreamHeadPrefixLength` bytes are the same for
     /// every target; `Host` and the empty line follow, written per attempt.
-    private var upstreamHead = ByteBuffer()
+    private var upstreamHead = ProxyHandler.empty
     private var upstreamHeadPrefixLength = 0
     private var preserveHost = false
     private var clientHost = ""
@@ -198,7 +198,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
                 requestEnd(trailers: trailers)
             }
         }
-        if inbound.readableBytes == 0 { inbound = ByteBuffer() }
+        if inbound.readableBytes == 0 { inbound = Self.empty }  // do not keep the last read's storage
     }
 
     private func rejectUndecodable(_ error: HTTP1Error) {
@@ -272,6 +272,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     private static let crlf = ByteBuffer(string: "\r\n")
+    /// One shared empty buffer, so an idle connection holds no buffer storage of its own.
+    private static let empty = ByteBuffer()
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if upstreamNeedsFlush {
@@ -743,6 +745,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private func resetRequest() {
         inRequest = false
         request = nil
+        upstreamHead = Self.empty
         snapshot = nil
         service = nil
         plan = nil

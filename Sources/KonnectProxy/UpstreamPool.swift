@@ -136,11 +136,13 @@ final class UpstreamConnection: ChannelDuplexHandler {
     var wasReused = false
     private var context: ChannelHandlerContext?
     private var decoder: HTTP1Decoder
-    private var inbound = ByteBuffer()
+    private var inbound = UpstreamConnection.empty
     private var readsHeld = false
     private var readPending = false
     private var closed = false
     private var pendingError: Error?
+
+    private static let empty = ByteBuffer()
 
     init(key: PoolKey, maxHeadSize: Int) {
         self.key = key
@@ -206,7 +208,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
             pendingError = error
             close()
         }
-        if inbound.readableBytes == 0 { inbound = ByteBuffer() }
+        if inbound.readableBytes == 0 { inbound = Self.empty }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { owner?.upstreamReadComplete() }
