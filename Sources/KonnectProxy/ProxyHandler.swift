@@ -81,6 +81,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var bodyBytes: Int64 = 0
     private var responseStarted = false
     private var responseIsHeadOnly = false
+    /// The client asked for `100 Continue` and has not been sent it: it may never send the body,
+    /// so answering without reading the body must close the connection.
+    private var awaitingContinue = false
     private var responseChunked = false
     private var upstreamResponseKeepAlive = true
     private var clientKeepAlive = true
@@ -215,7 +218,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     private func requestBody(_ buffer: ByteBuffer) {
-        if discardingBody { return }
+        if discardingBody {
+            idleDeadline = .now() + settings.clientBodyTimeout
+            return
+        }
         guard inRequest else { return }
         bodyBytes += Int64(buffer.readableBytes)
         lastClientRead = .now()
@@ -302,6 +308,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         clientKeepAlive = !closeAfterResponse
             && (head.minorVersion >= 1 ? !facts.connectionClose : facts.connectionKeepAlive)
         responseIsHeadOnly = head.method == "HEAD"
+        awaitingContinue = facts.expectsContinue && head.minorVersion >= 1 && decoder.framing != .none
         if requestFraming == .none { requestEnded = true }
         if let problem = RequestValidator.problem(in: head, facts: facts, framing: requestFraming, settings: settings) {
             respondWithError(problem.status, message: problem.message, forceClose: true)
@@ -349,8 +356,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         writeUpstreamHead(head, match: match, query: query, originalPath: rawPath, host: host)
         if requestFraming != .none {
             holdClientReads(true)
-            if facts.expectsContinue, head.minorVersion >= 1, let context {
+            if awaitingContinue, let context {
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+                awaitingContinue = false
             }
         }
         connectToNextTarget()
@@ -680,6 +688,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     private func writeConnectionHeader(to out: inout ByteBuffer, minorVersion: Int) {
+        if awaitingContinue && !requestEnded { clientKeepAlive = false }
         if !clientKeepAlive || closeAfterResponse {
             clientKeepAlive = false
             out.writeStaticString("Connection: close\r\n")
@@ -713,6 +722,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
                 discardingBody = true
                 inRequest = true
                 requestEnded = false
+                idleDeadline = .now() + settings.clientBodyTimeout
             } else {
                 afterRequestCompleted()
             }
@@ -762,6 +772,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         responseStarted = false
         responseChunked = false
         upstreamResponseKeepAlive = true
+        awaitingContinue = false
     }
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.

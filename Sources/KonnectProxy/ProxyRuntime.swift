@@ -30,14 +30,6 @@ public final class ProxyRuntime: Sendable {
         self.loops = loops
     }
 
-    /// The configuration requests are currently served with.
-    public var currentSnapshot: ConfigSnapshot {
-        get async throws {
-            let loop = loops[0]
-            return try await loop.eventLoop.submit { loop.snapshot }.get()
-        }
-    }
-
     public var openConnectionCount: Int { openConnections.load(ordering: .relaxed) }
 
     /// Compiles `configuration` on the calling task (never an event loop) and swaps it into every

@@ -150,7 +150,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     /// Liveness and writability are tracked from channel events, so the hot path never asks the channel.
-    var isUsable: Bool { !closed && decoder.isBetweenMessages }
+    var isUsable: Bool { !closed && decoder.isBetweenMessages && inbound.readableBytes == 0 }
     private(set) var isWritable = true
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -208,7 +208,11 @@ final class UpstreamConnection: ChannelDuplexHandler {
             pendingError = error
             close()
         }
-        if inbound.readableBytes == 0 { inbound = Self.empty }
+        if inbound.readableBytes == 0 {
+            inbound = Self.empty
+        } else if owner == nil {
+            close()  // bytes after a complete response: the connection is out of step
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { owner?.upstreamReadComplete() }

@@ -235,6 +235,20 @@ struct ProxyHandlerTests {
         }
     }
 
+    @Test func earlyRefusalOfAnExpectContinueRequestClosesTheConnection() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0], paths: ["/only"]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            // The client waits for 100 Continue before sending its body; it may never send it, so
+            // the connection cannot carry another request after the refusal.
+            try await client.send("POST /elsewhere HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.status == 404)
+            #expect(response.header("connection") == "close")
+            #expect(try await client.isClosedByServer())
+        }
+    }
+
     @Test func http10ClientGetsCloseDelimitedStream() async throws {
         try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()
