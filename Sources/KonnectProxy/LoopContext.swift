@@ -37,7 +37,10 @@ final class LoopContext: @unchecked Sendable {
         deadlineTick = nil
     }
 
-    func nextRequestID() -> String { random.next() }
+    func nextRequestID() -> RequestID {
+        let (high, low) = random.next128()
+        return .generated(high, low)
+    }
 }
 
 /// 128-bit random request ids as 32 lowercase hex digits, from a per-loop xoshiro256** stream
@@ -69,15 +72,46 @@ struct RequestIDGenerator {
         return result
     }
 
-    mutating func next() -> String {
-        let high = next64(), low = next64()
-        return String(unsafeUninitializedCapacity: 32) { buffer in
-            let digits: StaticString = "0123456789abcdef"
-            digits.withUTF8Buffer { hex in
-                for i in 0..<16 { buffer[i] = hex[Int((high >> (60 - 4 * UInt64(i))) & 0xF)] }
-                for i in 0..<16 { buffer[16 + i] = hex[Int((low >> (60 - 4 * UInt64(i))) & 0xF)] }
+    mutating func next128() -> (UInt64, UInt64) {
+        (next64(), next64())
+    }
+}
+
+/// A request's id: 128 random bits written as 32 lowercase hex digits, or the client's own
+/// `X-Request-Id`. Generated ids stay two integers until written, so they cost no allocation.
+enum RequestID: CustomStringConvertible {
+    case generated(UInt64, UInt64)
+    case given(String)
+
+    func write(to out: inout ByteBuffer) {
+        switch self {
+        case .given(let text):
+            out.writeString(text)
+        case .generated(let high, let low):
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: 32) { buffer in
+                Self.writeHex(high, low, into: buffer)
+                return 32
             }
-            return 32
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .given(let text):
+            return text
+        case .generated(let high, let low):
+            return String(unsafeUninitializedCapacity: 32) { buffer in
+                Self.writeHex(high, low, into: UnsafeMutableRawBufferPointer(buffer))
+                return 32
+            }
+        }
+    }
+
+    private static func writeHex(_ high: UInt64, _ low: UInt64, into buffer: UnsafeMutableRawBufferPointer) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { hex in
+            for i in 0..<16 { buffer[i] = hex[Int((high >> (60 - 4 * UInt64(i))) & 0xF)] }
+            for i in 0..<16 { buffer[16 + i] = hex[Int((low >> (60 - 4 * UInt64(i))) & 0xF)] }
         }
     }
 }

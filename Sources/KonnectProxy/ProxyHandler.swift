@@ -53,7 +53,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var inRequest = false
     private var request: HTTP1Head?
     private var requestFraming = HTTP1Decoder.Framing.none
-    private var requestID = ""
+    private var requestID = RequestID.given("")
     private var clientSentRequestID = false
     private var receivedAt = NIODeadline.now()
     private var snapshot: ConfigSnapshot?
@@ -304,7 +304,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         requestFraming = decoder.framing
         let facts = RequestValidator.facts(of: head, maxFieldSize: settings.maxHeaderSize)
         clientSentRequestID = facts.requestID != nil
-        requestID = facts.requestID ?? loop.nextRequestID()
+        requestID = facts.requestID.map(RequestID.given) ?? loop.nextRequestID()
         clientKeepAlive = !closeAfterResponse
             && (head.minorVersion >= 1 ? !facts.connectionClose : facts.connectionKeepAlive)
         responseIsHeadOnly = head.method == "HEAD"
@@ -348,7 +348,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         hashKey = HashKey.compute(plan: plan, head: head, clientIP: clientIP, captures: match.captures, path: path)
         if hashKey == nil, plan.algorithm == .consistentHashing, case .cookie(let name, let cookiePath) = plan.hashOn {
             // No cookie yet: make one, hash it, and hand it to the client so it sticks (as Kong does).
-            let value = loop.nextRequestID()
+            let value = loop.nextRequestID().description
             hashKey = StableHash.hash(value)
             setCookie = "\(name)=\(value); Path=\(cookiePath)"
         }
@@ -369,7 +369,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private func writeUpstreamHead(_ head: HTTP1Head, match: RouteMatch, query: Substring?,
                                    originalPath: Substring, host: String) {
         guard context != nil else { return }
-        var out = allocator.buffer(capacity: head.bytes.readableBytes + 256)
+        var out = allocator.buffer(capacity: head.bytes.readableBytes + 512)
         out.writeString(head.method)
         out.writeStaticString(" ")
         out.writeString(match.upstreamPath)
@@ -405,7 +405,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         if let prefix = match.strippedPrefix { HTTP1Writer.writeField("X-Forwarded-Prefix", prefix, to: &out) }
         HTTP1Writer.writeField("X-Real-IP", clientIP, to: &out)
         out.writeStaticString(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
-        if !clientSentRequestID { HTTP1Writer.writeField("X-Request-Id", requestID, to: &out) }
+        if !clientSentRequestID { writeRequestIDField(to: &out) }
         switch requestFraming {
         case .chunked:
             out.writeStaticString("Transfer-Encoding: chunked\r\n")
@@ -624,7 +624,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             && (head.minorVersion >= 1 ? !connection.close : connection.keepAlive)
         var smallBody = 0
         if case .length(let length) = framing, length <= Self.coalesceLimit { smallBody = Int(length) }
-        var out = allocator.buffer(capacity: head.bytes.readableBytes + 320 + smallBody)
+        var out = allocator.buffer(capacity: head.bytes.readableBytes + 512 + smallBody)
         out.writeStaticString(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         // Status code and reason phrase as the upstream sent them.
         let statusLineEnd = head.fields.first.map { Int($0.nameStart) - 2 } ?? (head.bytes.readableBytes - 4)
@@ -673,7 +673,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
                 clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
             }
         }
-        if !upstreamSentRequestID { HTTP1Writer.writeField("X-Request-Id", requestID, to: &out) }
+        if !upstreamSentRequestID { writeRequestIDField(to: &out) }
         if let setCookie { HTTP1Writer.writeField("Set-Cookie", setCookie, to: &out) }
         out.writeStaticString(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
         let now = NIODeadline.now()
@@ -685,6 +685,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         writeConnectionHeader(to: &out, minorVersion: request.minorVersion)
         out.writeStaticString("\r\n")
         return out
+    }
+
+    private func writeRequestIDField(to out: inout ByteBuffer) {
+        out.writeStaticString("X-Request-Id: ")
+        requestID.write(to: &out)
+        out.writeStaticString("\r\n")
     }
 
     private func writeConnectionHeader(to out: inout ByteBuffer, minorVersion: Int) {
@@ -784,7 +790,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         abandonUpstream()
         responseStarted = true
         if forceClose { clientKeepAlive = false }
-        let body = ErrorBody.json(message: message, requestID: requestID)
+        let body = ErrorBody.json(message: message, requestID: requestID.description)
         let minorVersion = request?.minorVersion ?? 1
         var out = allocator.buffer(capacity: 256 + body.utf8.count)
         out.writeStaticString(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
@@ -796,7 +802,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         out.writeStaticString("Content-Type: application/json; charset=utf-8\r\nContent-Length: ")
         HTTP1Writer.writeDecimal(body.utf8.count, to: &out)
         out.writeStaticString("\r\n")
-        HTTP1Writer.writeField("X-Request-Id", requestID, to: &out)
+        writeRequestIDField(to: &out)
         writeConnectionHeader(to: &out, minorVersion: minorVersion)
         out.writeStaticString("\r\n")
         if !responseIsHeadOnly { out.writeString(body) }

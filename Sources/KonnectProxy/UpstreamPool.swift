@@ -14,7 +14,10 @@ struct PoolKey: Hashable, Sendable {
 final class UpstreamPool {
     private let eventLoop: EventLoop
     private let settings: ProxySettings
-    private var idle: [PoolKey: [UpstreamConnection]] = [:]
+    /// Idle connections per key, most recently used last. The lists are objects so taking and
+    /// returning a connection mutates a list without going through the dictionary's mutating
+    /// accessors (which allocate).
+    private var idle: [PoolKey: IdleList] = [:]
     private var sweeper: Scheduled<Void>?
     let resolver: NameResolver
 
@@ -26,7 +29,8 @@ final class UpstreamPool {
 
     /// The most recently used live idle connection for `key`, if any.
     func takeIdle(_ key: PoolKey) -> UpstreamConnection? {
-        while let connection = idle[key]?.popLast() {
+        guard let list = idle[key] else { return nil }
+        while let connection = list.connections.popLast() {
             if connection.isUsable { return connection }
             connection.close()
         }
@@ -40,19 +44,23 @@ final class UpstreamPool {
             return
         }
         connection.idleSince = .now()
-        if (idle[connection.key]?.count ?? 0) >= settings.upstreamKeepalivePoolSize {
-            connection.close()
-            return
+        if let list = idle[connection.key] {
+            guard list.connections.count < settings.upstreamKeepalivePoolSize else {
+                connection.close()
+                return
+            }
+            list.connections.append(connection)
+        } else {
+            idle[connection.key] = IdleList(connection)
         }
-        idle[connection.key, default: []].append(connection)  // in place: no copy of the list
         startSweeperIfNeeded()
     }
 
     /// Forgets a connection that closed while idle.
     func remove(_ connection: UpstreamConnection) {
-        guard var list = idle[connection.key], let index = list.firstIndex(where: { $0 === connection }) else { return }
-        list.remove(at: index)
-        idle[connection.key] = list.isEmpty ? nil : list
+        guard let list = idle[connection.key],
+              let index = list.connections.firstIndex(where: { $0 === connection }) else { return }
+        list.connections.remove(at: index)
     }
 
     /// Opens a new connection to `target` on this event loop; `attach(_:)` then yields its handler.
@@ -88,7 +96,7 @@ final class UpstreamPool {
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
-        let all = idle.values.flatMap { $0 }
+        let all = idle.values.flatMap(\.connections)
         idle.removeAll()
         sweeper?.cancel()
         sweeper = nil
@@ -101,12 +109,33 @@ final class UpstreamPool {
             sweeper = nil
             let cutoff = NIODeadline.now() - settings.upstreamKeepaliveTimeout
             for (key, list) in idle {
-                let keep = list.filter { $0.idleSince > cutoff && $0.isUsable }
-                for connection in list where !keep.contains(where: { $0 === connection }) { connection.close() }
-                idle[key] = keep.isEmpty ? nil : keep
+                let (keep, expired) = list.connections.partitioned(by: { $0.idleSince > cutoff && $0.isUsable })
+                for connection in expired { connection.close() }
+                if keep.isEmpty { idle[key] = nil } else { list.connections = keep }
             }
             if !idle.isEmpty { startSweeperIfNeeded() }
         }
+    }
+}
+
+/// The idle connections of one pool key.
+private final class IdleList {
+    var connections: [UpstreamConnection]
+
+    init(_ first: UpstreamConnection) {
+        connections = [first]
+        connections.reserveCapacity(8)
+    }
+}
+
+extension Array {
+    /// The elements that satisfy `predicate`, and those that do not, each in order.
+    fileprivate func partitioned(by predicate: (Element) -> Bool) -> ([Element], [Element]) {
+        var yes: [Element] = [], no: [Element] = []
+        for element in self {
+            if predicate(element) { yes.append(element) } else { no.append(element) }
+        }
+        return (yes, no)
     }
 }
 
