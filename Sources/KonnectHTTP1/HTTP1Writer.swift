@@ -4,14 +4,14 @@ import NIOCore
 public enum HTTP1Writer {
     /// `name: value\r\n`.
     @inlinable
-    public static func writeField(_ name: StaticString, _ value: some StringProtocol, to out: inout ByteBuffer) {
+    public static func writeField(_ name: StaticString, _ value: Substring, to out: inout ByteBuffer) {
         out.writeStaticString(name)
         out.writeStaticString(": ")
-        out.writeString(String(value))
+        out.writeSubstring(value)
         out.writeStaticString("\r\n")
     }
 
-    /// `name: value\r\n` where the value is already bytes-ready.
+    /// `name: value\r\n`.
     @inlinable
     public static func writeField(_ name: StaticString, _ value: String, to out: inout ByteBuffer) {
         out.writeStaticString(name)

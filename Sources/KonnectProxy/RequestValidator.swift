@@ -95,17 +95,33 @@ enum RequestValidator {
 
 /// Parsing of the `Host` header into the name the router matches and an optional port.
 enum HostHeader {
-    /// Splits `name[:port]` (or `[v6]:port`), lower-casing the name.
+    /// Splits `name[:port]` (or `[v6]:port`), lower-casing the name. Works on UTF-8 bytes: this
+    /// runs for every request.
     static func split(_ value: String) -> (host: String, port: Int?) {
-        var host = Substring(value)
-        var port: Int?
-        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]"),
-           host.first == "[" || host.firstIndex(of: ":") == colon {
-            port = Int(host[host.index(after: colon)...])
-            host = host[..<colon]
+        let bytes = value.utf8
+        var colon: String.Index?
+        var colons = 0
+        var hasUpper = false
+        for index in bytes.indices {
+            switch bytes[index] {
+            case UInt8(ascii: ":"):
+                colon = index
+                colons += 1
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                hasUpper = true
+            default:
+                break
+            }
         }
-        if host.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return (host.lowercased(), port) }
-        return (String(host), port)
+        var host = value[...]
+        var port: Int?
+        // One colon is a port separator; several only after a bracketed IPv6 address.
+        if let colon, colons == 1 || (bytes.first == UInt8(ascii: "[") && bytes[bytes.index(before: colon)] == UInt8(ascii: "]")) {
+            port = Int(value[value.utf8.index(after: colon)...])
+            host = value[..<colon]
+        }
+        if hasUpper { return (host.lowercased(), port) }
+        return (port == nil ? value : String(host), port)
     }
 
     /// Host names, IPv4, bracketed IPv6, with an optional port; nothing that could smuggle a path.
