@@ -289,7 +289,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         context.fireChannelReadComplete()
     }
 
-    /// Resets the per-request state at the start of a request.
+    /// Marks the start of a request: its clock starts and it takes the loop's current snapshot.
     private func beginRequest() {
         inRequest = true
         receivedAt = .now()
@@ -777,6 +777,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         bodyBytes = 0
         responseStarted = false
         responseChunked = false
+        responseIsHeadOnly = false
         upstreamResponseKeepAlive = true
         awaitingContinue = false
     }
