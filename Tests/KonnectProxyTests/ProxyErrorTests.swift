@@ -51,6 +51,19 @@ struct ProxyErrorTests {
         }
     }
 
+    @Test func errorAfterAHeadRequestHasItsBody() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            try await client.send("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await client.readResponse(headOnly: true).status == 200)
+            try await client.send("GET / HTTP/1.1\r\n\r\n")  // no Host
+            let response = try await client.readResponse()
+            #expect(response.status == 400)
+            #expect(response.text.contains("exactly one Host header"))
+        }
+    }
+
     @Test func bodyOverTheLimitIs413() async throws {
         try await withProxy(settings: { $0.maxBodySize = 1000 }, configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()
