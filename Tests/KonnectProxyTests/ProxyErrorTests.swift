@@ -57,10 +57,10 @@ struct ProxyErrorTests {
             defer { client.close() }
             try await client.send("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await client.readResponse(headOnly: true).status == 200)
-            try await client.send("GET / HTTP/1.1\r\n\r\n")  // no Host
+            try await client.send("GET / HTTP/1.1\r\nHost a\r\n\r\n")  // a field without a colon: undecodable
             let response = try await client.readResponse()
             #expect(response.status == 400)
-            #expect(response.text.contains("exactly one Host header"))
+            #expect(response.text.contains("\"request_id\""))
         }
     }
 
