@@ -39,6 +39,17 @@ if "$bin" config validate "$work/bad.yaml" > "$work/bad.out" 2>&1; then fail "in
 grep -q 'services\[0\].routes\[0\].paths\[0\]' "$work/bad.out" || fail "error without path: $(cat "$work/bad.out")"
 grep -q 'line 6' "$work/bad.out" || fail "error without line: $(cat "$work/bad.out")"
 
+# No declarative file: an empty configuration, every request gets the no-route 404. The flag
+# wins over the environment variable naming another address.
+KONNECT_PROXY_LISTEN=127.0.0.1:18099 "$bin" serve --proxy-listen 127.0.0.1:18001 > "$work/empty.log" 2>&1 &
+empty=$!
+pids+=($empty)
+for _ in $(seq 50); do curl -s -o /dev/null 127.0.0.1:18001 && break; sleep 0.1; done
+[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18001/anything)" = 404 ] || fail "empty configuration or --proxy-listen"
+curl -s -o /dev/null 127.0.0.1:18099 && fail "KONNECT_PROXY_LISTEN won over --proxy-listen"
+kill -TERM "$empty"
+wait "$empty" || fail "empty gateway did not exit 0 on SIGTERM"
+
 cp examples/quickstart.yaml "$work/live.yaml"
 KONNECT_PROXY_LISTEN=127.0.0.1:18000 "$bin" serve --declarative "$work/live.yaml" > "$work/serve.log" 2>&1 &
 serve=$!
