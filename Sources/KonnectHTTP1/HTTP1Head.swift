@@ -34,31 +34,31 @@ public struct HTTP1Head: Sendable {
         byte &- 0x41 < 26 ? byte | 0x20 : byte
     }
 
+    /// True when the bytes at `start..<end` equal `lowercased` with ASCII case ignored.
+    @inlinable
+    func bytes(from start: Int32, to end: Int32, equalLowercased lowercased: some Sequence<UInt8>) -> Bool {
+        bytes.withUnsafeReadableBytes { raw in
+            var offset = Int(start)
+            for expected in lowercased {
+                if offset == Int(end) || Self.lowercasedASCII(raw[offset]) != expected { return false }
+                offset += 1
+            }
+            return offset == Int(end)
+        }
+    }
+
     /// True when the field's name equals `lowercased` ignoring ASCII case.
     @inlinable
     public func name(of field: HTTP1Field, is lowercased: StaticString) -> Bool {
-        guard field.nameLength == lowercased.utf8CodeUnitCount else { return false }
-        return bytes.withUnsafeReadableBytes { raw in
-            var offset = Int(field.nameStart)
-            for expected in UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount) {
-                if Self.lowercasedASCII(raw[offset]) != expected { return false }
-                offset += 1
-            }
-            return true
-        }
+        field.nameLength == lowercased.utf8CodeUnitCount
+            && bytes(from: field.nameStart, to: field.nameEnd,
+                     equalLowercased: UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount))
     }
 
     /// Case-insensitive comparison of a field name with any lower-case string.
     public func name(of field: HTTP1Field, equalsLowercased lowercased: some StringProtocol) -> Bool {
-        guard field.nameLength == lowercased.utf8.count else { return false }
-        return bytes.withUnsafeReadableBytes { raw in
-            var offset = Int(field.nameStart)
-            for expected in lowercased.utf8 {
-                if Self.lowercasedASCII(raw[offset]) != expected { return false }
-                offset += 1
-            }
-            return true
-        }
+        field.nameLength == lowercased.utf8.count
+            && bytes(from: field.nameStart, to: field.nameEnd, equalLowercased: lowercased.utf8)
     }
 
     public func nameString(_ field: HTTP1Field) -> String {
@@ -86,15 +86,9 @@ public struct HTTP1Head: Sendable {
 
     /// True when the field's value, with ASCII case ignored, equals `lowercased`.
     public func value(of field: HTTP1Field, is lowercased: StaticString) -> Bool {
-        guard field.valueLength == lowercased.utf8CodeUnitCount else { return false }
-        return bytes.withUnsafeReadableBytes { raw in
-            var offset = Int(field.valueStart)
-            for expected in UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount) {
-                if Self.lowercasedASCII(raw[offset]) != expected { return false }
-                offset += 1
-            }
-            return true
-        }
+        field.valueLength == lowercased.utf8CodeUnitCount
+            && bytes(from: field.valueStart, to: field.valueEnd,
+                     equalLowercased: UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount))
     }
 
     /// Appends the field's whole line (`name: value`, as received) without its line ending.
