@@ -79,6 +79,11 @@ for _ in $(seq 50); do
 done
 [ "$(curl -s 127.0.0.1:18000/renamed/hello.txt)" = "origin 9000" ] || fail "file change not applied"
 
+# Malformed, mutated and pipelined requests for a while: never a hang, never a crash.
+python3 tools/fuzz-proxy.py --port 18000 --pid "$serve" --seconds 15 --seed "${FUZZ_SEED:-$RANDOM}" \
+    --healthy-path /renamed/hello.txt \
+    || fail "fuzzing the proxy"
+
 kill -TERM "$serve"
 status=0
 wait "$serve" || status=$?

@@ -162,6 +162,20 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         context.close(promise: nil)
     }
 
+    /// The client closed its sending side. A complete request still in hand is answered (then
+    /// the connection closes); anything else has nothing left to answer.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let channelEvent = event as? ChannelEvent, case .inputClosed = channelEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if inRequest && requestEnded && !discardingBody && !closing {
+            closeAfterResponse = true
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
     // MARK: Client request
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

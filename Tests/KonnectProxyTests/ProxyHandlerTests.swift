@@ -249,6 +249,20 @@ struct ProxyHandlerTests {
         }
     }
 
+    @Test func clientThatClosesItsSendingSideStillGetsTheAnswer() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            try await client.send("GET /half?delay=50 HTTP/1.1\r\nHost: a\r\n\r\n")
+            try await client.closeSendingSide()
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text.hasPrefix("GET /half"))
+            #expect(response.header("connection") == "close")
+            #expect(try await client.isClosedByServer())
+        }
+    }
+
     @Test func http10ClientGetsCloseDelimitedStream() async throws {
         try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()

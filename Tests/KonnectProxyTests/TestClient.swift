@@ -48,6 +48,11 @@ final class TestClient {
         channel.close(promise: nil)
     }
 
+    /// Closes the sending side only, as a client that has said everything it means to.
+    func closeSendingSide() async throws {
+        try await channel.close(mode: .output)
+    }
+
     /// Sends a GET and returns the response.
     func get(_ path: String, host: String = "example.com", headers: [(String, String)] = []) async throws -> Response {
         var text = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\n"
