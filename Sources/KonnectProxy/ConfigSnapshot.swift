@@ -10,8 +10,8 @@ public final class ConfigSnapshot: Sendable {
     public let version: Int
     public let configuration: Configuration
     let router: Router
-    /// Balancing plan for each enabled service, by service id.
-    private let plans: [String: UpstreamPlan]
+    /// Balancing plan for each selectable route, by `RouteTarget.index` (nil without a service).
+    private let plansByRoute: [UpstreamPlan?]
 
     /// Compiles `configuration` for a data plane with `loopCount` event loops.
     public init(configuration: Configuration, version: Int, loopCount: Int) {
@@ -48,10 +48,10 @@ public final class ConfigSnapshot: Sendable {
                     targets: [target], slots: 0, loopCount: loopCount)
             }
         }
-        self.plans = plans
+        self.plansByRoute = router.targets.map { target in target.service.flatMap { plans[$0.id] } }
     }
 
-    func plan(for service: Service) -> UpstreamPlan? { plans[service.id] }
+    func plan(forRoute index: Int) -> UpstreamPlan? { plansByRoute[index] }
 }
 
 extension TargetAddress {

@@ -57,7 +57,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var clientSentRequestID = false
     private var receivedAt = NIODeadline.now()
     private var snapshot: ConfigSnapshot?
-    private var service: Service?
+    /// The matched route and its service, shared with the snapshot (nothing is copied per request).
+    private var routeTarget: RouteTarget?
     private var plan: UpstreamPlan?
     /// The upstream request head: its first `upstreamHeadPrefixLength` bytes are the same for
     /// every target; `Host` and the empty line follow, written per attempt.
@@ -351,14 +352,14 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             respondWithError(redirect, message: redirect == 426 ? "Please use HTTPS protocol" : "Moved", location: location)
             return
         }
-        guard let service = match.service, let plan = snapshot.plan(for: service) else {
+        guard let retries = match.target.service?.retries, let plan = snapshot.plan(forRoute: match.target.index) else {
             respondWithError(503, message: "no Service found with those values")
             return
         }
-        self.service = service
+        routeTarget = match.target
         self.plan = plan
         preserveHost = match.route.preserveHost
-        attemptsLeft = service.retries + 1
+        attemptsLeft = retries + 1
         hashKey = HashKey.compute(plan: plan, head: head, clientIP: clientIP, captures: match.captures, path: path)
         if hashKey == nil, plan.algorithm == .consistentHashing, case .cookie(let name, let cookiePath) = plan.hashOn {
             // No cookie yet: make one, hash it, and hand it to the client so it sticks (as Kong does).
@@ -437,7 +438,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     // MARK: Upstream selection and connection
 
     private func connectToNextTarget() {
-        guard let plan, let service, attemptsLeft > 0 else {
+        guard let plan, let connectTimeout = routeTarget?.service?.connectTimeout, attemptsLeft > 0 else {
             respondWithError(502, message: "An invalid response was received from the upstream server")
             return
         }
@@ -457,7 +458,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             attach(connection, hostHeader: address.hostHeader)
             return
         }
-        let timeout = TimeAmount.milliseconds(Int64(service.connectTimeout))
+        let timeout = TimeAmount.milliseconds(Int64(connectTimeout))
         loop.pool.connect(address, timeout: timeout).assumeIsolated().whenComplete { [self] result in
             let result = result.flatMap { channel in Result { try loop.pool.attach(channel) } }
             guard inRequest, !closed, target == index else {
@@ -777,7 +778,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         request = nil
         upstreamHead = Self.empty
         snapshot = nil
-        service = nil
+        routeTarget = nil
         plan = nil
         hashKey = nil
         setCookie = nil
@@ -842,7 +843,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             }
             return
         }
-        guard upstreamHeadSent, let service else { return }
+        guard upstreamHeadSent, let target = routeTarget, let service = target.service else { return }
         let limit = TimeAmount.milliseconds(Int64(requestEnded ? service.readTimeout : service.writeTimeout))
         guard now - lastUpstreamProgress >= limit else { return }
         if responseStarted {

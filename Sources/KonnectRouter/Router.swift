@@ -27,8 +27,8 @@ public final class Router: Sendable {
         case regex(end: String.Index, captures: [String: String])
     }
 
-    private let routes: [Route]
-    private let services: [Service?]
+    /// One per selectable route, in `RouteTarget.index` order; matches refer to these.
+    public let targets: [RouteTarget]
     /// Best first: an entry's index is its rank.
     private let entries: [RouteEntry]
     private let exactHosts: [UTF8Key: PathIndex]
@@ -39,7 +39,7 @@ public final class Router: Sendable {
     private let anyHost: PathIndex
 
     /// Routes the router can select: the configuration's routes less those of disabled services.
-    public var routeCount: Int { routes.count }
+    public var routeCount: Int { targets.count }
 
     /// Compiles the routes of `configuration`; routes of disabled services are not matched. A regex path
     /// that does not compile, or a host entry with a `*` in the middle, never matches (validation of the
@@ -104,8 +104,7 @@ public final class Router: Sendable {
             }
         }
 
-        self.routes = routes
-        self.services = services
+        self.targets = routes.indices.map { RouteTarget(route: routes[$0], service: services[$0], index: $0) }
         self.entries = entries
         self.exactHosts = exactHosts
         self.suffixHosts = suffixHosts
@@ -173,8 +172,7 @@ public final class Router: Sendable {
 
         guard bestRank != Int.max else { return nil }
         let entry = entries[bestRank]
-        let route = routes[entry.rules.routeIndex]
-        let service = services[entry.rules.routeIndex]
+        let target = targets[entry.rules.routeIndex]
 
         let matchedEnd: String.Index?
         var captures: [String: String] = [:]
@@ -188,19 +186,15 @@ public final class Router: Sendable {
             captures = found
         }
         let upstreamPath = UpstreamPath.build(
-            servicePath: service?.path, handling: route.pathHandling, stripPath: route.stripPath,
+            servicePath: target.service?.path, handling: target.route.pathHandling, stripPath: target.route.stripPath,
             requestPath: path, matchedEnd: matchedEnd)
 
-        var redirectStatus: Int?
-        if scheme != "https" && route.protocols.contains("https") && !route.protocols.contains("http") {
-            redirectStatus = route.httpsRedirectStatusCode
-        }
         var strippedPrefix: Substring?
-        if route.stripPath, let matchedEnd, matchedEnd > path.utf8.index(after: path.utf8.startIndex) {
+        if target.route.stripPath, let matchedEnd, matchedEnd > path.utf8.index(after: path.utf8.startIndex) {
             strippedPrefix = path[..<matchedEnd]
         }
         return RouteMatch(
-            route: route, service: service, upstreamPath: upstreamPath, captures: captures,
-            redirectStatus: redirectStatus, strippedPrefix: strippedPrefix)
+            target: target, upstreamPath: upstreamPath, captures: captures,
+            redirectStatus: scheme == "https" ? nil : target.plainHTTPRedirectStatus, strippedPrefix: strippedPrefix)
     }
 }
