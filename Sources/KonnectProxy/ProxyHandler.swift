@@ -329,15 +329,24 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             respondWithError(problem.status, message: problem.message, forceClose: true)
             return
         }
+        guard let target = RequestTarget(head.target) else {
+            respondWithError(400, message: "Bad request: the request target must be a path or an http(s) URL", forceClose: true)
+            return
+        }
+        // An absolute-form target names the host itself; the Host header is then ignored.
+        if let authority = target.authority, !HostHeader.isValid(authority) {
+            respondWithError(400, message: "Bad request: invalid host in the request target", forceClose: true)
+            return
+        }
         guard let snapshot else { return }
 
         // Route.
-        let (rawPath, query) = head.target.splitPathAndQuery()
+        let (rawPath, query) = target.originForm.splitPathAndQuery()
         guard let path = PathNormalizer.normalize(rawPath) else {
             respondWithError(400, message: "Bad request", forceClose: true)
             return
         }
-        let hostHeader = facts.host ?? ""
+        let hostHeader = target.authority ?? facts.host ?? ""
         clientHost = hostHeader
         let (host, port) = HostHeader.split(hostHeader)
         guard let match = snapshot.router.match(
@@ -348,7 +357,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             return
         }
         if let redirect = match.redirectStatus {
-            let location = redirect == 426 ? nil : "https://\(hostHeader)\(head.target)"
+            let location = redirect == 426 ? nil : "https://\(hostHeader)\(target.originForm)"
             respondWithError(redirect, message: redirect == 426 ? "Please use HTTPS protocol" : "Moved", location: location)
             return
         }
@@ -360,7 +369,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         self.plan = plan
         preserveHost = match.route.preserveHost
         attemptsLeft = retries + 1
-        hashKey = HashKey.compute(plan: plan, head: head, clientIP: clientIP, captures: match.captures, path: path)
+        hashKey = HashKey.compute(plan: plan, head: head, target: target.originForm, clientIP: clientIP,
+                                  captures: match.captures, path: path)
         if hashKey == nil, plan.algorithm == .consistentHashing, case .cookie(let name, let cookiePath) = plan.hashOn {
             // No cookie yet: make one, hash it, and hand it to the client so it sticks (as Kong does).
             let value = loop.nextRequestID().description

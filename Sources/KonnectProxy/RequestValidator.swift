@@ -54,9 +54,6 @@ enum RequestValidator {
         if head.target.utf8.count > settings.maxURILength {
             return Problem(status: 414, message: "Request-URI too long")
         }
-        if head.target.utf8.first != UInt8(ascii: "/") {
-            return Problem(status: 400, message: "Bad request: the request target must be an absolute path")
-        }
         if facts.oversizedField {
             return Problem(status: 431, message: "Request header fields too large")
         }
@@ -90,6 +87,41 @@ enum RequestValidator {
         case .malformedStartLine, .malformedField, .malformedChunk, .unexpectedEnd:
             return Problem(status: 400, message: "Bad request")
         }
+    }
+}
+
+/// A request target in origin form (`/path?query`), with the authority of an absolute-form target
+/// (`http://host:port/path?query`), which servers must accept (RFC 9112 §3.2.2). Nil for anything
+/// else: the authority form of CONNECT, `*`, other schemes, user information.
+struct RequestTarget {
+    let originForm: String
+    let authority: String?
+
+    init?(_ target: String) {
+        if target.utf8.first == UInt8(ascii: "/") {
+            originForm = target
+            authority = nil
+            return
+        }
+        let schemeLength: Int
+        if target.utf8.count > 7 && target.utf8.prefix(7).elementsEqual("http://".utf8, by: Self.sameIgnoringCase) {
+            schemeLength = 7
+        } else if target.utf8.count > 8 && target.utf8.prefix(8).elementsEqual("https://".utf8, by: Self.sameIgnoringCase) {
+            schemeLength = 8
+        } else {
+            return nil
+        }
+        let rest = target.utf8.dropFirst(schemeLength)
+        let end = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
+        let authority = Substring(rest[..<end])
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        let remainder = Substring(rest[end...])
+        originForm = remainder.first == "/" ? String(remainder) : "/" + remainder
+        self.authority = String(authority)
+    }
+
+    private static func sameIgnoringCase(_ a: UInt8, _ b: UInt8) -> Bool {
+        a == b || (a | 0x20 == b && a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z"))
     }
 }
 
@@ -151,18 +183,18 @@ extension String {
 
 /// The value a consistent-hashing upstream hashes for one request (Kong's `hash_on`, then `hash_fallback`).
 enum HashKey {
-    static func compute(plan: UpstreamPlan, head: HTTP1Head, clientIP: String,
+    static func compute(plan: UpstreamPlan, head: HTTP1Head, target: String, clientIP: String,
                         captures: [String: String], path: String) -> UInt64? {
         guard plan.algorithm == .consistentHashing else { return nil }
         for source in [plan.hashOn, plan.hashFallback] {
-            if let value = value(of: source, head: head, clientIP: clientIP, captures: captures, path: path) {
+            if let value = value(of: source, head: head, target: target, clientIP: clientIP, captures: captures, path: path) {
                 return StableHash.hash(value)
             }
         }
         return nil
     }
 
-    private static func value(of source: HashOn, head: HTTP1Head, clientIP: String,
+    private static func value(of source: HashOn, head: HTTP1Head, target: String, clientIP: String,
                               captures: [String: String], path: String) -> String? {
         switch source {
         case .none, .consumer:
@@ -183,7 +215,7 @@ enum HashKey {
         case .path:
             return path
         case .queryArg(let name):
-            guard let query = head.target.splitPathAndQuery().1 else { return nil }
+            guard let query = target.splitPathAndQuery().1 else { return nil }
             for pair in query.split(separator: "&") {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 if parts[0] == name { return parts.count > 1 ? String(parts[1]) : "" }

@@ -32,7 +32,10 @@ struct ProxyErrorTests {
         ("header line too large", "GET / HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "b", count: 10_000))\r\n\r\n", 431),
         ("too many headers", "GET / HTTP/1.1\r\nHost: a\r\n" + (0..<150).map { "X-H\($0): v\r\n" }.joined() + "\r\n", 431),
         ("URI too long", "GET /\(String(repeating: "u", count: 9_000)) HTTP/1.1\r\nHost: a\r\n\r\n", 414),
-        ("not an absolute path", "GET http://evil/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("target neither a path nor a URL", "GET evil HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("asterisk target", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("URL with user information", "GET http://user@evil/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("URL of another scheme", "GET ftp://evil/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ("bad percent escape", "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ]).map { Malformed(name: $0.0, raw: $0.1, status: $0.2) }
 

@@ -46,6 +46,24 @@ struct ProxyHandlerTests {
         }
     }
 
+    @Test func absoluteFormTargetIsAcceptedAndItsHostWins() async throws {
+        try await withProxy(configure: { ports in
+            var configuration = ProxyFixture.simple(port: ports[0], paths: ["/echo"])
+            configuration.routes[0].hosts = ["api.example.com"]
+            return configuration
+        }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            try await client.send("GET HTTP://API.example.com:8000/echo/x?y=1 HTTP/1.1\r\nHost: other.example\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text.hasPrefix("GET /x?y=1 HTTP/1.1\n"))
+            #expect(response.text.contains("x-forwarded-host: api.example.com\n"))
+            try await client.send("GET http://api.example.com?only=query HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().status == 404, "the path is / and no route has it")
+        }
+    }
+
     @Test func preserveHostSendsTheClientHost() async throws {
         try await withProxy(configure: { ProxyFixture.simple(port: $0[0], preserveHost: true) }) { fx in
             let client = try await fx.client()
