@@ -36,13 +36,9 @@ public struct DeclarativeReloader: ServiceLifecycle.Service {
                     await reload(state: state, force: false)
                 }
             }
-            await gracefulShutdown_()
+            try? await gracefulShutdown()
             group.cancelAll()
         }
-    }
-
-    private func gracefulShutdown_() async {
-        try? await gracefulShutdown()
     }
 
     /// Loads and applies the file when forced or when its contents changed since the last look.

@@ -54,7 +54,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var request: HTTP1Head?
     private var requestFraming = HTTP1Decoder.Framing.none
     private var requestID = RequestID.given("")
-    private var clientSentRequestID = false
     private var receivedAt = NIODeadline.now()
     private var snapshot: ConfigSnapshot?
     /// The matched route and its service, shared with the snapshot (nothing is copied per request).
@@ -318,7 +317,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         request = head
         requestFraming = decoder.framing
         let facts = RequestValidator.facts(of: head, maxFieldSize: settings.maxHeaderSize)
-        clientSentRequestID = facts.requestID != nil
         requestID = facts.requestID.map(RequestID.given) ?? loop.nextRequestID()
         clientKeepAlive = !closeAfterResponse
             && (head.minorVersion >= 1 ? !facts.connectionClose : facts.connectionKeepAlive)
@@ -378,7 +376,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             setCookie = "\(name)=\(value); Path=\(cookiePath)"
         }
 
-        writeUpstreamHead(head, match: match, query: query, originalPath: rawPath, host: host)
+        writeUpstreamHead(head, facts: facts, match: match, query: query, originalPath: rawPath, host: host)
         if requestFraming != .none {
             holdClientReads(true)
             if awaitingContinue, let context {
@@ -391,7 +389,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     /// The request as the upstream sees it: path rewritten, hop-by-hop headers gone, forwarding
     /// headers and the request id added, framing set anew. `Host` is added per target.
-    private func writeUpstreamHead(_ head: HTTP1Head, match: RouteMatch, query: Substring?,
+    private func writeUpstreamHead(_ head: HTTP1Head, facts: RequestFacts, match: RouteMatch, query: Substring?,
                                    originalPath: Substring, host: String) {
         guard context != nil else { return }
         var out = allocator.buffer(capacity: head.bytes.readableBytes + 512)
@@ -403,7 +401,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             out.writeSubstring(query)
         }
         out.writeStaticString(" HTTP/1.1\r\n")
-        let named = HeaderRules.connectionOptions(head).named
+        let named = facts.connectionNames
         var forwardedFor: [HTTP1Field] = []
         for field in head.fields {
             if HeaderRules.isHopByHop(head, field) || HeaderRules.isSetByProxy(head, field)
@@ -430,7 +428,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         if let prefix = match.strippedPrefix { HTTP1Writer.writeField("X-Forwarded-Prefix", prefix, to: &out) }
         HTTP1Writer.writeField("X-Real-IP", clientIP, to: &out)
         out.writeStaticString(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
-        if !clientSentRequestID { writeRequestIDField(to: &out) }
+        if case .generated = requestID { writeRequestIDField(to: &out) }
         switch requestFraming {
         case .chunked:
             out.writeStaticString("Transfer-Encoding: chunked\r\n")
@@ -684,8 +682,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         case .chunked, .untilClose:
             if request.minorVersion >= 1 {
                 responseChunked = !responseIsHeadOnly
-                // Codings other than chunked (gzip, say) describe the body and are kept.
-                let codings = head.values(named: "transfer-encoding")
+                // Codings other than chunked (gzip, say) describe the body and are kept; the
+                // common plain `chunked` is recognised without building any strings.
+                let plainChunked = head.fields.allSatisfy {
+                    !head.name(of: $0, is: "transfer-encoding") || head.value(of: $0, is: "chunked")
+                }
+                let codings = plainChunked ? [] : head.values(named: "transfer-encoding")
                     .flatMap { $0.split(separator: ",") }
                     .map { $0.trimmingASCIISpaces() }
                     .filter { !$0.isEmpty && !$0.caseInsensitiveEquals("chunked") }

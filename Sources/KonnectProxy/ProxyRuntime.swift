@@ -61,11 +61,27 @@ public final class ProxyRuntime: Sendable {
                     try self.initializeClientChannel(channel)
                 }
             }
-        let channel = try await bootstrap.bind(host: settings.host, port: settings.port).get()
+        let channel: Channel
+        do {
+            channel = try await bootstrap.bind(host: settings.host, port: settings.port).get()
+        } catch {
+            throw ListenError(address: "\(settings.host):\(settings.port)", underlying: error)
+        }
         serverChannel.withLockedValue { $0 = channel }
         let port = channel.localAddress?.port ?? settings.port
         logger.info("proxy listening", metadata: ["address": "\(settings.host):\(port)", "threads": "\(loops.count)"])
         return port
+    }
+
+    /// The proxy could not listen where it was told to.
+    public struct ListenError: Error, CustomStringConvertible {
+        public let address: String
+        public let underlying: Error
+
+        public var description: String {
+            let reason = (underlying as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(underlying)"
+            return "cannot listen on \(address): \(reason) (choose another with --proxy-listen or KONNECT_PROXY_LISTEN)"
+        }
     }
 
     private func initializeClientChannel(_ channel: Channel) throws {
@@ -75,8 +91,12 @@ public final class ProxyRuntime: Sendable {
             channel.close(promise: nil)
             return
         }
-        let sync = channel.pipeline.syncOperations
-        try sync.addHandler(ProxyHandler(loop: loop, runtime: self))
+        do {
+            try channel.pipeline.syncOperations.addHandler(ProxyHandler(loop: loop, runtime: self))
+        } catch {
+            openConnections.wrappingDecrement(ordering: .relaxed)  // no handler to count its close
+            throw error
+        }
     }
 
     func connectionClosed() {

@@ -10,6 +10,8 @@ struct RequestFacts {
     var oversizedField = false
     var connectionClose = false
     var connectionKeepAlive = false
+    /// Header names the request's `Connection` lists (hop-by-hop too); usually empty.
+    var connectionNames: [String] = []
 }
 
 /// Checks a parsed request head for what the codec lets through but a proxy must refuse.
@@ -22,6 +24,7 @@ enum RequestValidator {
     /// Reads the headers the proxy acts on, without allocating for the ones it does not.
     static func facts(of head: HTTP1Head, maxFieldSize: Int) -> RequestFacts {
         var facts = RequestFacts()
+        var connectionListsNames = false
         for field in head.fields {
             if field.nameLength + field.valueLength + 2 > maxFieldSize { facts.oversizedField = true }
             switch field.nameLength {
@@ -36,15 +39,19 @@ enum RequestValidator {
                 } else if head.value(of: field, is: "keep-alive") {
                     facts.connectionKeepAlive = true
                 } else {
-                    let options = HeaderRules.connectionOptions(head)
-                    facts.connectionClose = facts.connectionClose || options.close
-                    facts.connectionKeepAlive = facts.connectionKeepAlive || options.keepAlive
+                    connectionListsNames = true
                 }
             case 12 where head.name(of: field, is: "x-request-id"):
                 facts.requestID = head.value(field)
             default:
                 break
             }
+        }
+        if connectionListsNames {
+            let options = HeaderRules.connectionOptions(head)
+            facts.connectionClose = facts.connectionClose || options.close
+            facts.connectionKeepAlive = facts.connectionKeepAlive || options.keepAlive
+            facts.connectionNames = options.named
         }
         return facts
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KonnectConfig
 import KonnectProxy
 import Logging
@@ -118,12 +119,5 @@ struct Serve: AsyncParsableCommand {
 }
 
 func printError(_ text: String) {
-    var stderr = StandardError()
-    print(text, to: &stderr)
-}
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        FileHandleOutput.writeToStandardError(string)
-    }
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }

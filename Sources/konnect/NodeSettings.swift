@@ -12,12 +12,6 @@ struct Environment {
     subscript(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
 }
 
-enum FileHandleOutput {
-    static func writeToStandardError(_ string: String) {
-        FileHandle.standardError.write(string.data(using: .utf8) ?? Data())
-    }
-}
-
 /// Node settings read from `KONNECT_*` environment variables (flags are applied on top by the caller).
 enum NodeSettings {
     static func proxySettings(environment: Environment) throws -> ProxySettings {
