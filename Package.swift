@@ -39,6 +39,19 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: hotPathSettings
         ),
+        // Linux system interfaces that Glibc's module leaves out (epoll, eventfd, accept4).
+        .target(name: "CKonnectIO"),
+        // The proxy path's event loops: a SwiftNIO EventLoop over its own epoll set, with
+        // pipeline-free TCP streams and a shared listener.
+        .target(
+            name: "KonnectIO",
+            dependencies: [
+                "CKonnectIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: hotPathSettings
+        ),
         // The data plane: HTTP/1.1 listener, upstream pools, balancers, snapshots, reload.
         .target(
             name: "KonnectProxy",
@@ -46,6 +59,7 @@ let package = Package(
                 "KonnectConfig",
                 "KonnectRouter",
                 "KonnectHTTP1",
+                "KonnectIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

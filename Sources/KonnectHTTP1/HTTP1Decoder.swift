@@ -299,19 +299,17 @@ public struct HTTP1Decoder: Sendable {
         return index
     }
 
+    /// RFC 9110 `tchar`: letters, digits and ``!#$%&'*+-.^_`|~``, as a 256-bit set in four
+    /// constants (a table in a global would cost a lazy-initialisation check on every byte).
     @inline(__always)
     static func isTokenByte(_ byte: UInt8) -> Bool {
-        tokenTable[Int(byte)]
-    }
-
-    private static let tokenTable: [Bool] = (0..<256).map { value in
-        let byte = UInt8(value)
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        let word: UInt64
+        switch byte >> 6 {
+        case 0: word = 0x03FF_6CFA_0000_0000  // ! # $ % & ' * + - . 0-9
+        case 1: word = 0x57FF_FFFF_C7FF_FFFE  // A-Z ^ _ ` a-z | ~
+        default: return false
         }
+        return (word >> UInt64(byte & 63)) & 1 == 1
     }
 
     /// Header field lines from `from` up to the empty line that ends the block.

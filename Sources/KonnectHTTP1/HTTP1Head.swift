@@ -14,8 +14,9 @@ public struct HTTP1Field: Sendable {
 /// A request or response head exactly as received, with its fields located but not copied.
 ///
 /// Nothing is turned into a `String` until someone asks for it, so forwarding a header costs a
-/// byte copy into the outgoing head and nothing else.
-public struct HTTP1Head: Sendable {
+/// byte copy into the outgoing head and nothing else. A class, so that handing a head from the
+/// decoder to the proxy and keeping it for the exchange costs one reference, not one per field.
+public final class HTTP1Head: Sendable {
     /// The head's bytes, from the start line to the empty line that ends it (inclusive).
     public let bytes: ByteBuffer
     public let fields: [HTTP1Field]
@@ -26,6 +27,15 @@ public struct HTTP1Head: Sendable {
     public let target: String
     /// Responses: the status code. Requests: 0.
     public let status: Int
+
+    public init(bytes: ByteBuffer, fields: [HTTP1Field], minorVersion: Int, method: String, target: String, status: Int) {
+        self.bytes = bytes
+        self.fields = fields
+        self.minorVersion = minorVersion
+        self.method = method
+        self.target = target
+        self.status = status
+    }
 
     /// `byte` with an ASCII upper-case letter made lower-case; every other byte as it is (so `^`
     /// does not pass for `~`, nor `@` for a backquote).
@@ -95,6 +105,29 @@ public struct HTTP1Head: Sendable {
     public func writeFieldLine(_ field: HTTP1Field, to out: inout ByteBuffer) {
         bytes.withUnsafeReadableBytes { raw in
             _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[Int(field.nameStart)..<Int(field.valueEnd)]))
+        }
+    }
+
+    /// Appends, as received and with their line endings, the lines of the fields `keep` accepts.
+    /// Consecutive kept lines are copied in one piece, so a head with nothing to drop is one copy.
+    @inlinable
+    public func writeFieldLines(to out: inout ByteBuffer, keeping keep: (HTTP1Field) -> Bool) {
+        // Field lines are contiguous: each ends where the next begins; the last one where the
+        // empty line that ends the head begins.
+        bytes.withUnsafeReadableBytes { raw in
+            var runStart = -1
+            var runEnd = 0
+            for index in fields.indices {
+                let field = fields[index]
+                if keep(field) {
+                    if runStart < 0 { runStart = Int(field.nameStart) }
+                    runEnd = index + 1 < fields.count ? Int(fields[index + 1].nameStart) : raw.count - 2
+                } else if runStart >= 0 {
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd]))
+                    runStart = -1
+                }
+            }
+            if runStart >= 0 { out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd])) }
         }
     }
 

@@ -6,8 +6,11 @@ import NIOPosix
 /// One socket per address family, opened on first use and reused; each query gets a random
 /// 16-bit id, and an answer counts only when it comes from a configured nameserver with that id
 /// and the same question. Without an answer within `timeout`, the next nameserver is asked,
-/// for `attempts` rounds over the list. Only touched on its event loop.
-final class DNSClient {
+/// for `attempts` rounds over the list.
+///
+/// `@unchecked Sendable`: its state is only touched on `eventLoop`; the UDP sockets may live on
+/// another loop (`socketLoop`, which must be a NIO loop), whose events hop to `eventLoop` first.
+final class DNSClient: @unchecked Sendable {
     private struct Pending {
         let question: DNSQuestion
         let message: [UInt8]
@@ -17,15 +20,17 @@ final class DNSClient {
     }
 
     private let eventLoop: EventLoop
+    private let socketLoop: EventLoop
     private let nameservers: [SocketAddress]
     private let timeout: TimeAmount
     private let totalAttempts: Int
     private var channels: [NIOBSDSocket.ProtocolFamily: EventLoopFuture<Channel>] = [:]
     private var pending: [UInt16: Pending] = [:]
 
-    init(eventLoop: EventLoop, nameservers: [SocketAddress], timeout: TimeAmount, attempts: Int) {
+    init(eventLoop: EventLoop, socketLoop: EventLoop, nameservers: [SocketAddress], timeout: TimeAmount, attempts: Int) {
         precondition(!nameservers.isEmpty, "a DNS client needs at least one nameserver")
         self.eventLoop = eventLoop
+        self.socketLoop = socketLoop
         self.nameservers = nameservers
         self.timeout = timeout
         self.totalAttempts = max(1, attempts) * nameservers.count
@@ -115,18 +120,24 @@ final class DNSClient {
     private func channel(for server: SocketAddress) -> EventLoopFuture<Channel> {
         let family = server.protocol
         if let channel = channels[family] { return channel }
+        let eventLoop = self.eventLoop
         let handler = DNSClientHandler(
-            onRead: { [weak self] envelope in self?.received(envelope) },
-            onClose: { [weak self] in self?.closed(family) }
+            onRead: { [weak self] envelope in
+                guard let self else { return }
+                eventLoop.execute { self.received(envelope) }
+            },
+            onClose: { [weak self] in
+                guard let self else { return }
+                eventLoop.execute { self.closed(family) }
+            }
         )
-        let channel = DatagramBootstrap(group: eventLoop)
+        let channel = DatagramBootstrap(group: socketLoop)
             .bind(host: family == .inet6 ? "::" : "0.0.0.0", port: 0)
-            .assumeIsolated()
             .flatMapThrowing { channel in
                 try channel.pipeline.syncOperations.addHandler(handler)
                 return channel
             }
-            .nonisolated()
+            .hop(to: eventLoop)
         channels[family] = channel
         channel.assumeIsolated().whenFailure { [weak self] _ in self?.channels[family] = nil }
         return channel
@@ -134,13 +145,13 @@ final class DNSClient {
 }
 
 /// Hands datagrams from the DNS socket to its `DNSClient`.
-private final class DNSClientHandler: ChannelInboundHandler {
+private final class DNSClientHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
-    private let onRead: (AddressedEnvelope<ByteBuffer>) -> Void
-    private let onClose: () -> Void
+    private let onRead: @Sendable (AddressedEnvelope<ByteBuffer>) -> Void
+    private let onClose: @Sendable () -> Void
 
-    init(onRead: @escaping (AddressedEnvelope<ByteBuffer>) -> Void, onClose: @escaping () -> Void) {
+    init(onRead: @escaping @Sendable (AddressedEnvelope<ByteBuffer>) -> Void, onClose: @escaping @Sendable () -> Void) {
         self.onRead = onRead
         self.onClose = onClose
     }

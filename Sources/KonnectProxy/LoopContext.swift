@@ -1,3 +1,4 @@
+import KonnectIO
 import NIOCore
 
 /// State that belongs to one event loop: its current snapshot, its upstream pool and its
@@ -6,7 +7,7 @@ import NIOCore
 /// `@unchecked Sendable`: created once per loop and afterwards read and written only on that
 /// loop (every access goes through `eventLoop.execute` or code already running on it).
 final class LoopContext: @unchecked Sendable {
-    let eventLoop: EventLoop
+    let eventLoop: SocketLoop
     let index: Int
     var snapshot: ConfigSnapshot
     let pool: UpstreamPool
@@ -19,11 +20,13 @@ final class LoopContext: @unchecked Sendable {
     /// How often connections' timeouts are checked: the precision of every proxy timeout.
     static let deadlineTickInterval = TimeAmount.milliseconds(100)
 
-    init(eventLoop: EventLoop, index: Int, snapshot: ConfigSnapshot, settings: ProxySettings) {
+    /// `dnsLoop`: a NIO event loop for the DNS client's UDP sockets (answers hop back here).
+    init(eventLoop: SocketLoop, index: Int, snapshot: ConfigSnapshot, settings: ProxySettings, dnsLoop: EventLoop) {
         self.eventLoop = eventLoop
         self.index = index
         self.snapshot = snapshot
-        self.pool = UpstreamPool(eventLoop: eventLoop, settings: settings, resolver: NameResolver(settings: settings))
+        let resolver = NameResolver(configuration: DNSConfiguration(settings: settings), socketLoop: dnsLoop)
+        self.pool = UpstreamPool(eventLoop: eventLoop, settings: settings, resolver: resolver)
         self.random = RequestIDGenerator(seed: UInt64.random(in: .min ... .max) ^ UInt64(index))
         let interval = Self.deadlineTickInterval
         self.deadlineTick = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in

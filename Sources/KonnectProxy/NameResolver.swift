@@ -19,19 +19,17 @@ struct NameResolutionError: Error, CustomStringConvertible {
 final class NameResolver {
     private let configuration: DNSConfiguration
     private let clock: () -> NIODeadline
+    /// Where the DNS client's UDP sockets live (a NIO loop); nil means the loop of each lookup.
+    private let socketLoop: EventLoop?
     private var cache: DNSCache
     private var client: DNSClient?
     private var inFlight: [DNSCacheKey: EventLoopFuture<Void>] = [:]
 
-    init(configuration: DNSConfiguration, clock: @escaping () -> NIODeadline = { .now() }) {
+    init(configuration: DNSConfiguration, socketLoop: EventLoop? = nil, clock: @escaping () -> NIODeadline = { .now() }) {
         self.configuration = configuration
+        self.socketLoop = socketLoop
         self.clock = clock
         self.cache = DNSCache(policy: configuration.cachePolicy)
-    }
-
-    /// Reads the hosts file and resolv.conf that `settings` names.
-    convenience init(settings: ProxySettings) {
-        self.init(configuration: DNSConfiguration(settings: settings))
     }
 
     func resolve(host: String, port: Int, on eventLoop: EventLoop) -> EventLoopFuture<SocketAddress> {
@@ -80,7 +78,7 @@ final class NameResolver {
 
     private func query(_ key: DNSCacheKey, on eventLoop: EventLoop) -> EventLoopFuture<DNSAnswer> {
         guard !configuration.nameservers.isEmpty else { return systemLookup(key.name, on: eventLoop) }
-        let client = self.client ?? DNSClient(eventLoop: eventLoop, nameservers: configuration.nameservers,
+        let client = self.client ?? DNSClient(eventLoop: eventLoop, socketLoop: socketLoop ?? eventLoop, nameservers: configuration.nameservers,
                                               timeout: configuration.timeout, attempts: configuration.attempts)
         self.client = client
         return client.query(DNSQuestion(name: key.name, type: key.type)).assumeIsolated().flatMap { [self] answer in

@@ -1,5 +1,6 @@
 import KonnectConfig
 import KonnectHTTP1
+import KonnectIO
 import KonnectRouter
 import NIOCore
 import NIOHTTP1
@@ -9,16 +10,12 @@ import NIOHTTP1
 /// response back, with back-pressure both ways. Heads are rewritten by copying the header lines
 /// that cross the proxy; bodies pass as slices of the bytes read. One request at a time: the
 /// bytes of a pipelined request stay in the inbound buffer until the previous response is done.
-final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
+    private let stream: TCPStream
     private let loop: LoopContext
     private let runtime: ProxyRuntime
     private let settings: ProxySettings
-    private var context: ChannelHandlerContext?
-    private var allocator = ByteBufferAllocator()
+    private let allocator: ByteBufferAllocator
     /// Tracked from writability events, so the hot path never asks the channel.
     private var clientWritable = true
     /// Small pieces of the response (its head, small body parts, chunk framing) gathered into one
@@ -28,9 +25,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// Request body parts were written upstream since the last flush.
     private var upstreamNeedsFlush = false
     private static let coalesceLimit = 4096
-    private var clientIP = ""
-    private var serverPort = 0
-    private var serverPortText = ""
+    private let clientIP: String
+    private let serverPort: Int
+    private let serverPortText: String
 
     // Connection state.
     private var decoder: HTTP1Decoder
@@ -40,7 +37,6 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var idleDeadline: NIODeadline?
     private var lastClientRead = NIODeadline.now()
     private var readsHeld = false
-    private var readPending = false
     private var closeAfterResponse = false
     private var closed = false
     /// Set once the connection is being closed: nothing more is read or answered.
@@ -90,96 +86,73 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     private var sentUpstreamAt = NIODeadline.now()
     private var lastUpstreamProgress = NIODeadline.now()
 
-    init(loop: LoopContext, runtime: ProxyRuntime) {
+    /// Takes charge of a freshly accepted client stream.
+    init(stream: TCPStream, loop: LoopContext, runtime: ProxyRuntime, serverPort: Int) {
+        self.stream = stream
         self.loop = loop
         self.runtime = runtime
         self.settings = runtime.settings
+        self.allocator = stream.loop.allocator
+        self.clientIP = stream.remoteIP
+        self.serverPort = serverPort
+        self.serverPortText = String(serverPort)
         self.decoder = HTTP1Decoder(kind: .request,
                                     maxHeadSize: settings.maxHeadersSize + settings.maxURILength,
                                     maxFieldCount: settings.maxHeaderCount)
+        // A client may close its sending side after a request and still read the answer.
+        stream.allowHalfClosure = true
+        stream.delegate = self
+        loop.connections[ObjectIdentifier(self)] = self
+        if loop.draining { closeAfterResponse = true }
+        idleDeadline = loop.eventLoop.eventTime + settings.clientHeaderTimeout
     }
 
     // MARK: Connection lifecycle
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        allocator = context.channel.allocator
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        clientIP = context.channel.remoteAddress?.ipAddress ?? ""
-        serverPort = context.channel.localAddress?.port ?? settings.port
-        serverPortText = String(serverPort)
-        loop.connections[ObjectIdentifier(self)] = self
-        if loop.draining { closeAfterResponse = true }
-        idleDeadline = .now() + settings.clientHeaderTimeout
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
+    func streamClosed(error: Error?) {
         closed = true
+        closing = true
         loop.connections[ObjectIdentifier(self)] = nil
         runtime.connectionClosed()
         if inRequest { abandonUpstream() }
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
     }
 
     /// Graceful shutdown: an idle connection closes now, a busy one after its response.
     func drain() {
         closeAfterResponse = true
-        if !inRequest { context?.close(promise: nil) }
+        if !inRequest { stream.close() }
     }
 
     /// End of the grace period: close whatever is still open.
     func forceClose() {
-        context?.close(promise: nil)
-    }
-
-    func read(context: ChannelHandlerContext) {
-        if readsHeld { readPending = true } else { context.read() }
+        stream.close()
     }
 
     private func holdClientReads(_ hold: Bool) {
-        if readsHeld && !hold { lastClientRead = .now() }  // the body timeout counts from here again
+        if readsHeld && !hold { lastClientRead = loop.eventLoop.eventTime }  // the body timeout counts from here again
         readsHeld = hold
-        if !hold, readPending, let context {
-            readPending = false
-            context.read()
-        }
+        stream.holdReads(hold)
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        clientWritable = context.channel.isWritable
+    func streamWritabilityChanged(isWritable: Bool) {
+        clientWritable = isWritable
         upstream?.holdReads(!clientWritable)
-        context.fireChannelWritabilityChanged()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
     }
 
     /// The client closed its sending side. A complete request still in hand is answered (then
     /// the connection closes); anything else has nothing left to answer.
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard let channelEvent = event as? ChannelEvent, case .inputClosed = channelEvent else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
+    func streamInputClosed() {
         if inRequest && requestEnded && !discardingBody && !closing {
             closeAfterResponse = true
         } else {
-            context.close(promise: nil)
+            stream.close()
         }
     }
 
     // MARK: Client request
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
+    func streamRead(_ buffer: ByteBuffer) {
+        var buffer = buffer
         if closing { return }
         if inbound.readableBytes == 0 { inbound = buffer } else { inbound.writeBuffer(&buffer) }
         processInbound()
@@ -220,7 +193,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     private func rejectUndecodable(_ error: HTTP1Error) {
         if discardingBody || (inRequest && responseStarted) {
-            context?.close(promise: nil)
+            stream.close()
             return
         }
         if !inRequest {
@@ -233,12 +206,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     private func requestBody(_ buffer: ByteBuffer) {
         if discardingBody {
-            idleDeadline = .now() + settings.clientBodyTimeout
+            idleDeadline = loop.eventLoop.eventTime + settings.clientBodyTimeout
             return
         }
         guard inRequest else { return }
         bodyBytes += Int64(buffer.readableBytes)
-        lastClientRead = .now()
+        lastClientRead = loop.eventLoop.eventTime
         if settings.maxBodySize > 0, bodyBytes > settings.maxBodySize {
             respondWithError(413, message: "Request size limit exceeded", forceClose: true)
             return
@@ -267,7 +240,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             writeBodyEnd(to: upstream)
             upstream.flush()
             upstreamNeedsFlush = false
-            lastUpstreamProgress = .now()
+            lastUpstreamProgress = loop.eventLoop.eventTime
         }
     }
 
@@ -295,18 +268,17 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// One shared empty buffer, so an idle connection holds no buffer storage of its own.
     private static let empty = ByteBuffer()
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    func streamReadComplete() {
         if upstreamNeedsFlush {
             upstream?.flush()
             upstreamNeedsFlush = false
         }
-        context.fireChannelReadComplete()
     }
 
     /// Marks the start of a request: its clock starts and it takes the loop's current snapshot.
     private func beginRequest() {
         inRequest = true
-        receivedAt = .now()
+        receivedAt = loop.eventLoop.eventTime
         lastClientRead = receivedAt
         idleDeadline = nil
         snapshot = loop.snapshot
@@ -379,8 +351,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         writeUpstreamHead(head, facts: facts, match: match, query: query, originalPath: rawPath, host: host)
         if requestFraming != .none {
             holdClientReads(true)
-            if awaitingContinue, let context {
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+            if awaitingContinue {
+                stream.writeAndFlush(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n"))
                 awaitingContinue = false
             }
         }
@@ -391,7 +363,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// headers and the request id added, framing set anew. `Host` is added per target.
     private func writeUpstreamHead(_ head: HTTP1Head, facts: RequestFacts, match: RouteMatch, query: Substring?,
                                    originalPath: Substring, host: String) {
-        guard context != nil else { return }
+        guard !closed else { return }
         var out = allocator.buffer(capacity: head.bytes.readableBytes + 512)
         out.writeString(head.method)
         out.writeStaticString(" ")
@@ -403,17 +375,16 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         out.writeStaticString(" HTTP/1.1\r\n")
         let named = facts.connectionNames
         var forwardedFor: [HTTP1Field] = []
-        for field in head.fields {
+        head.writeFieldLines(to: &out) { field in
             if HeaderRules.isHopByHop(head, field) || HeaderRules.isSetByProxy(head, field)
                 || HeaderRules.isNamed(head, field, by: named) {
-                continue
+                return false
             }
             if field.nameLength == 15 && head.name(of: field, is: "x-forwarded-for") {
                 forwardedFor.append(field)
-                continue
+                return false
             }
-            head.writeFieldLine(field, to: &out)
-            out.writeStaticString("\r\n")
+            return true
         }
         out.writeStaticString("X-Forwarded-For: ")
         for field in forwardedFor {
@@ -467,8 +438,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             return
         }
         let timeout = TimeAmount.milliseconds(Int64(connectTimeout))
-        loop.pool.connect(address, timeout: timeout).assumeIsolated().whenComplete { [self] result in
-            let result = result.flatMap { channel in Result { try loop.pool.attach(channel) } }
+        loop.pool.connect(address, timeout: timeout) { [self] result in
             guard inRequest, !closed, target == index else {
                 if case .success(let connection) = result { loop.pool.release(connection) }
                 return
@@ -489,13 +459,13 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     private func attach(_ connection: UpstreamConnection, hostHeader: String) {
-        guard context != nil else { return }
+        guard !closed else { return }
         upstream = connection
         connection.owner = self
         connection.requestCount += 1
         connection.expectResponse(toHEAD: responseIsHeadOnly)
         upstreamHeadSent = true
-        sentUpstreamAt = .now()
+        sentUpstreamAt = loop.eventLoop.eventTime
         lastUpstreamProgress = sentUpstreamAt
         // Host depends on the target, so it ends the head; a retry rewrites it in place.
         upstreamHead.moveWriterIndex(to: upstreamHeadPrefixLength)
@@ -539,8 +509,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     // MARK: Upstream response
 
     func upstreamHead(_ head: HTTP1Head, framing: HTTP1Decoder.Framing) {
-        guard context != nil, let request else { return }
-        lastUpstreamProgress = .now()
+        guard !closed, let request else { return }
+        lastUpstreamProgress = loop.eventLoop.eventTime
         replayBody = nil
         responseStarted = true
         if let plan, target >= 0 {
@@ -563,29 +533,30 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
             return
         }
         pushClientOut()
-        context?.write(wrapOutboundOut(piece), promise: nil)
+        stream.write(piece)
     }
 
-    private func pushClientOut(promise: EventLoopPromise<Void>? = nil) {
+    private func pushClientOut() {
         if let out = clientOut {
             clientOut = nil
-            context?.write(wrapOutboundOut(out), promise: promise)
-        } else if let promise {
-            context?.write(wrapOutboundOut(ByteBuffer()), promise: promise)
+            stream.write(out)
         }
     }
 
     private func flushClient() {
-        pushClientOut()
-        if clientNeedsFlush {
-            clientNeedsFlush = false
-            context?.flush()
+        guard clientNeedsFlush else { return }
+        clientNeedsFlush = false
+        if let out = clientOut {
+            clientOut = nil
+            stream.writeAndFlush(out)
+        } else {
+            stream.flush()
         }
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
         guard responseStarted, !responseIsHeadOnly else { return }
-        lastUpstreamProgress = .now()
+        lastUpstreamProgress = loop.eventLoop.eventTime
         if responseChunked {
             guard buffer.readableBytes > 0 else { return }
             var header = allocator.buffer(capacity: 12)
@@ -600,7 +571,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     }
 
     func upstreamEnd(trailers: ByteBuffer?) {
-        guard context != nil, responseStarted else { return }
+        guard !closed, responseStarted else { return }
         var end: ByteBuffer?
         if responseChunked {
             var last = allocator.buffer(capacity: 5 + (trailers?.readableBytes ?? 0))
@@ -625,7 +596,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         guard inRequest else { return }
         if responseStarted {
             // Part of the response is already with the client: the only honest signal left is to close.
-            context?.close(promise: nil)
+            stream.close()
             return
         }
         let canReplay = replayBody != nil || (requestEnded && bodyBytes == 0)
@@ -655,15 +626,14 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         out.writeStaticString("\r\n")
         var upstreamLength: HTTP1Field?
         var upstreamSentRequestID = false
-        for field in head.fields {
+        head.writeFieldLines(to: &out) { field in
             if HeaderRules.isHopByHop(head, field) {
                 if field.nameLength == 14 && head.name(of: field, is: "content-length") { upstreamLength = field }
-                continue
+                return false
             }
-            if HeaderRules.isNamed(head, field, by: connection.named) { continue }
+            if HeaderRules.isNamed(head, field, by: connection.named) { return false }
             if field.nameLength == 12 && head.name(of: field, is: "x-request-id") { upstreamSentRequestID = true }
-            head.writeFieldLine(field, to: &out)
-            out.writeStaticString("\r\n")
+            return true
         }
         responseChunked = false
         switch framing {
@@ -703,7 +673,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         if !upstreamSentRequestID { writeRequestIDField(to: &out) }
         if let setCookie { HTTP1Writer.writeField("Set-Cookie", setCookie, to: &out) }
         out.writeStaticString(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
-        let now = NIODeadline.now()
+        let now = loop.eventLoop.eventTime
         out.writeStaticString("X-Konnect-Upstream-Latency: ")
         HTTP1Writer.writeDecimal(Int((now - sentUpstreamAt).nanoseconds / 1_000_000), to: &out)
         out.writeStaticString("\r\nX-Konnect-Proxy-Latency: ")
@@ -735,7 +705,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// Ends the client response, returns or closes the upstream connection and readies the
     /// connection for the next request (or closes it).
     private func finishExchange(end: ByteBuffer?, reuseUpstream: Bool) {
-        guard let context else { return }
+        guard !closed else { return }
         if let upstream {
             upstream.owner = nil
             self.upstream = nil
@@ -755,33 +725,29 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
                 discardingBody = true
                 inRequest = true
                 requestEnded = false
-                idleDeadline = .now() + settings.clientBodyTimeout
+                idleDeadline = loop.eventLoop.eventTime + settings.clientBodyTimeout
             } else {
                 afterRequestCompleted()
             }
             return
         }
         closing = true
-        let written = context.eventLoop.makePromise(of: Void.self)
         if let end { sendToClient(end) }
-        pushClientOut(promise: written)
-        context.flush()
+        pushClientOut()
         clientNeedsFlush = false
-        written.futureResult.assumeIsolated().whenComplete { [self] _ in
-            if bodyUnread {
-                // Closing with unread bytes would reset the connection and could destroy the
-                // response in flight; stop sending instead and keep draining for a moment.
-                context.close(mode: .output, promise: nil)
-                idleDeadline = .now() + .seconds(5)
-            } else {
-                context.close(promise: nil)
-            }
+        if bodyUnread {
+            // Closing with unread bytes would reset the connection and could destroy the
+            // response in flight; stop sending instead and keep draining for a moment.
+            idleDeadline = loop.eventLoop.eventTime + .seconds(5)
+            stream.closeAfterFlush(.output)
+        } else {
+            stream.closeAfterFlush(.all)
         }
     }
 
     /// The exchange and its request are both complete: wait for, or start, the next request.
     private func afterRequestCompleted() {
-        idleDeadline = .now() + settings.keepaliveTimeout
+        idleDeadline = loop.eventLoop.eventTime + settings.keepaliveTimeout
         if inbound.readableBytes > 0 { processInbound() }
     }
 
@@ -811,8 +777,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.
     private func respondWithError(_ status: Int, message: String, forceClose: Bool = false, location: String? = nil) {
-        guard context != nil, !responseStarted else {
-            context?.close(promise: nil)
+        guard !closed, !responseStarted else {
+            stream.close()
             return
         }
         abandonUpstream()
@@ -844,13 +810,13 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
     /// Enforces this connection's timeouts; called by the loop's deadline tick, so no request
     /// schedules or cancels a timer of its own.
     func checkDeadlines(now: NIODeadline) {
-        guard !closed, let context else { return }
+        guard !closed else { return }
         guard inRequest, !discardingBody else {
-            if let idleDeadline, now >= idleDeadline { context.close(promise: nil) }
+            if let idleDeadline, now >= idleDeadline { stream.close() }
             return
         }
         if !requestEnded, !readsHeld, now - lastClientRead >= settings.clientBodyTimeout {
-            if responseStarted { context.close(promise: nil) } else {
+            if responseStarted { stream.close() } else {
                 respondWithError(408, message: "Request timeout", forceClose: true)
             }
             return
@@ -860,7 +826,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamConnectionOwner {
         guard now - lastUpstreamProgress >= limit else { return }
         if responseStarted {
             abandonUpstream()
-            context.close(promise: nil)
+            stream.close()
         } else {
             respondWithError(504, message: "The upstream server is timing out")
         }

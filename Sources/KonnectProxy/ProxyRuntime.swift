@@ -1,5 +1,6 @@
 import Atomics
 import KonnectConfig
+import KonnectIO
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -9,25 +10,26 @@ import NIOPosix
 /// configuration snapshot.
 public final class ProxyRuntime: Sendable {
     public let settings: ProxySettings
-    public let group: MultiThreadedEventLoopGroup
     let loops: [LoopContext]
+    /// A NIO loop for what needs NIO's own sockets (the DNS client's UDP).
+    private let helperGroup: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let openConnections = ManagedAtomic<Int>(0)
     private let snapshotVersion = ManagedAtomic<Int>(0)
-    private let serverChannel = NIOLockedValueBox<Channel?>(nil)
+    private let listener = NIOLockedValueBox<TCPListener?>(nil)
 
     public init(settings: ProxySettings, configuration: Configuration = .empty, logger: Logger = Logger(label: "konnect.proxy")) {
         self.settings = settings
         self.logger = logger
         let threads = max(1, settings.threads)
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.helperGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let snapshot = ConfigSnapshot(configuration: configuration, version: 1, loopCount: threads)
         snapshotVersion.store(1, ordering: .relaxed)
-        var loops: [LoopContext] = []
-        for (index, eventLoop) in group.makeIterator().enumerated() {
-            loops.append(LoopContext(eventLoop: eventLoop, index: index, snapshot: snapshot, settings: settings))
+        let dnsLoop = helperGroup.next()
+        self.loops = (0..<threads).map { index in
+            LoopContext(eventLoop: SocketLoop(name: "konnect-proxy-\(index)"), index: index, snapshot: snapshot,
+                        settings: settings, dnsLoop: dnsLoop)
         }
-        self.loops = loops
     }
 
     public var openConnectionCount: Int { openConnections.load(ordering: .relaxed) }
@@ -49,26 +51,21 @@ public final class ProxyRuntime: Sendable {
     /// Binds the proxy listener; returns the bound port (useful when `settings.port` is 0).
     @discardableResult
     public func start() async throws -> Int {
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 4096)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            // A client may close its sending side after a request and still read the answer.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try self.initializeClientChannel(channel)
-                }
-            }
-        let channel: Channel
+        let listener: TCPListener
         do {
-            channel = try await bootstrap.bind(host: settings.host, port: settings.port).get()
+            listener = try TCPListener(host: settings.host, port: settings.port)
         } catch {
             throw ListenError(address: "\(settings.host):\(settings.port)", underlying: error)
         }
-        serverChannel.withLockedValue { $0 = channel }
-        let port = channel.localAddress?.port ?? settings.port
+        self.listener.withLockedValue { $0 = listener }
+        let port = listener.port
+        for loop in loops {
+            try await loop.eventLoop.submit { [self] in
+                try listener.startAccepting(on: loop.eventLoop) { [self] stream in
+                    accepted(stream, on: loop, port: port)
+                }
+            }.get()
+        }
         logger.info("proxy listening", metadata: ["address": "\(settings.host):\(port)", "threads": "\(loops.count)"])
         return port
     }
@@ -84,19 +81,16 @@ public final class ProxyRuntime: Sendable {
         }
     }
 
-    private func initializeClientChannel(_ channel: Channel) throws {
+    /// A new client connection on `loop`: served there, or closed at once beyond the connection cap.
+    private func accepted(_ stream: TCPStream, on loop: LoopContext, port: Int) {
         let count = openConnections.wrappingIncrementThenLoad(ordering: .relaxed)
-        guard count <= settings.maxConnections, let loop = loops.first(where: { $0.eventLoop === channel.eventLoop }) else {
+        guard count <= settings.maxConnections else {
             openConnections.wrappingDecrement(ordering: .relaxed)
-            channel.close(promise: nil)
+            stream.close()
             return
         }
-        do {
-            try channel.pipeline.syncOperations.addHandler(ProxyHandler(loop: loop, runtime: self))
-        } catch {
-            openConnections.wrappingDecrement(ordering: .relaxed)  // no handler to count its close
-            throw error
-        }
+        // The stream keeps its handler (its delegate) until it closes.
+        _ = ProxyHandler(stream: stream, loop: loop, runtime: self, serverPort: port)
     }
 
     func connectionClosed() {
@@ -106,8 +100,11 @@ public final class ProxyRuntime: Sendable {
     /// Stops accepting, lets in-flight requests finish for up to the grace period, then closes
     /// what remains and stops the event loops.
     public func shutdown() async {
-        if let channel = serverChannel.withLockedValue({ $0 }) {
-            try? await channel.close()
+        if let listener = listener.withLockedValue({ $0 }) {
+            for loop in loops {
+                try? await loop.eventLoop.submit { listener.stopAccepting(on: loop.eventLoop) }.get()
+            }
+            listener.close()
         }
         for loop in loops {
             try? await loop.eventLoop.submit {
@@ -129,6 +126,7 @@ public final class ProxyRuntime: Sendable {
                 loop.stopDeadlineTick()
             }.get()
         }
-        try? await group.shutdownGracefully()
+        for loop in loops { try? await loop.eventLoop.shutdownGracefully() }
+        try? await helperGroup.shutdownGracefully()
     }
 }

@@ -1,6 +1,6 @@
-import NIOCore
 import KonnectHTTP1
-import NIOPosix
+import KonnectIO
+import NIOCore
 
 /// Identifies interchangeable upstream connections: same host name (or address) and port.
 struct PoolKey: Hashable, Sendable {
@@ -12,7 +12,7 @@ struct PoolKey: Hashable, Sendable {
 ///
 /// Only touched on its event loop.
 final class UpstreamPool {
-    private let eventLoop: EventLoop
+    private let eventLoop: SocketLoop
     private let settings: ProxySettings
     /// Idle connections per key, most recently used last. The lists are objects so taking and
     /// returning a connection mutates a list without going through the dictionary's mutating
@@ -21,7 +21,7 @@ final class UpstreamPool {
     private var sweeper: Scheduled<Void>?
     let resolver: NameResolver
 
-    init(eventLoop: EventLoop, settings: ProxySettings, resolver: NameResolver) {
+    init(eventLoop: SocketLoop, settings: ProxySettings, resolver: NameResolver) {
         self.eventLoop = eventLoop
         self.settings = settings
         self.resolver = resolver
@@ -43,7 +43,7 @@ final class UpstreamPool {
             connection.close()
             return
         }
-        connection.idleSince = .now()
+        connection.idleSince = eventLoop.eventTime
         if let list = idle[connection.key] {
             guard list.connections.count < settings.upstreamKeepalivePoolSize else {
                 connection.close()
@@ -63,35 +63,25 @@ final class UpstreamPool {
         list.connections.remove(at: index)
     }
 
-    /// Opens a new connection to `target` on this event loop; `attach(_:)` then yields its handler.
-    func connect(_ target: TargetAddress, timeout: TimeAmount) -> EventLoopFuture<Channel> {
-        let addressFuture: EventLoopFuture<SocketAddress>
-        if let address = target.address {
-            addressFuture = eventLoop.makeSucceededFuture(address)
-        } else {
-            addressFuture = resolver.resolve(host: target.host, port: target.port, on: eventLoop)
-        }
+    /// Opens a new connection to `target` from this event loop (resolving its host name first
+    /// when it has no address); `done` runs on the loop.
+    func connect(_ target: TargetAddress, timeout: TimeAmount, _ done: @escaping (Result<UpstreamConnection, Error>) -> Void) {
         let key = target.poolKey
-        let eventLoop = self.eventLoop
-        return addressFuture.flatMap { address in
-            ClientBootstrap(group: eventLoop)
-                .connectTimeout(timeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelOption(.allowRemoteHalfClosure, value: false)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(UpstreamConnection(key: key, maxHeadSize: 80 * 1024))
-                    }
-                }
-                .connect(to: address)
+        let open = { [self] (address: SocketAddress) in
+            TCPStream.connect(to: address, on: eventLoop, timeout: timeout) { [self] result in
+                done(result.map { UpstreamConnection(stream: $0, key: key, pool: self, maxHeadSize: 80 * 1024) })
+            }
         }
-    }
-
-    /// The handler of a channel opened by `connect`, tied to this pool; call on the event loop.
-    func attach(_ channel: Channel) throws -> UpstreamConnection {
-        let connection = try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
-        connection.pool = self
-        return connection
+        if let address = target.address {
+            open(address)
+            return
+        }
+        resolver.resolve(host: target.host, port: target.port, on: eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let address): open(address)
+            case .failure(let error): done(.failure(error))
+            }
+        }
     }
 
     /// Closes every idle connection (shutdown).
@@ -149,73 +139,57 @@ protocol UpstreamConnectionOwner: AnyObject {
     func upstreamClosed(error: Error?)
 }
 
-/// The only handler of an upstream channel: decodes responses with `HTTP1Decoder`, hands their
-/// parts to its owner, and lets the owner hold reads while the client cannot take more bytes.
-final class UpstreamConnection: ChannelDuplexHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+/// One upstream connection: decodes responses with `HTTP1Decoder`, hands their parts to its
+/// owner, and lets the owner hold reads while the client cannot take more bytes.
+final class UpstreamConnection: TCPStreamDelegate {
     let key: PoolKey
-    weak var pool: UpstreamPool?
+    private let stream: TCPStream
+    private weak var pool: UpstreamPool?
     var owner: UpstreamConnectionOwner?
     var requestCount = 0
     var idleSince = NIODeadline.now()
     /// Set once it was reused from the pool, so a failure before any response can be retried.
     var wasReused = false
-    private var context: ChannelHandlerContext?
     private var decoder: HTTP1Decoder
     private var inbound = UpstreamConnection.empty
-    private var readsHeld = false
-    private var readPending = false
     private var closed = false
     private var pendingError: Error?
 
     private static let empty = ByteBuffer()
 
-    init(key: PoolKey, maxHeadSize: Int) {
+    init(stream: TCPStream, key: PoolKey, pool: UpstreamPool, maxHeadSize: Int) {
+        self.stream = stream
         self.key = key
+        self.pool = pool
         self.decoder = HTTP1Decoder(kind: .response, maxHeadSize: maxHeadSize, maxFieldCount: 1000)
+        stream.delegate = self
     }
 
-    /// Liveness and writability are tracked from channel events, so the hot path never asks the channel.
     var isUsable: Bool { !closed && decoder.isBetweenMessages && inbound.readableBytes == 0 }
-    private(set) var isWritable = true
-
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    var isWritable: Bool { stream.isWritable }
 
     /// Prepares the decoder for the response to the request about to be written.
     func expectResponse(toHEAD: Bool) {
         decoder.expectResponse(toHEAD: toHEAD)
     }
 
-    func write(_ buffer: ByteBuffer) {
-        context?.write(wrapOutboundOut(buffer), promise: nil)
-    }
+    func write(_ buffer: ByteBuffer) { stream.write(buffer) }
 
-    func flush() { context?.flush() }
+    func flush() { stream.flush() }
+
+    func writeAndFlush(_ buffer: ByteBuffer) { stream.writeAndFlush(buffer) }
 
     func close() {
         guard !closed else { return }
         closed = true
-        context?.close(promise: nil)
+        stream.close()
     }
 
     /// Stops or resumes reading from the upstream socket (back-pressure from the client side).
-    func holdReads(_ hold: Bool) {
-        readsHeld = hold
-        if !hold, readPending, let context {
-            readPending = false
-            context.read()
-        }
-    }
+    func holdReads(_ hold: Bool) { stream.holdReads(hold) }
 
-    func read(context: ChannelHandlerContext) {
-        if readsHeld { readPending = true } else { context.read() }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
+    func streamRead(_ buffer: ByteBuffer) {
+        var buffer = buffer
         guard owner != nil else {
             close()  // bytes on an idle connection: it cannot be trusted with another request
             return
@@ -244,19 +218,17 @@ final class UpstreamConnection: ChannelDuplexHandler {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) { owner?.upstreamReadComplete() }
+    func streamReadComplete() { owner?.upstreamReadComplete() }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        isWritable = context.channel.isWritable
+    func streamWritabilityChanged(isWritable: Bool) {
         owner?.upstreamWritabilityChanged(isWritable: isWritable)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        pendingError = error
-        close()
-    }
+    /// Upstreams are not half-closed: the stream closes when the peer stops sending.
+    func streamInputClosed() {}
 
-    func channelInactive(context: ChannelHandlerContext) {
+    func streamClosed(error: Error?) {
+        if pendingError == nil { pendingError = error }
         closed = true
         pool?.remove(self)
         if let owner, pendingError == nil {
@@ -269,6 +241,5 @@ final class UpstreamConnection: ChannelDuplexHandler {
             self.owner = nil
             owner.upstreamClosed(error: pendingError)
         }
-        self.context = nil
     }
 }
