@@ -108,10 +108,10 @@ public final class HTTP1Head: Sendable {
         }
     }
 
-    /// Appends, as received and with their line endings, the lines of the fields `keep` accepts.
+    /// Writes, as received and with their line endings, the lines of the fields `keep` accepts.
     /// Consecutive kept lines are copied in one piece, so a head with nothing to drop is one copy.
     @inlinable
-    public func writeFieldLines(to out: inout ByteBuffer, keeping keep: (HTTP1Field) -> Bool) {
+    public func writeFieldLines(to writer: inout HTTP1HeadWriter, keeping keep: (HTTP1Field) -> Bool) {
         // Field lines are contiguous: each ends where the next begins; the last one where the
         // empty line that ends the head begins.
         bytes.withUnsafeReadableBytes { raw in
@@ -123,11 +123,25 @@ public final class HTTP1Head: Sendable {
                     if runStart < 0 { runStart = Int(field.nameStart) }
                     runEnd = index + 1 < fields.count ? Int(fields[index + 1].nameStart) : raw.count - 2
                 } else if runStart >= 0 {
-                    out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd]))
+                    writer.write(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd]))
                     runStart = -1
                 }
             }
-            if runStart >= 0 { out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd])) }
+            if runStart >= 0 { writer.write(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd])) }
+        }
+    }
+
+    /// Writes the field's whole line (`name: value`, as received) without its line ending.
+    public func writeFieldLine(_ field: HTTP1Field, to writer: inout HTTP1HeadWriter) {
+        bytes.withUnsafeReadableBytes { raw in
+            writer.write(UnsafeRawBufferPointer(rebasing: raw[Int(field.nameStart)..<Int(field.valueEnd)]))
+        }
+    }
+
+    /// Writes the bytes from `start` to `end` (offsets into `bytes`).
+    public func writeBytes(from start: Int, to end: Int, to writer: inout HTTP1HeadWriter) {
+        bytes.withUnsafeReadableBytes { raw in
+            writer.write(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
         }
     }
 

@@ -2,24 +2,6 @@ import NIOCore
 
 /// Writes HTTP/1.1 framing: header lines, chunk headers and the last chunk.
 public enum HTTP1Writer {
-    /// `name: value\r\n`.
-    @inlinable
-    public static func writeField(_ name: StaticString, _ value: Substring, to out: inout ByteBuffer) {
-        out.writeStaticString(name)
-        out.writeStaticString(": ")
-        out.writeSubstring(value)
-        out.writeStaticString("\r\n")
-    }
-
-    /// `name: value\r\n`.
-    @inlinable
-    public static func writeField(_ name: StaticString, _ value: String, to out: inout ByteBuffer) {
-        out.writeStaticString(name)
-        out.writeStaticString(": ")
-        out.writeString(value)
-        out.writeStaticString("\r\n")
-    }
-
     /// A chunk of `data` in chunked transfer coding; an empty buffer writes nothing (it would end the body).
     public static func writeChunk(_ data: ByteBuffer, to out: inout ByteBuffer) {
         guard data.readableBytes > 0 else { return }
@@ -43,28 +25,6 @@ public enum HTTP1Writer {
         out.writeStaticString("\r\n")
     }
 
-    /// A non-negative integer in decimal, without going through `String`.
-    public static func writeDecimal(_ value: Int, to out: inout ByteBuffer) {
-        precondition(value >= 0)
-        if value < 10 {
-            out.writeInteger(UInt8(0x30 + value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[19 - count] = UInt8(0x30 + rest % 10)
-                rest /= 10
-                count += 1
-            }
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
-        }
-    }
-
     private static func writeHex(_ value: Int, to out: inout ByteBuffer) {
         let hex: StaticString = "0123456789abcdef"
         var shift = (Int.bitWidth - value.leadingZeroBitCount + 3) / 4 * 4 - 4
@@ -74,6 +34,108 @@ public enum HTTP1Writer {
                 out.writeInteger(digits[(value >> shift) & 0xF])
                 shift -= 4
             }
+        }
+    }
+}
+
+/// Writes a head straight into memory reserved for it, checking each piece against the end of
+/// that memory; `ByteBuffer.writeHead` supplies the memory and retries with more when it was short.
+/// A head is some twenty pieces: written this way each costs a bounds check and a copy, not a
+/// `ByteBuffer` write of its own.
+public struct HTTP1HeadWriter {
+    @usableFromInline let base: UnsafeMutableRawPointer?
+    @usableFromInline let capacity: Int
+    @usableFromInline var written = 0
+    @usableFromInline var didOverflow = false
+
+    /// Bytes written so far.
+    public var count: Int { written }
+    /// A write did not fit; what was written is incomplete and must not be used.
+    public var overflowed: Bool { didOverflow }
+
+    init(_ memory: UnsafeMutableRawBufferPointer) {
+        base = memory.baseAddress
+        capacity = memory.count
+    }
+
+    @inlinable
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        guard !didOverflow, let base, written + bytes.count <= capacity else {
+            didOverflow = true
+            return
+        }
+        (base + written).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        written += bytes.count
+    }
+
+    @inlinable
+    public mutating func write(_ text: StaticString) {
+        write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    @inlinable
+    public mutating func write(_ text: String) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    @inlinable
+    public mutating func write(_ text: Substring) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `name: value\r\n`.
+    @inlinable
+    public mutating func writeField(_ name: StaticString, _ value: String) {
+        write(name)
+        write(": ")
+        write(value)
+        write("\r\n")
+    }
+
+    /// `name: value\r\n`.
+    @inlinable
+    public mutating func writeField(_ name: StaticString, _ value: Substring) {
+        write(name)
+        write(": ")
+        write(value)
+        write("\r\n")
+    }
+
+    /// A non-negative integer in decimal.
+    public mutating func writeDecimal(_ value: Int) {
+        precondition(value >= 0)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var rest = value
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(0x30 + rest % 10)
+                rest /= 10
+            } while rest > 0
+            write(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[start...]))
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// Appends a head built by `body` with an `HTTP1HeadWriter`. `estimate` is the room reserved
+    /// first; when it was short, the room doubles and `body` runs again, so `body` must only write.
+    public mutating func writeHead(estimate: Int, _ body: (inout HTTP1HeadWriter) -> Void) {
+        var room = Swift.max(estimate, 64)
+        while true {
+            var fitted = false
+            writeWithUnsafeMutableBytes(minimumWritableBytes: room) { memory in
+                var writer = HTTP1HeadWriter(memory)
+                body(&writer)
+                guard !writer.overflowed else { return 0 }
+                fitted = true
+                return writer.count
+            }
+            if fitted { return }
+            room *= 2
         }
     }
 }

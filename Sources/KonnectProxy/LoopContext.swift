@@ -1,3 +1,4 @@
+import KonnectHTTP1
 import KonnectIO
 import NIOCore
 
@@ -86,14 +87,14 @@ enum RequestID: CustomStringConvertible {
     case generated(UInt64, UInt64)
     case given(String)
 
-    func write(to out: inout ByteBuffer) {
+    func write(to out: inout HTTP1HeadWriter) {
         switch self {
         case .given(let text):
-            out.writeString(text)
+            out.write(text)
         case .generated(let high, let low):
-            out.writeWithUnsafeMutableBytes(minimumWritableBytes: 32) { buffer in
+            withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { buffer in
                 Self.writeHex(high, low, into: buffer)
-                return 32
+                out.write(UnsafeRawBufferPointer(buffer))
             }
         }
     }

@@ -364,51 +364,55 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
     private func writeUpstreamHead(_ head: HTTP1Head, facts: RequestFacts, match: RouteMatch, query: Substring?,
                                    originalPath: Substring, host: String) {
         guard !closed else { return }
-        var out = allocator.buffer(capacity: head.bytes.readableBytes + 512)
-        out.writeString(head.method)
-        out.writeStaticString(" ")
-        out.writeString(match.upstreamPath)
-        if let query {
-            out.writeStaticString("?")
-            out.writeSubstring(query)
-        }
-        out.writeStaticString(" HTTP/1.1\r\n")
         let named = facts.connectionNames
-        var forwardedFor: [HTTP1Field] = []
-        head.writeFieldLines(to: &out) { field in
-            if HeaderRules.isHopByHop(head, field) || HeaderRules.isSetByProxy(head, field)
-                || HeaderRules.isNamed(head, field, by: named) {
-                return false
+        let estimate = head.bytes.readableBytes + match.upstreamPath.utf8.count + originalPath.utf8.count
+            + host.utf8.count + 2 * clientIP.utf8.count + (match.strippedPrefix?.utf8.count ?? 0) + 320
+        var out = allocator.buffer(capacity: estimate + 64)  // room for Host, written per attempt
+        out.writeHead(estimate: estimate) { out in
+            out.write(head.method)
+            out.write(" ")
+            out.write(match.upstreamPath)
+            if let query {
+                out.write("?")
+                out.write(query)
             }
-            if field.nameLength == 15 && head.name(of: field, is: "x-forwarded-for") {
-                forwardedFor.append(field)
-                return false
+            out.write(" HTTP/1.1\r\n")
+            var forwardedFor: [HTTP1Field] = []
+            head.writeFieldLines(to: &out) { field in
+                if HeaderRules.isHopByHop(head, field) || HeaderRules.isSetByProxy(head, field)
+                    || HeaderRules.isNamed(head, field, by: named) {
+                    return false
+                }
+                if field.nameLength == 15 && head.name(of: field, is: "x-forwarded-for") {
+                    forwardedFor.append(field)
+                    return false
+                }
+                return true
             }
-            return true
-        }
-        out.writeStaticString("X-Forwarded-For: ")
-        for field in forwardedFor {
-            head.withValueBytes(field) { _ = out.writeBytes($0) }
-            out.writeStaticString(", ")
-        }
-        out.writeString(clientIP)
-        out.writeStaticString("\r\nX-Forwarded-Proto: http\r\n")
-        HTTP1Writer.writeField("X-Forwarded-Host", host, to: &out)
-        HTTP1Writer.writeField("X-Forwarded-Port", serverPortText, to: &out)
-        HTTP1Writer.writeField("X-Forwarded-Path", originalPath, to: &out)
-        if let prefix = match.strippedPrefix { HTTP1Writer.writeField("X-Forwarded-Prefix", prefix, to: &out) }
-        HTTP1Writer.writeField("X-Real-IP", clientIP, to: &out)
-        out.writeStaticString(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
-        if case .generated = requestID { writeRequestIDField(to: &out) }
-        switch requestFraming {
-        case .chunked:
-            out.writeStaticString("Transfer-Encoding: chunked\r\n")
-        case .length(let length):
-            out.writeStaticString("Content-Length: ")
-            HTTP1Writer.writeDecimal(Int(length), to: &out)
-            out.writeStaticString("\r\n")
-        case .none, .untilClose:
-            break
+            out.write("X-Forwarded-For: ")
+            for field in forwardedFor {
+                head.writeBytes(from: Int(field.valueStart), to: Int(field.valueEnd), to: &out)
+                out.write(", ")
+            }
+            out.write(clientIP)
+            out.write("\r\nX-Forwarded-Proto: http\r\n")
+            out.writeField("X-Forwarded-Host", host)
+            out.writeField("X-Forwarded-Port", serverPortText)
+            out.writeField("X-Forwarded-Path", originalPath)
+            if let prefix = match.strippedPrefix { out.writeField("X-Forwarded-Prefix", prefix) }
+            out.writeField("X-Real-IP", clientIP)
+            out.write(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
+            if case .generated = requestID { writeRequestIDField(to: &out) }
+            switch requestFraming {
+            case .chunked:
+                out.write("Transfer-Encoding: chunked\r\n")
+            case .length(let length):
+                out.write("Content-Length: ")
+                out.writeDecimal(Int(length))
+                out.write("\r\n")
+            case .none, .untilClose:
+                break
+            }
         }
         upstreamHead = out
         upstreamHeadPrefixLength = out.writerIndex
@@ -469,8 +473,11 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         lastUpstreamProgress = sentUpstreamAt
         // Host depends on the target, so it ends the head; a retry rewrites it in place.
         upstreamHead.moveWriterIndex(to: upstreamHeadPrefixLength)
-        HTTP1Writer.writeField("Host", preserveHost ? clientHost : hostHeader, to: &upstreamHead)
-        upstreamHead.writeStaticString("\r\n")
+        let host = preserveHost ? clientHost : hostHeader
+        upstreamHead.writeHead(estimate: host.utf8.count + 10) { out in
+            out.writeField("Host", host)
+            out.write("\r\n")
+        }
         connection.write(upstreamHead)
         if requestEnded && replayBody == nil && isIdempotent { replayBody = pendingBody }
         for part in (replayBody ?? pendingBody) { writeBody(part, to: connection) }
@@ -619,84 +626,91 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         var smallBody = 0
         if case .length(let length) = framing, length <= Self.coalesceLimit { smallBody = Int(length) }
         var out = allocator.buffer(capacity: head.bytes.readableBytes + 512 + smallBody)
-        out.writeStaticString(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         // Status code and reason phrase as the upstream sent them.
         let statusLineEnd = head.fields.first.map { Int($0.nameStart) - 2 } ?? (head.bytes.readableBytes - 4)
-        out.writeBytes(head.bytes.readableBytesView.dropFirst(9).prefix(statusLineEnd - 9))
-        out.writeStaticString("\r\n")
         var upstreamLength: HTTP1Field?
         var upstreamSentRequestID = false
-        head.writeFieldLines(to: &out) { field in
-            if HeaderRules.isHopByHop(head, field) {
-                if field.nameLength == 14 && head.name(of: field, is: "content-length") { upstreamLength = field }
-                return false
-            }
-            if HeaderRules.isNamed(head, field, by: connection.named) { return false }
-            if field.nameLength == 12 && head.name(of: field, is: "x-request-id") { upstreamSentRequestID = true }
-            return true
-        }
+        var codings: [Substring] = []
         responseChunked = false
-        switch framing {
-        case .length(let length):
-            out.writeStaticString("Content-Length: ")
-            HTTP1Writer.writeDecimal(Int(length), to: &out)
-            out.writeStaticString("\r\n")
-        case .none:
-            // HEAD and 304 may state the length the full response would have.
-            if let upstreamLength, head.status != 204 {
-                head.writeFieldLine(upstreamLength, to: &out)
-                out.writeStaticString("\r\n")
-            } else if head.status != 204 && head.status != 304 && !responseIsHeadOnly {
-                out.writeStaticString("Content-Length: 0\r\n")
+        if framing == .chunked || framing == .untilClose, request.minorVersion >= 1 {
+            responseChunked = !responseIsHeadOnly
+            // Codings other than chunked (gzip, say) describe the body and are kept; the
+            // common plain `chunked` is recognised without building any strings.
+            let plainChunked = head.fields.allSatisfy {
+                !head.name(of: $0, is: "transfer-encoding") || head.value(of: $0, is: "chunked")
             }
-        case .chunked, .untilClose:
-            if request.minorVersion >= 1 {
-                responseChunked = !responseIsHeadOnly
-                // Codings other than chunked (gzip, say) describe the body and are kept; the
-                // common plain `chunked` is recognised without building any strings.
-                let plainChunked = head.fields.allSatisfy {
-                    !head.name(of: $0, is: "transfer-encoding") || head.value(of: $0, is: "chunked")
-                }
-                let codings = plainChunked ? [] : head.values(named: "transfer-encoding")
+            if !plainChunked {
+                codings = head.values(named: "transfer-encoding")
                     .flatMap { $0.split(separator: ",") }
                     .map { $0.trimmingASCIISpaces() }
                     .filter { !$0.isEmpty && !$0.caseInsensitiveEquals("chunked") }
-                if codings.isEmpty {
-                    out.writeStaticString("Transfer-Encoding: chunked\r\n")
-                } else {
-                    HTTP1Writer.writeField("Transfer-Encoding", codings.joined(separator: ", ") + ", chunked", to: &out)
-                }
-            } else {
-                clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
             }
+        } else if framing == .chunked || framing == .untilClose {
+            clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
         }
-        if !upstreamSentRequestID { writeRequestIDField(to: &out) }
-        if let setCookie { HTTP1Writer.writeField("Set-Cookie", setCookie, to: &out) }
-        out.writeStaticString(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
         let now = loop.eventLoop.eventTime
-        out.writeStaticString("X-Konnect-Upstream-Latency: ")
-        HTTP1Writer.writeDecimal(Int((now - sentUpstreamAt).nanoseconds / 1_000_000), to: &out)
-        out.writeStaticString("\r\nX-Konnect-Proxy-Latency: ")
-        HTTP1Writer.writeDecimal(Int((sentUpstreamAt - receivedAt).nanoseconds / 1_000_000), to: &out)
-        out.writeStaticString("\r\n")
-        writeConnectionHeader(to: &out, minorVersion: request.minorVersion)
-        out.writeStaticString("\r\n")
+        out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0)) { out in
+            out.write(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            head.writeBytes(from: 9, to: statusLineEnd, to: &out)
+            out.write("\r\n")
+            head.writeFieldLines(to: &out) { field in
+                if HeaderRules.isHopByHop(head, field) {
+                    if field.nameLength == 14 && head.name(of: field, is: "content-length") { upstreamLength = field }
+                    return false
+                }
+                if HeaderRules.isNamed(head, field, by: connection.named) { return false }
+                if field.nameLength == 12 && head.name(of: field, is: "x-request-id") { upstreamSentRequestID = true }
+                return true
+            }
+            switch framing {
+            case .length(let length):
+                out.write("Content-Length: ")
+                out.writeDecimal(Int(length))
+                out.write("\r\n")
+            case .none:
+                // HEAD and 304 may state the length the full response would have.
+                if let upstreamLength, head.status != 204 {
+                    head.writeFieldLine(upstreamLength, to: &out)
+                    out.write("\r\n")
+                } else if head.status != 204 && head.status != 304 && !responseIsHeadOnly {
+                    out.write("Content-Length: 0\r\n")
+                }
+            case .chunked, .untilClose:
+                if request.minorVersion >= 1 {
+                    if codings.isEmpty {
+                        out.write("Transfer-Encoding: chunked\r\n")
+                    } else {
+                        out.writeField("Transfer-Encoding", codings.joined(separator: ", ") + ", chunked")
+                    }
+                }
+            }
+            if !upstreamSentRequestID { writeRequestIDField(to: &out) }
+            if let setCookie { out.writeField("Set-Cookie", setCookie) }
+            out.write(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
+            out.write("X-Konnect-Upstream-Latency: ")
+            out.writeDecimal(Int((now - sentUpstreamAt).nanoseconds / 1_000_000))
+            out.write("\r\nX-Konnect-Proxy-Latency: ")
+            out.writeDecimal(Int((sentUpstreamAt - receivedAt).nanoseconds / 1_000_000))
+            out.write("\r\n")
+            writeConnectionHeader(to: &out, minorVersion: request.minorVersion)
+            out.write("\r\n")
+        }
         return out
     }
 
-    private func writeRequestIDField(to out: inout ByteBuffer) {
-        out.writeStaticString("X-Request-Id: ")
+    private func writeRequestIDField(to out: inout HTTP1HeadWriter) {
+        out.write("X-Request-Id: ")
         requestID.write(to: &out)
-        out.writeStaticString("\r\n")
+        out.write("\r\n")
     }
 
-    private func writeConnectionHeader(to out: inout ByteBuffer, minorVersion: Int) {
+    private func writeConnectionHeader(to out: inout HTTP1HeadWriter, minorVersion: Int) {
         if awaitingContinue && !requestEnded { clientKeepAlive = false }
         if !clientKeepAlive || closeAfterResponse {
             clientKeepAlive = false
-            out.writeStaticString("Connection: close\r\n")
+            out.write("Connection: close\r\n")
         } else if minorVersion == 0 {
-            out.writeStaticString("Connection: keep-alive\r\n")
+            out.write("Connection: keep-alive\r\n")
         }
     }
 
@@ -786,20 +800,22 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         if forceClose { clientKeepAlive = false }
         let body = ErrorBody.json(message: message, requestID: requestID.description)
         let minorVersion = request?.minorVersion ?? 1
-        var out = allocator.buffer(capacity: 256 + body.utf8.count)
-        out.writeStaticString(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        HTTP1Writer.writeDecimal(status, to: &out)
-        out.writeStaticString(" ")
-        out.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
-        out.writeStaticString("\r\n")
-        if let location { HTTP1Writer.writeField("Location", location, to: &out) }
-        out.writeStaticString("Content-Type: application/json; charset=utf-8\r\nContent-Length: ")
-        HTTP1Writer.writeDecimal(body.utf8.count, to: &out)
-        out.writeStaticString("\r\n")
-        writeRequestIDField(to: &out)
-        writeConnectionHeader(to: &out, minorVersion: minorVersion)
-        out.writeStaticString("\r\n")
-        if !responseIsHeadOnly { out.writeString(body) }
+        var out = allocator.buffer(capacity: 256 + body.utf8.count + (location?.utf8.count ?? 0))
+        out.writeHead(estimate: 256 + body.utf8.count + (location?.utf8.count ?? 0)) { out in
+            out.write(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            out.writeDecimal(status)
+            out.write(" ")
+            out.write(HTTPResponseStatus(statusCode: status).reasonPhrase)
+            out.write("\r\n")
+            if let location { out.writeField("Location", location) }
+            out.write("Content-Type: application/json; charset=utf-8\r\nContent-Length: ")
+            out.writeDecimal(body.utf8.count)
+            out.write("\r\n")
+            writeRequestIDField(to: &out)
+            writeConnectionHeader(to: &out, minorVersion: minorVersion)
+            out.write("\r\n")
+            if !responseIsHeadOnly { out.write(body) }
+        }
         sendToClient(out)
         inRequest = true
         finishExchange(end: nil, reuseUpstream: false)

@@ -19,6 +19,9 @@ enum UpstreamPath {
         matchedEnd: String.Index?
     ) -> String {
         let base = servicePath.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        // The common case (no service path, nothing stripped): the request path as it is, with
+        // no new string. (`/` joined with the path after its leading slash is the path itself.)
+        if !stripPath && base == "/" { return requestPath }
         let baseEndsWithSlash = base.utf8.last == .slash
         let remainder: Substring
         if stripPath, let matchedEnd {
@@ -52,18 +55,22 @@ enum UpstreamPath {
         }
     }
 
-    private static func join(_ parts: Substring...) -> String {
+    private static func join(_ first: Substring, _ second: Substring, _ third: Substring = "") -> String {
         var result = ""
-        result.reserveCapacity(parts.reduce(0) { $0 + $1.utf8.count })
-        for part in parts { result += part }
+        result.reserveCapacity(first.utf8.count + second.utf8.count + third.utf8.count)
+        result += first
+        result += second
+        result += third
         return result
     }
 
     /// Drops a leading `.`/`..` segment left over after the matched prefix (e.g. prefix `/a` in `/a../b`).
     private static func sanitize(_ remainder: Substring) -> Substring {
-        if remainder == "." || remainder == ".." { return remainder.dropFirst(remainder.count) }
-        if remainder.hasPrefix("./") { return remainder.dropFirst(2) }
-        if remainder.hasPrefix("../") { return remainder.dropFirst(3) }
+        let bytes = remainder.utf8
+        guard bytes.first == UInt8(ascii: ".") else { return remainder }
+        if bytes.elementsEqual(".".utf8) || bytes.elementsEqual("..".utf8) { return remainder[remainder.endIndex...] }
+        if bytes.starts(with: "./".utf8) { return remainder.dropFirst(2) }
+        if bytes.starts(with: "../".utf8) { return remainder.dropFirst(3) }
         return remainder
     }
 }

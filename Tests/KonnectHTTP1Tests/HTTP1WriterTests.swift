@@ -18,7 +18,7 @@ struct HTTP1WriterTests {
 
     @Test("writeDecimal", arguments: decimals)
     func decimal(_ value: Int, _ text: String) {
-        #expect(written { HTTP1Writer.writeDecimal(value, to: &$0) } == "<" + text)
+        #expect(written { $0.writeHead(estimate: 64) { $0.writeDecimal(value) } } == "<" + text)
     }
 
     static let hexSizes: [(Int, String)] = [
@@ -65,10 +65,26 @@ struct HTTP1WriterTests {
 
     @Test("writeField writes one field line")
     func field() {
-        #expect(written { HTTP1Writer.writeField("X-Request-Id", "abc-123", to: &$0) } == "<X-Request-Id: abc-123\r\n")
+        #expect(written { $0.writeHead(estimate: 64) { $0.writeField("X-Request-Id", "abc-123") } } == "<X-Request-Id: abc-123\r\n")
         let value: Substring = "keep-alive, Upgrade".prefix(10)
-        #expect(written { HTTP1Writer.writeField("Connection", value, to: &$0) } == "<Connection: keep-alive\r\n")
-        #expect(written { HTTP1Writer.writeField("X-Empty", "", to: &$0) } == "<X-Empty: \r\n")
+        #expect(written { $0.writeHead(estimate: 64) { $0.writeField("Connection", value) } } == "<Connection: keep-alive\r\n")
+        #expect(written { $0.writeHead(estimate: 64) { $0.writeField("X-Empty", "") } } == "<X-Empty: \r\n")
+    }
+
+    @Test("a head larger than its estimate is still written whole, after the room grows")
+    func headLargerThanEstimate() {
+        let value = String(repeating: "v", count: 5000)
+        var runs = 0
+        let text = written { out in
+            out.writeHead(estimate: 10) { head in
+                runs += 1
+                head.write("HTTP/1.1 200 OK\r\n")
+                head.writeField("X-Long", value)
+                head.write("\r\n")
+            }
+        }
+        #expect(text == "<HTTP/1.1 200 OK\r\nX-Long: \(value)\r\n\r\n")
+        #expect(runs > 1)
     }
 
     @Test("a decoded chunked body written again with the writer decodes to the same data and trailers")
