@@ -88,6 +88,10 @@ let package = Package(
             dependencies: ["KonnectHTTP1", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
+            name: "KonnectIOTests",
+            dependencies: ["KonnectIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
+        .testTarget(
             name: "KonnectProxyTests",
             dependencies: [
                 "KonnectProxy", "KonnectConfig", "KonnectRouter",

@@ -89,12 +89,16 @@ public final class SocketLoop: EventLoop, @unchecked Sendable {
 
     public func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
         let promise = makePromise(of: T.self)
+        // Set at once by a cancel from any thread, so a timer already due cannot run after it.
+        let cancelled = NIOLockedValueBox(false)
         let entry = TimerEntry(onShutdown: { promise.fail(EventLoopError.shutdown) }) {
+            guard !cancelled.withLockedValue({ $0 }) else { return }
             // Timers run on this loop, where the promise lives.
             do { promise.assumeIsolated().succeed(try task()) } catch { promise.fail(error) }
         }
         let box = UncheckedBox(entry)
         let scheduled = Scheduled(promise: promise, cancellationTask: { [self] in
+            cancelled.withLockedValue { $0 = true }
             if inEventLoop { box.value.cancel() } else { execute { box.value.cancel() } }
         })
         if inEventLoop {

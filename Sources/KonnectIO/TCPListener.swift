@@ -1,5 +1,6 @@
 import CKonnectIO
 import Glibc
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// A listening TCP socket shared by several `SocketLoop`s: each loop that accepts on it watches
@@ -10,6 +11,8 @@ import NIOCore
 public final class TCPListener: @unchecked Sendable {
     private let fd: Int32
     public let port: Int
+    /// Set by `stopAccepting`, so an acceptor pausing for lack of descriptors does not come back.
+    let stopped = NIOLockedValueBox(false)
 
     /// Binds `host:port` (port 0 picks a free one) and listens.
     public init(host: String, port: Int, backlog: Int32 = 4096) throws {
@@ -35,12 +38,13 @@ public final class TCPListener: @unchecked Sendable {
 
     /// Starts accepting on `loop` (call on the loop); `accepted` receives each new stream there.
     public func startAccepting(on loop: SocketLoop, _ accepted: @escaping (TCPStream) -> Void) throws {
-        let acceptor = Acceptor(fd: fd, loop: loop, accepted: accepted)
+        let acceptor = Acceptor(listener: self, fd: fd, loop: loop, accepted: accepted)
         try loop.register(fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, acceptor)
     }
 
     /// Stops accepting on `loop` (call on the loop).
     public func stopAccepting(on loop: SocketLoop) {
+        stopped.withLockedValue { $0 = true }
         loop.deregister(fd, removeFromEpoll: true)
     }
 
@@ -86,11 +90,23 @@ public final class TCPListener: @unchecked Sendable {
 
 /// One loop's registration of a listening socket.
 private final class Acceptor: SocketLoopSelectable {
+    let listener: TCPListener
     let fd: Int32
     let loop: SocketLoop
     let accepted: (TCPStream) -> Void
 
-    init(fd: Int32, loop: SocketLoop, accepted: @escaping (TCPStream) -> Void) {
+    /// Out of descriptors or memory: the pending connection stays queued and the socket stays
+    /// readable, so stop watching it for a moment instead of spinning on it (as nginx does).
+    private func pause() {
+        loop.deregister(fd, removeFromEpoll: true)
+        _ = loop.scheduleLocal(at: .now() + .milliseconds(100)) { [self] in
+            guard !listener.stopped.withLockedValue({ $0 }) else { return }
+            try? loop.register(fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, self)
+        }
+    }
+
+    init(listener: TCPListener, fd: Int32, loop: SocketLoop, accepted: @escaping (TCPStream) -> Void) {
+        self.listener = listener
         self.fd = fd
         self.loop = loop
         self.accepted = accepted
@@ -106,7 +122,8 @@ private final class Acceptor: SocketLoopSelectable {
             if client < 0 {
                 let code = errno
                 if code == EINTR || code == ECONNABORTED { continue }
-                return  // EAGAIN (nothing left), or out of descriptors: the next event tries again
+                if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM { pause() }
+                return  // EAGAIN: nothing left
             }
             TCPStream.setNoDelay(client)
             let stream = TCPStream(fd: client, loop: loop, remoteIP: TCPListener.ipAddress(of: &storage))

@@ -117,9 +117,18 @@ public final class TCPStream: SocketLoopSelectable {
             var length = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
             finishConnect(code == 0 ? .success(self) : .failure(IOError(errnoCode: code, reason: "connect")))
-            return
+            // Bytes may have come with the same edge; nothing else would announce them.
+            guard code == 0, isOpen else { return }
         }
         if events & EPOLLRDHUP.rawValue != 0 { peerClosedOutput = true }
+        if inputClosed && events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+            // Nothing is read any more, so a reset would otherwise go unnoticed until a write.
+            var code: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+            close(error: code == 0 ? nil : IOError(errnoCode: code, reason: "connection"))
+            return
+        }
         if events & EPOLLOUT.rawValue != 0 && waitingForWriteSpace {
             waitingForWriteSpace = false
             flushQueue()
@@ -209,7 +218,7 @@ public final class TCPStream: SocketLoopSelectable {
         }
         let total = buffer.readableBytes
         guard total > 0 else { return }
-        let written = buffer.withUnsafeReadableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let written = buffer.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         if written == total { return }
         if written < 0 {
             let code = errno
@@ -226,7 +235,7 @@ public final class TCPStream: SocketLoopSelectable {
         while isOpen && !queue.isEmpty {
             let written: Int
             if queue.count == 1 {
-                written = queue[queue.startIndex].withUnsafeReadableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                written = queue[queue.startIndex].withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             } else {
                 written = writeVector()
             }
@@ -246,7 +255,9 @@ public final class TCPStream: SocketLoopSelectable {
         }
     }
 
-    /// One `writev` of up to 64 queued buffers; bytes written, or -1.
+    /// One gathering write of up to 64 queued buffers; bytes written, or -1. Sends use
+    /// `MSG_NOSIGNAL`: a peer that reset the connection gives EPIPE, not a SIGPIPE that would end
+    /// the process.
     private func writeVector() -> Int {
         let count = min(queue.count, 64)
         return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { vectors -> Int in
@@ -258,7 +269,10 @@ public final class TCPStream: SocketLoopSelectable {
                 }
                 index = queue.index(after: index)
             }
-            return Glibc.writev(fd, vectors.baseAddress, Int32(count))
+            var message = msghdr()
+            message.msg_iov = vectors.baseAddress
+            message.msg_iovlen = count
+            return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
         }
     }
 

@@ -183,8 +183,9 @@ enum HostHeader {
 extension String {
     /// The path before `?` and the query after it, if any.
     func splitPathAndQuery() -> (Substring, Substring?) {
-        guard let mark = firstIndex(of: "?") else { return (self[...], nil) }
-        return (self[..<mark], self[index(after: mark)...])
+        // A byte search: `?` is ASCII, so its UTF-8 index is also a character boundary.
+        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")) else { return (self[...], nil) }
+        return (self[..<mark], self[utf8.index(after: mark)...])
     }
 }
 
