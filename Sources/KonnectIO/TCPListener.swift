@@ -3,11 +3,12 @@ import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// A listening TCP socket shared by several `SocketLoop`s: each loop that accepts on it watches
-/// it with `EPOLLEXCLUSIVE`, so a new connection wakes one loop, which then serves it to the end.
+/// A listening TCP socket. One loop accepts; each new connection goes to the next loop in turn
+/// (the first loop takes its own share without a hop), which then serves it to the end, so the
+/// loops get equal shares of the connections however bursty their arrival.
 ///
-/// `@unchecked Sendable`: the descriptor and port never change after `init`; each loop's
-/// registration is created and removed on that loop.
+/// `@unchecked Sendable`: the descriptor and port never change after `init`; the acceptor is
+/// created and removed on its loop.
 public final class TCPListener: @unchecked Sendable {
     private let fd: Int32
     public let port: Int
@@ -36,19 +37,21 @@ public final class TCPListener: @unchecked Sendable {
         self.port = Self.port(of: storage)
     }
 
-    /// Starts accepting on `loop` (call on the loop); `accepted` receives each new stream there.
-    public func startAccepting(on loop: SocketLoop, _ accepted: @escaping (TCPStream) -> Void) throws {
-        let acceptor = Acceptor(listener: self, fd: fd, loop: loop, accepted: accepted)
-        try loop.register(fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, acceptor)
+    /// Starts accepting on `acceptor` (call on that loop). Connection *n* is served by
+    /// `loops[n % loops.count]`: `accepted` runs there with the stream and that index.
+    public func startAccepting(on acceptor: SocketLoop, handingTo loops: [SocketLoop],
+                               _ accepted: @escaping @Sendable (TCPStream, Int) -> Void) throws {
+        precondition(!loops.isEmpty, "connections need at least one loop to go to")
+        try acceptor.register(fd, events: EPOLLIN.rawValue, Acceptor(listener: self, fd: fd, loop: acceptor, loops: loops, accepted: accepted))
     }
 
-    /// Stops accepting on `loop` (call on the loop).
-    public func stopAccepting(on loop: SocketLoop) {
+    /// Stops accepting (call on the acceptor loop).
+    public func stopAccepting(on acceptor: SocketLoop) {
         stopped.withLockedValue { $0 = true }
-        loop.deregister(fd, removeFromEpoll: true)
+        acceptor.deregister(fd, removeFromEpoll: true)
     }
 
-    /// Closes the socket; call once every loop has stopped accepting.
+    /// Closes the socket; call once accepting has stopped.
     public func close() {
         Glibc.close(fd)
     }
@@ -88,12 +91,23 @@ public final class TCPListener: @unchecked Sendable {
     }
 }
 
-/// One loop's registration of a listening socket.
+/// The accepting loop's registration of a listening socket.
 private final class Acceptor: SocketLoopSelectable {
     let listener: TCPListener
     let fd: Int32
     let loop: SocketLoop
-    let accepted: (TCPStream) -> Void
+    let loops: [SocketLoop]
+    let accepted: @Sendable (TCPStream, Int) -> Void
+    private var next = 0
+
+    init(listener: TCPListener, fd: Int32, loop: SocketLoop, loops: [SocketLoop],
+         accepted: @escaping @Sendable (TCPStream, Int) -> Void) {
+        self.listener = listener
+        self.fd = fd
+        self.loop = loop
+        self.loops = loops
+        self.accepted = accepted
+    }
 
     /// Out of descriptors or memory: the pending connection stays queued and the socket stays
     /// readable, so stop watching it for a moment instead of spinning on it (as nginx does).
@@ -101,15 +115,8 @@ private final class Acceptor: SocketLoopSelectable {
         loop.deregister(fd, removeFromEpoll: true)
         _ = loop.scheduleLocal(at: .now() + .milliseconds(100)) { [self] in
             guard !listener.stopped.withLockedValue({ $0 }) else { return }
-            try? loop.register(fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, self)
+            try? loop.register(fd, events: EPOLLIN.rawValue, self)
         }
-    }
-
-    init(listener: TCPListener, fd: Int32, loop: SocketLoop, accepted: @escaping (TCPStream) -> Void) {
-        self.listener = listener
-        self.fd = fd
-        self.loop = loop
-        self.accepted = accepted
     }
 
     func ready(_ events: UInt32) {
@@ -126,14 +133,28 @@ private final class Acceptor: SocketLoopSelectable {
                 return  // EAGAIN: nothing left
             }
             TCPStream.setNoDelay(client)
-            let stream = TCPStream(fd: client, loop: loop, remoteIP: TCPListener.ipAddress(of: &storage))
-            do {
-                try loop.register(client, events: TCPStream.events, stream)
-            } catch {
-                Glibc.close(client)
-                continue
+            let remoteIP = TCPListener.ipAddress(of: &storage)
+            let index = next
+            next = (next + 1) % loops.count
+            let target = loops[index]
+            if target === loop {
+                Self.serve(client, remoteIP: remoteIP, on: target, index: index, accepted)
+            } else {
+                target.execute { [accepted] in Self.serve(client, remoteIP: remoteIP, on: target, index: index, accepted) }
             }
-            accepted(stream)
         }
+    }
+
+    /// Registers the accepted socket with the loop that will serve it (on that loop).
+    private static func serve(_ client: Int32, remoteIP: String, on loop: SocketLoop, index: Int,
+                              _ accepted: @Sendable (TCPStream, Int) -> Void) {
+        let stream = TCPStream(fd: client, loop: loop, remoteIP: remoteIP)
+        do {
+            try loop.register(client, events: TCPStream.events, stream)
+        } catch {
+            Glibc.close(client)
+            return
+        }
+        accepted(stream, index)
     }
 }

@@ -59,13 +59,12 @@ public final class ProxyRuntime: Sendable {
         }
         self.listener.withLockedValue { $0 = listener }
         let port = listener.port
-        for loop in loops {
-            try await loop.eventLoop.submit { [self] in
-                try listener.startAccepting(on: loop.eventLoop) { [self] stream in
-                    accepted(stream, on: loop, port: port)
-                }
-            }.get()
-        }
+        let acceptor = loops[0].eventLoop
+        try await acceptor.submit { [self] in
+            try listener.startAccepting(on: acceptor, handingTo: loops.map(\.eventLoop)) { [self] stream, index in
+                accepted(stream, on: loops[index], port: port)
+            }
+        }.get()
         logger.info("proxy listening", metadata: ["address": "\(settings.host):\(port)", "threads": "\(loops.count)"])
         return port
     }
@@ -101,9 +100,8 @@ public final class ProxyRuntime: Sendable {
     /// what remains and stops the event loops.
     public func shutdown() async {
         if let listener = listener.withLockedValue({ $0 }) {
-            for loop in loops {
-                try? await loop.eventLoop.submit { listener.stopAccepting(on: loop.eventLoop) }.get()
-            }
+            let acceptor = loops[0].eventLoop
+            try? await acceptor.submit { listener.stopAccepting(on: acceptor) }.get()
             listener.close()
         }
         for loop in loops {

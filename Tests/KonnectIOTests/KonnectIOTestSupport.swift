@@ -199,7 +199,7 @@ final class TestServer: Sendable {
         _ = sigpipeIgnored
         let server = TestServer(loop: loop, listener: try TCPListener(host: "127.0.0.1", port: 0))
         try await loop.submit {
-            try server.listener.startAccepting(on: loop) { stream in
+            try server.listener.startAccepting(on: loop, handingTo: [loop]) { stream, _ in
                 let handle = StreamHandle(attachingTo: stream, echo: echo)
                 configure(stream)
                 server.accepted.withLockedValue { $0.append(handle) }

@@ -6,6 +6,36 @@ import NIOPosix
 import Testing
 
 @Suite struct TCPListenerTests {
+    @Test func connectionsGoToTheLoopsInTurn() async throws {
+        let first = SocketLoop(name: "t-spread-0")
+        let second = SocketLoop(name: "t-spread-1")
+        let listener = try TCPListener(host: "127.0.0.1", port: 0)
+        let served = NIOLockedValueBox<[(index: Int, onItsLoop: Bool)]>([])
+        let streams = NIOLockedValueBox<[UncheckedStream]>([])
+        try await first.submit {
+            try listener.startAccepting(on: first, handingTo: [first, second]) { stream, index in
+                let expected = index == 0 ? first : second
+                served.withLockedValue { $0.append((index, stream.loop === expected && expected.inEventLoop)) }
+                streams.withLockedValue { $0.append(UncheckedStream(stream)) }
+            }
+        }.get()
+        let peers = try (0..<6).map { _ in try PeerSocket.connect(to: listener.port) }
+        let result = try await eventually("six connections to be served") {
+            served.withLockedValue { $0.count == 6 ? $0 : nil }
+        }
+        #expect(result.filter { $0.index == 0 }.count == 3)
+        #expect(result.filter { $0.index == 1 }.count == 3)
+        #expect(result.allSatisfy { $0.onItsLoop }, "a stream was handed to its delegate off its own loop")
+        for peer in peers { peer.close() }
+        try await first.submit { listener.stopAccepting(on: first) }.get()
+        listener.close()
+        for stream in streams.withLockedValue({ $0 }) {
+            try await stream.stream.loop.submit { stream.stream.close() }.get()
+        }
+        try await first.shutdownGracefully()
+        try await second.shutdownGracefully()
+    }
+
     @Test func portZeroPicksAFreePortThatTakesConnections() throws {
         let listener = try TCPListener(host: "127.0.0.1", port: 0)
         defer { listener.close() }
@@ -556,4 +586,11 @@ private func greet(_ listener: PeerListener) -> Result<PeerSocket, PeerError> {
     } catch {
         return .failure(PeerError(call: "\(error)", code: 0))
     }
+}
+
+/// A stream carried to the test task so that it can be closed on its own loop at the end.
+private struct UncheckedStream: @unchecked Sendable {
+    // Only touched on `stream.loop`, through `submit`.
+    let stream: TCPStream
+    init(_ stream: TCPStream) { self.stream = stream }
 }
