@@ -478,12 +478,16 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
             out.writeField("Host", host)
             out.write("\r\n")
         }
-        connection.write(upstreamHead)
-        if requestEnded && replayBody == nil && isIdempotent { replayBody = pendingBody }
-        for part in (replayBody ?? pendingBody) { writeBody(part, to: connection) }
-        pendingBody.removeAll()
-        if requestEnded { writeBodyEnd(to: connection) }
-        connection.flush()
+        if requestFraming == .none {
+            connection.writeAndFlush(upstreamHead)  // most requests: the head is all there is
+        } else {
+            connection.write(upstreamHead)
+            if requestEnded && replayBody == nil && isIdempotent { replayBody = pendingBody }
+            for part in (replayBody ?? pendingBody) { writeBody(part, to: connection) }
+            pendingBody.removeAll()
+            if requestEnded { writeBodyEnd(to: connection) }
+            connection.flush()
+        }
         connection.holdReads(!clientWritable)
         holdClientReads(!connection.isWritable)
     }
