@@ -8,7 +8,7 @@
 # temporary directory that is removed on exit; every process started here is stopped on exit.
 # The markdown results go to stdout and to bench/results/latest.md.
 #
-# Tunables (environment): THREAD_COUNTS ("1 2"), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
+# Tunables (environment): THREAD_COUNTS ("1 2"), ROUNDS (5), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
 # IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
 # SINK_PORT (19110), NGINX_PORT (19200), KONNECT_PORT (19300).
 set -euo pipefail
@@ -18,6 +18,8 @@ REPO_DIR=$(dirname "$BENCH_DIR")
 RESULTS_DIR="$BENCH_DIR/results"
 
 THREAD_COUNTS=${THREAD_COUNTS:-"1 2"}
+# nginx and Konnect are measured in turn this many times per thread count; the tables show medians.
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-50}
@@ -151,6 +153,12 @@ status_kib() {
 }
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# The median of the numbers given (the middle one for an odd count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 # An nginx master and its workers.
 nginx_pids() { echo "$1" $(pgrep -P "$1" || true); }
@@ -470,7 +478,7 @@ main() {
     write_konnect_config "$WORK/konnect-bench.yaml" 0
 
     local threads nginx_pid konnect_pid
-    local -a comparison=() ratios=() memory=() behaviour=()
+    local -a comparison=() ratios=() rounds=() memory=() behaviour=()
     for threads in $THREAD_COUNTS; do
         write_nginx_proxy_config "$threads"
         start_nginx nginx_pid "$WORK/nginx-$threads" "$NGINX_PORT"
@@ -485,15 +493,26 @@ main() {
         nginx_idle=$(status_kib VmRSS "${npids[@]}")
         konnect_idle=$(status_kib VmRSS "$konnect_pid")
 
-        log "threads=$threads: wrk against nginx"
-        run_wrk "http://$HOST:$NGINX_PORT/bench" "${npids[@]}"
-        local n_rps=$W_RPS n_p50=$W_P50 n_p99=$W_P99 n_cpu=$W_CPU_US
-        comparison+=("| nginx $(nginx -v 2>&1 | sed 's|.*nginx/||') | $threads | $W_RPS | $W_P50 | $W_P99 | $W_CPU_US | $W_CORES | $(mib "$nginx_idle") | $W_REQUESTS | $W_ERRORS |")
-
-        log "threads=$threads: wrk against konnect"
-        run_wrk "http://$HOST:$KONNECT_PORT/bench" "$konnect_pid"
-        comparison+=("| Konnect | $threads | $W_RPS | $W_P50 | $W_P99 | $W_CPU_US | $W_CORES | $(mib "$konnect_idle") | $W_REQUESTS | $W_ERRORS |")
-        ratios+=("| $threads | $(awk -v a="$W_RPS" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$W_P50" -v b="$n_p50" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$W_P99" -v b="$n_p99" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$W_CPU_US" -v b="$n_cpu" 'BEGIN { printf "%.2f", a / b }') |")
+        # nginx and Konnect in turn, ROUNDS times, so that a slow spell of the machine hits both.
+        local round
+        local -a n_rps=() n_p50=() n_p99=() n_cpu=() n_cores=() n_req=() k_rps=() k_p50=() k_p99=() k_cpu=() k_cores=() k_req=()
+        local n_errors=none k_errors=none
+        for ((round = 1; round <= ROUNDS; round++)); do
+            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect"
+            run_wrk "http://$HOST:$NGINX_PORT/bench" "${npids[@]}"
+            n_rps+=("$W_RPS") n_p50+=("$W_P50") n_p99+=("$W_P99") n_cpu+=("$W_CPU_US") n_cores+=("$W_CORES") n_req+=("$W_REQUESTS")
+            [[ $W_ERRORS == none ]] || n_errors=$W_ERRORS
+            run_wrk "http://$HOST:$KONNECT_PORT/bench" "$konnect_pid"
+            k_rps+=("$W_RPS") k_p50+=("$W_P50") k_p99+=("$W_P99") k_cpu+=("$W_CPU_US") k_cores+=("$W_CORES") k_req+=("$W_REQUESTS")
+            [[ $W_ERRORS == none ]] || k_errors=$W_ERRORS
+        done
+        local nr np50 np99 nc kr kp50 kp99 kc
+        nr=$(median "${n_rps[@]}") np50=$(median "${n_p50[@]}") np99=$(median "${n_p99[@]}") nc=$(median "${n_cpu[@]}")
+        kr=$(median "${k_rps[@]}") kp50=$(median "${k_p50[@]}") kp99=$(median "${k_p99[@]}") kc=$(median "${k_cpu[@]}")
+        comparison+=("| nginx $(nginx -v 2>&1 | sed 's|.*nginx/||') | $threads | $nr | $np50 | $np99 | $nc | $(median "${n_cores[@]}") | $(mib "$nginx_idle") | $(median "${n_req[@]}") | $n_errors |")
+        comparison+=("| Konnect | $threads | $kr | $kp50 | $kp99 | $kc | $(median "${k_cores[@]}") | $(mib "$konnect_idle") | $(median "${k_req[@]}") | $k_errors |")
+        ratios+=("| $threads | $(awk -v a="$kr" -v b="$nr" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp50" -v b="$np50" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp99" -v b="$np99" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') |")
+        rounds+=("| $threads | ${n_cpu[*]} | ${k_cpu[*]} | $(paste -d' ' <(printf '%s\n' "${k_cpu[@]}") <(printf '%s\n' "${n_cpu[@]}") | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }') |")
         kill -0 "$konnect_pid" 2>/dev/null || die "konnect (threads $threads) exited during the load run"
 
         if [[ $threads == "${THREAD_COUNTS##* }" ]]; then
@@ -563,6 +582,8 @@ main() {
         echo
         echo "### Konnect vs nginx, same origin, same worker/thread count"
         echo
+        echo "Medians of $ROUNDS rounds; in each round nginx and then Konnect ran under the same load."
+        echo
         echo "| Proxy | Threads | Requests/s | p50 ms | p99 ms | CPU µs/request | Proxy cores busy | RSS idle MiB | Requests | Errors |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         printf '%s\n' "${comparison[@]}"
@@ -572,6 +593,12 @@ main() {
         echo "| Threads | Requests/s | p50 | p99 | CPU µs/request |"
         echo "|---:|---:|---:|---:|---:|"
         printf '%s\n' "${ratios[@]}"
+        echo
+        echo "CPU µs/request of each round, in order, and Konnect / nginx per round:"
+        echo
+        echo "| Threads | nginx | Konnect | ratio |"
+        echo "|---:|---|---|---|"
+        printf '%s\n' "${rounds[@]}"
         echo
         echo "### Konnect route table size (threads 1)"
         echo
