@@ -113,9 +113,7 @@ public final class TCPStream: SocketLoopSelectable {
     func ready(_ events: UInt32) {
         if connectDone != nil {
             guard events & (EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 else { return }
-            var code: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+            let code = pendingSocketError()
             finishConnect(code == 0 ? .success(self) : .failure(IOError(errnoCode: code, reason: "connect")))
             // Bytes may have come with the same edge; nothing else would announce them.
             guard code == 0, isOpen else { return }
@@ -123,9 +121,7 @@ public final class TCPStream: SocketLoopSelectable {
         if events & EPOLLRDHUP.rawValue != 0 { peerClosedOutput = true }
         if inputClosed && events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
             // Nothing is read any more, so a reset would otherwise go unnoticed until a write.
-            var code: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+            let code = pendingSocketError()
             close(error: code == 0 ? nil : IOError(errnoCode: code, reason: "connection"))
             return
         }
@@ -137,6 +133,14 @@ public final class TCPStream: SocketLoopSelectable {
             readable = true
             readNow()
         }
+    }
+
+    /// The socket's pending error (`SO_ERROR`), 0 when there is none.
+    private func pendingSocketError() -> Int32 {
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+        return code
     }
 
     /// Reads while the socket has bytes, reads are not held and the stream is open.
