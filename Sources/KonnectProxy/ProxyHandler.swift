@@ -16,8 +16,6 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
     private let runtime: ProxyRuntime
     private let settings: ProxySettings
     private let allocator: ByteBufferAllocator
-    /// Tracked from writability events, so the hot path never asks the channel.
-    private var clientWritable = true
     /// Small pieces of the response (its head, small body parts, chunk framing) gathered into one
     /// buffer, so that a small response leaves in a single write.
     private var clientOut: ByteBuffer?
@@ -135,8 +133,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
     }
 
     func streamWritabilityChanged(isWritable: Bool) {
-        clientWritable = isWritable
-        upstream?.holdReads(!clientWritable)
+        upstream?.holdReads(!isWritable)
     }
 
     /// The client closed its sending side. A complete request still in hand is answered (then
@@ -488,7 +485,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
             if requestEnded { writeBodyEnd(to: connection) }
             connection.flush()
         }
-        connection.holdReads(!clientWritable)
+        connection.holdReads(!stream.isWritable)
         holdClientReads(!connection.isWritable)
     }
 
@@ -578,7 +575,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         } else {
             sendToClient(buffer)
         }
-        if !clientWritable { upstream?.holdReads(true) }
+        if !stream.isWritable { upstream?.holdReads(true) }
     }
 
     func upstreamEnd(trailers: ByteBuffer?) {
