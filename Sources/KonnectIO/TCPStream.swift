@@ -188,6 +188,13 @@ public final class TCPStream: SocketLoopSelectable {
         }
     }
 
+    /// Lets go of the buffer kept for the next read; for a connection that has gone quiet, so
+    /// that idle keep-alive connections hold no read memory. The next read allocates a new one.
+    public func releaseReadBuffer() {
+        guard !reading else { return }
+        recv = NIOPooledRecvBufferAllocator(capacity: 1, recvAllocator: AdaptiveRecvByteBufferAllocator())
+    }
+
     /// Stops reading (the peer's sending is pushed back by TCP) or resumes it.
     public func holdReads(_ hold: Bool) {
         guard hold != readsHeld else { return }

@@ -829,7 +829,11 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
     func checkDeadlines(now: NIODeadline) {
         guard !closed else { return }
         guard inRequest, !discardingBody else {
-            if let idleDeadline, now >= idleDeadline { stream.close() }
+            if let idleDeadline, now >= idleDeadline {
+                stream.close()
+            } else if !inRequest && inbound.readableBytes == 0 {
+                stream.releaseReadBuffer()  // idle between requests: keep no read memory
+            }
             return
         }
         if !requestEnded, !readsHeld, now - lastClientRead >= settings.clientBodyTimeout {

@@ -71,6 +71,27 @@ import Testing
         }
     }
 
+    @Test func aStreamThatLetItsReadBufferGoStillReadsWhatComesNext() async throws {
+        try await withSocketLoop("t-release") { loop in
+            let server = try await TestServer.start(on: loop, echo: true)
+            let peer = try PeerSocket.connect(to: server.port)
+            defer { peer.close() }
+            let stream = try await server.stream(0)
+            let first = try await blocking {
+                try peer.send("first")
+                return try peer.receive(exactly: 5)
+            }
+            try await stream.withStream { $0.releaseReadBuffer() }
+            let second = try await blocking {
+                try peer.send("second")
+                return try peer.receive(exactly: 6)
+            }
+            #expect(String(decoding: first + second, as: UTF8.self) == "firstsecond")
+            #expect(stream.log.text == "firstsecond")
+            try await server.stop()
+        }
+    }
+
     @Test func anAcceptedStreamEchoesToANIOClientAndReportsItsOrderlyClose() async throws {
         try await withSocketLoop("t-echo-nio") { loop in
             let server = try await TestServer.start(on: loop, echo: true)
