@@ -154,11 +154,12 @@ struct ProxyErrorTests {
     }
 
     @Test func idleClientIsClosedAfterHeaderTimeout() async throws {
-        try await withProxy(settings: { $0.clientHeaderTimeout = .milliseconds(200) },
+        try await withProxy(settings: { $0.clientHeaderTimeout = .milliseconds(500) },
                             configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()
             defer { client.close() }
-            try await client.send("GET / HTTP/1.1\r\nHost: a\r\n")  // never finishes the head
+            // On a loaded machine the timeout can strike before this send; the close is what counts.
+            try? await client.send("GET / HTTP/1.1\r\nHost: a\r\n")  // never finishes the head
             #expect(try await client.isClosedByServer())
         }
     }
