@@ -101,13 +101,6 @@ public final class HTTP1Head: Sendable {
                      equalLowercased: UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount))
     }
 
-    /// Appends the field's whole line (`name: value`, as received) without its line ending.
-    public func writeFieldLine(_ field: HTTP1Field, to out: inout ByteBuffer) {
-        bytes.withUnsafeReadableBytes { raw in
-            _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[Int(field.nameStart)..<Int(field.valueEnd)]))
-        }
-    }
-
     /// Writes, as received and with their line endings, the lines of the fields `keep` accepts.
     /// Consecutive kept lines are copied in one piece, so a head with nothing to drop is one copy.
     @inlinable
@@ -133,9 +126,7 @@ public final class HTTP1Head: Sendable {
 
     /// Writes the field's whole line (`name: value`, as received) without its line ending.
     public func writeFieldLine(_ field: HTTP1Field, to writer: inout HTTP1HeadWriter) {
-        bytes.withUnsafeReadableBytes { raw in
-            writer.write(UnsafeRawBufferPointer(rebasing: raw[Int(field.nameStart)..<Int(field.valueEnd)]))
-        }
+        writeBytes(from: Int(field.nameStart), to: Int(field.valueEnd), to: &writer)
     }
 
     /// Writes the bytes from `start` to `end` (offsets into `bytes`).

@@ -191,7 +191,7 @@ public final class TCPStream: SocketLoopSelectable {
     /// Lets go of the buffer kept for the next read; for a connection that has gone quiet, so
     /// that idle keep-alive connections hold no read memory. The next read allocates a new one.
     public func releaseReadBuffer() {
-        guard !reading else { return }
+        guard !reading, recv.count > 0 else { return }
         recv = NIOPooledRecvBufferAllocator(capacity: 1, recvAllocator: AdaptiveRecvByteBufferAllocator())
     }
 

@@ -102,8 +102,11 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         stream.delegate = self
         loop.connections[ObjectIdentifier(self)] = self
         if loop.draining { closeAfterResponse = true }
-        idleDeadline = loop.eventLoop.eventTime + settings.clientHeaderTimeout
+        idleDeadline = now + settings.clientHeaderTimeout
     }
+
+    /// The time the current batch of events began (one clock read per loop wake-up).
+    private var now: NIODeadline { loop.eventLoop.eventTime }
 
     // MARK: Connection lifecycle
 
@@ -127,7 +130,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
     }
 
     private func holdClientReads(_ hold: Bool) {
-        if readsHeld && !hold { lastClientRead = loop.eventLoop.eventTime }  // the body timeout counts from here again
+        if readsHeld && !hold { lastClientRead = now }  // the body timeout counts from here again
         readsHeld = hold
         stream.holdReads(hold)
     }
@@ -203,12 +206,12 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
 
     private func requestBody(_ buffer: ByteBuffer) {
         if discardingBody {
-            idleDeadline = loop.eventLoop.eventTime + settings.clientBodyTimeout
+            idleDeadline = now + settings.clientBodyTimeout
             return
         }
         guard inRequest else { return }
         bodyBytes += Int64(buffer.readableBytes)
-        lastClientRead = loop.eventLoop.eventTime
+        lastClientRead = now
         if settings.maxBodySize > 0, bodyBytes > settings.maxBodySize {
             respondWithError(413, message: "Request size limit exceeded", forceClose: true)
             return
@@ -237,7 +240,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
             writeBodyEnd(to: upstream)
             upstream.flush()
             upstreamNeedsFlush = false
-            lastUpstreamProgress = loop.eventLoop.eventTime
+            lastUpstreamProgress = now
         }
     }
 
@@ -275,7 +278,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
     /// Marks the start of a request: its clock starts and it takes the loop's current snapshot.
     private func beginRequest() {
         inRequest = true
-        receivedAt = loop.eventLoop.eventTime
+        receivedAt = now
         lastClientRead = receivedAt
         idleDeadline = nil
         snapshot = loop.snapshot
@@ -466,7 +469,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         connection.requestCount += 1
         connection.expectResponse(toHEAD: responseIsHeadOnly)
         upstreamHeadSent = true
-        sentUpstreamAt = loop.eventLoop.eventTime
+        sentUpstreamAt = now
         lastUpstreamProgress = sentUpstreamAt
         // Host depends on the target, so it ends the head; a retry rewrites it in place.
         upstreamHead.moveWriterIndex(to: upstreamHeadPrefixLength)
@@ -518,7 +521,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
 
     func upstreamHead(_ head: HTTP1Head, framing: HTTP1Decoder.Framing) {
         guard !closed, let request else { return }
-        lastUpstreamProgress = loop.eventLoop.eventTime
+        lastUpstreamProgress = now
         replayBody = nil
         responseStarted = true
         if let plan, target >= 0 {
@@ -564,7 +567,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
 
     func upstreamBody(_ buffer: ByteBuffer) {
         guard responseStarted, !responseIsHeadOnly else { return }
-        lastUpstreamProgress = loop.eventLoop.eventTime
+        lastUpstreamProgress = now
         if responseChunked {
             guard buffer.readableBytes > 0 else { return }
             var header = allocator.buffer(capacity: 12)
@@ -649,7 +652,6 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         } else if framing == .chunked || framing == .untilClose {
             clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
         }
-        let now = loop.eventLoop.eventTime
         out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0)) { out in
             out.write(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             head.writeBytes(from: 9, to: statusLineEnd, to: &out)
@@ -740,7 +742,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
                 discardingBody = true
                 inRequest = true
                 requestEnded = false
-                idleDeadline = loop.eventLoop.eventTime + settings.clientBodyTimeout
+                idleDeadline = now + settings.clientBodyTimeout
             } else {
                 afterRequestCompleted()
             }
@@ -753,7 +755,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         if bodyUnread {
             // Closing with unread bytes would reset the connection and could destroy the
             // response in flight; stop sending instead and keep draining for a moment.
-            idleDeadline = loop.eventLoop.eventTime + .seconds(5)
+            idleDeadline = now + .seconds(5)
             stream.closeAfterFlush(.output)
         } else {
             stream.closeAfterFlush(.all)
@@ -762,7 +764,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
 
     /// The exchange and its request are both complete: wait for, or start, the next request.
     private func afterRequestCompleted() {
-        idleDeadline = loop.eventLoop.eventTime + settings.keepaliveTimeout
+        idleDeadline = now + settings.keepaliveTimeout
         if inbound.readableBytes > 0 { processInbound() }
     }
 

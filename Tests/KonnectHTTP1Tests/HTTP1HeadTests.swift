@@ -20,7 +20,7 @@ func firstHead(_ text: String, kind: HTTP1Decoder.Kind = .request) throws -> HTT
 /// The field line `writeFieldLine` writes for `field`.
 func fieldLine(_ head: HTTP1Head, _ field: HTTP1Field) -> [UInt8] {
     var out = ByteBuffer()
-    head.writeFieldLine(field, to: &out)
+    out.writeHead(estimate: 16) { head.writeFieldLine(field, to: &$0) }
     return Array(out.readableBytesView)
 }
 
@@ -130,7 +130,7 @@ struct HTTP1HeadTests {
         #expect(head.values(named: "x-blank") == [""])
         // It appends.
         var out = ByteBuffer(string: "> ")
-        head.writeFieldLine(head.fields[1], to: &out)
+        out.writeHead(estimate: 16) { head.writeFieldLine(head.fields[1], to: &$0) }
         #expect(String(buffer: out) == "> x-b:v")
     }
 
