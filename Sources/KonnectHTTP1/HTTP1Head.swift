@@ -125,11 +125,13 @@ public final class HTTP1Head: Sendable {
     }
 
     /// Writes the field's whole line (`name: value`, as received) without its line ending.
+    @inlinable
     public func writeFieldLine(_ field: HTTP1Field, to writer: inout HTTP1HeadWriter) {
         writeBytes(from: Int(field.nameStart), to: Int(field.valueEnd), to: &writer)
     }
 
     /// Writes the bytes from `start` to `end` (offsets into `bytes`).
+    @inlinable
     public func writeBytes(from start: Int, to end: Int, to writer: inout HTTP1HeadWriter) {
         bytes.withUnsafeReadableBytes { raw in
             writer.write(UnsafeRawBufferPointer(rebasing: raw[start..<end]))

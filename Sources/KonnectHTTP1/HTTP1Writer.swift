@@ -53,6 +53,7 @@ public struct HTTP1HeadWriter {
     /// A write did not fit; what was written is incomplete and must not be used.
     public var overflowed: Bool { didOverflow }
 
+    @usableFromInline
     init(_ memory: UnsafeMutableRawBufferPointer) {
         base = memory.baseAddress
         capacity = memory.count
@@ -74,16 +75,22 @@ public struct HTTP1HeadWriter {
         write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    // Strings are read in place where their bytes are contiguous (native strings always are), so
+    // that writing one costs no copy and no reference counting.
     @inlinable
     public mutating func write(_ text: String) {
-        var text = text
-        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+        if text.utf8.withContiguousStorageIfAvailable({ write(UnsafeRawBufferPointer($0)) }) == nil {
+            var copy = text
+            copy.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     @inlinable
     public mutating func write(_ text: Substring) {
-        var text = text
-        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+        if text.utf8.withContiguousStorageIfAvailable({ write(UnsafeRawBufferPointer($0)) }) == nil {
+            var copy = text
+            copy.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// `name: value\r\n`.
@@ -123,6 +130,7 @@ public struct HTTP1HeadWriter {
 extension ByteBuffer {
     /// Appends a head built by `body` with an `HTTP1HeadWriter`. `estimate` is the room reserved
     /// first; when it was short, the room doubles and `body` runs again, so `body` must only write.
+    @inlinable
     public mutating func writeHead(estimate: Int, _ body: (inout HTTP1HeadWriter) -> Void) {
         var room = Swift.max(estimate, 64)
         while true {
