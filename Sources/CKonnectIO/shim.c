@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "CKonnectIO.h"
 
 int ckio_accept(int fd, struct sockaddr *address, socklen_t *length) {
@@ -13,4 +15,16 @@ int ckio_stream_socket(int family) {
 
 void ckio_set_thread_name(const char *name) {
     prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
+ssize_t ckio_read(int fd, void *buffer, size_t count) {
+    return syscall(SYS_read, fd, buffer, count);
+}
+
+ssize_t ckio_send(int fd, const void *buffer, size_t count, int flags) {
+    return syscall(SYS_sendto, fd, buffer, count, flags, NULL, 0);
+}
+
+ssize_t ckio_sendmsg(int fd, const struct msghdr *message, int flags) {
+    return syscall(SYS_sendmsg, fd, message, flags);
 }

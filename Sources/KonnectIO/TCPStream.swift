@@ -148,6 +148,9 @@ public final class TCPStream: SocketLoopSelectable {
         guard readable, !readsHeld, !reading, !inputClosed, isOpen else { return }
         reading = true
         defer { reading = false }
+        // One reference to the delegate for the whole batch (a close clears `delegate`; the
+        // loop below stops then, since the stream is no longer open).
+        guard let delegate else { return }
         var delivered = false
         var reads = 0
         while isOpen && !readsHeld && reads < Self.readsPerEvent {
@@ -156,7 +159,7 @@ public final class TCPStream: SocketLoopSelectable {
             let (buffer, count) = recv.buffer(allocator: loop.allocator) { buffer -> Int in
                 let count = buffer.withUnsafeMutableWritableBytes { pointer -> Int in
                     capacity = pointer.count
-                    return Glibc.read(fd, pointer.baseAddress, pointer.count)
+                    return ckio_read(fd, pointer.baseAddress, pointer.count)
                 }
                 if count > 0 { buffer.moveWriterIndex(forwardBy: count) }
                 return count
@@ -164,15 +167,15 @@ public final class TCPStream: SocketLoopSelectable {
             if count > 0 {
                 recv.record(actualReadBytes: count)
                 delivered = true
-                delegate?.streamRead(buffer)
+                delegate.streamRead(buffer)
                 // A short read drained the socket, unless the peer's FIN is still to be read.
                 if count < capacity && !peerClosedOutput { readable = false; break }
             } else if count == 0 {
                 readable = false
                 inputClosed = true
-                if delivered { delegate?.streamReadComplete() }
+                if delivered && isOpen { delegate.streamReadComplete() }
                 delivered = false
-                if allowHalfClosure && !outputClosed { delegate?.streamInputClosed() } else { close(error: nil) }
+                if allowHalfClosure && !outputClosed && isOpen { delegate.streamInputClosed() } else { close(error: nil) }
                 break
             } else {
                 let code = errno
@@ -182,7 +185,7 @@ public final class TCPStream: SocketLoopSelectable {
                 return
             }
         }
-        if delivered && isOpen { delegate?.streamReadComplete() }
+        if delivered && isOpen { delegate.streamReadComplete() }
         if readable && isOpen && !readsHeld && !inputClosed {
             loop.executeLocal { [self] in readNow() }  // more to read: let other sockets have a turn first
         }
@@ -229,7 +232,7 @@ public final class TCPStream: SocketLoopSelectable {
         }
         let total = buffer.readableBytes
         guard total > 0 else { return }
-        let written = buffer.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let written = buffer.withUnsafeReadableBytes { ckio_send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         if written == total { return }
         if written < 0 {
             let code = errno
@@ -246,7 +249,7 @@ public final class TCPStream: SocketLoopSelectable {
         while isOpen && !queue.isEmpty {
             let written: Int
             if queue.count == 1 {
-                written = queue[queue.startIndex].withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                written = queue[queue.startIndex].withUnsafeReadableBytes { ckio_send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             } else {
                 written = writeVector()
             }
@@ -283,7 +286,7 @@ public final class TCPStream: SocketLoopSelectable {
             var message = msghdr()
             message.msg_iov = vectors.baseAddress
             message.msg_iovlen = count
-            return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            return ckio_sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
         }
     }
 
