@@ -1,8 +1,9 @@
 import KonnectConfig
 import NIOCore
 
-/// One backend address that an upstream plan can send a request to.
-struct TargetAddress: Sendable {
+/// One backend address that an upstream plan can send a request to. A class: a request holds
+/// the one its plan built instead of copying its strings.
+final class TargetAddress: Sendable {
     let host: String
     let port: Int
     let weight: Int
@@ -11,6 +12,16 @@ struct TargetAddress: Sendable {
     /// Value of the upstream `Host` header when the route does not preserve the client's.
     let hostHeader: String
     let poolKey: PoolKey
+
+    init(host: String, port: Int, weight: Int, defaultPort: Int) {
+        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        self.host = bareHost
+        self.port = port
+        self.weight = weight
+        self.address = try? SocketAddress(ipAddress: bareHost, port: port)
+        self.hostHeader = port == defaultPort ? host : "\(host):\(port)"
+        self.poolKey = PoolKey(host: bareHost, port: port)
+    }
 }
 
 /// How requests for one service are spread over backend addresses; built with each snapshot

@@ -53,15 +53,3 @@ public final class ConfigSnapshot: Sendable {
 
     func plan(forRoute index: Int) -> UpstreamPlan? { plansByRoute[index] }
 }
-
-extension TargetAddress {
-    init(host: String, port: Int, weight: Int, defaultPort: Int) {
-        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        self.host = bareHost
-        self.port = port
-        self.weight = weight
-        self.address = try? SocketAddress(ipAddress: bareHost, port: port)
-        self.hostHeader = port == defaultPort ? host : "\(host):\(port)"
-        self.poolKey = PoolKey(host: bareHost, port: port)
-    }
-}

@@ -10,7 +10,7 @@ import NIOHTTP1
 /// response back, with back-pressure both ways. Heads are rewritten by copying the header lines
 /// that cross the proxy; bodies pass as slices of the bytes read. One request at a time: the
 /// bytes of a pipelined request stay in the inbound buffer until the previous response is done.
-final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
+final class ProxyHandler: TCPStreamDelegate {
     private let stream: TCPStream
     private let loop: LoopContext
     private let runtime: ProxyRuntime
@@ -23,6 +23,9 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
     /// Request body parts were written upstream since the last flush.
     private var upstreamNeedsFlush = false
     private static let coalesceLimit = 4096
+    /// A keep-alive connection with no request for this long lets its read buffer go. Not at
+    /// once: a busy connection is briefly idle between every two requests.
+    private static let quietAfter = TimeAmount.seconds(1)
     private let clientIP: String
     private let serverPort: Int
     private let serverPortText: String
@@ -380,7 +383,7 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
             var forwardedFor: [HTTP1Field] = []
             head.writeFieldLines(to: &out) { field in
                 if HeaderRules.isHopByHop(head, field) || HeaderRules.isSetByProxy(head, field)
-                    || HeaderRules.isNamed(head, field, by: named) {
+                    || (named.map { HeaderRules.isNamed(head, field, by: $0) } ?? false) {
                     return false
                 }
                 if field.nameLength == 15 && head.name(of: field, is: "x-forwarded-for") {
@@ -833,8 +836,8 @@ final class ProxyHandler: TCPStreamDelegate, UpstreamConnectionOwner {
         guard inRequest, !discardingBody else {
             if let idleDeadline, now >= idleDeadline {
                 stream.close()
-            } else if !inRequest && inbound.readableBytes == 0 {
-                stream.releaseReadBuffer()  // idle between requests: keep no read memory
+            } else if !inRequest && inbound.readableBytes == 0 && now - lastClientRead >= Self.quietAfter {
+                stream.releaseReadBuffer()  // gone quiet between requests: keep no read memory
             }
             return
         }

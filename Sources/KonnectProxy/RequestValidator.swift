@@ -11,7 +11,7 @@ struct RequestFacts {
     var connectionClose = false
     var connectionKeepAlive = false
     /// Header names the request's `Connection` lists (hop-by-hop too); usually empty.
-    var connectionNames: [String] = []
+    var connectionNames: [String]? = nil
 }
 
 /// Checks a parsed request head for what the codec lets through but a proxy must refuse.
@@ -137,30 +137,48 @@ enum HostHeader {
     /// Splits `name[:port]` (or `[v6]:port`), lower-casing the name. Works on UTF-8 bytes: this
     /// runs for every request.
     static func split(_ value: String) -> (host: String, port: Int?) {
-        let bytes = value.utf8
-        var colon: String.Index?
+        if let parts = value.utf8.withContiguousStorageIfAvailable({ split(bytes: $0, of: value) }) {
+            return parts
+        }
+        var copy = value
+        copy.makeContiguousUTF8()
+        return split(copy)
+    }
+
+    private static func split(bytes: UnsafeBufferPointer<UInt8>, of value: String) -> (host: String, port: Int?) {
+        var colon = -1
         var colons = 0
         var hasUpper = false
-        for index in bytes.indices {
-            switch bytes[index] {
-            case UInt8(ascii: ":"):
-                colon = index
+        for offset in 0..<bytes.count {
+            let byte = bytes[offset]
+            if byte == UInt8(ascii: ":") {
+                colon = offset
                 colons += 1
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+            } else if byte &- UInt8(ascii: "A") < 26 {
                 hasUpper = true
-            default:
-                break
             }
         }
-        var host = value[...]
+        var hostEnd = bytes.count
         var port: Int?
         // One colon is a port separator; several only after a bracketed IPv6 address.
-        if let colon, colons == 1 || (bytes.first == UInt8(ascii: "[") && bytes[bytes.index(before: colon)] == UInt8(ascii: "]")) {
-            port = Int(value[value.utf8.index(after: colon)...])
-            host = value[..<colon]
+        if colon >= 0, colons == 1 || (bytes[0] == UInt8(ascii: "[") && colon > 0 && bytes[colon - 1] == UInt8(ascii: "]")) {
+            hostEnd = colon
+            port = decimal(UnsafeBufferPointer(rebasing: bytes[(colon + 1)...]))
         }
-        if hasUpper { return (host.lowercased(), port) }
-        return (port == nil ? value : String(host), port)
+        if !hasUpper && hostEnd == bytes.count { return (value, port) }
+        let host = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<hostEnd]), as: UTF8.self)
+        return (hasUpper ? host.lowercased() : host, port)
+    }
+
+    /// Digits only (a port); nil when empty, when anything else is there, or when too long.
+    private static func decimal(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 9 else { return nil }
+        var value = 0
+        for byte in digits {
+            guard byte &- UInt8(ascii: "0") < 10 else { return nil }
+            value = value * 10 + Int(byte &- UInt8(ascii: "0"))
+        }
+        return value
     }
 
     /// Host names, IPv4, bracketed IPv6, with an optional port; nothing that could smuggle a path.

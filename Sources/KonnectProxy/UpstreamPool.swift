@@ -3,9 +3,29 @@ import KonnectIO
 import NIOCore
 
 /// Identifies interchangeable upstream connections: same host name (or address) and port.
+/// Its hash is worked out once, when the configuration is compiled, since every request looks
+/// its key up twice (taking a connection and giving it back).
 struct PoolKey: Hashable, Sendable {
     let host: String
     let port: Int
+    private let hashValueOfHostAndPort: Int
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+        var hasher = Hasher()
+        hasher.combine(host)
+        hasher.combine(port)
+        hashValueOfHostAndPort = hasher.finalize()
+    }
+
+    static func == (lhs: PoolKey, rhs: PoolKey) -> Bool {
+        lhs.hashValueOfHostAndPort == rhs.hashValueOfHostAndPort && lhs.port == rhs.port && lhs.host == rhs.host
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hashValueOfHostAndPort)
+    }
 }
 
 /// Keep-alive upstream connections of one event loop, so a request never leaves its thread.
@@ -129,16 +149,6 @@ extension Array {
     }
 }
 
-/// What an upstream connection reports to the exchange that currently owns it.
-protocol UpstreamConnectionOwner: AnyObject {
-    func upstreamHead(_ head: HTTP1Head, framing: HTTP1Decoder.Framing)
-    func upstreamBody(_ buffer: ByteBuffer)
-    func upstreamEnd(trailers: ByteBuffer?)
-    func upstreamReadComplete()
-    func upstreamWritabilityChanged(isWritable: Bool)
-    func upstreamClosed(error: Error?)
-}
-
 /// One upstream connection: decodes responses with `HTTP1Decoder`, hands their parts to its
 /// owner, and lets the owner hold reads while the client cannot take more bytes.
 final class UpstreamConnection: TCPStreamDelegate {
@@ -147,7 +157,8 @@ final class UpstreamConnection: TCPStreamDelegate {
     /// Unowned, not weak: the pool lives as long as its loop, and a weak reference would move the
     /// pool's reference count to a side table, which makes every retain of it slower.
     private unowned let pool: UpstreamPool
-    var owner: UpstreamConnectionOwner?
+    /// The exchange using the connection; it gets the response's parts. Nil while pooled.
+    var owner: ProxyHandler?
     var requestCount = 0
     var idleSince = NIODeadline.now()
     /// Set once it was reused from the pool, so a failure before any response can be retried.
@@ -201,8 +212,11 @@ final class UpstreamConnection: TCPStreamDelegate {
     }
 
     private func decodeEvents() {
+        // One reference to the owner for the whole batch; a response that ends gives the
+        // connection back to the pool, which clears `owner` and ends the batch.
+        guard let owner else { return close() }
         do {
-            while let owner, let event = try decoder.next(&inbound) {
+            while self.owner === owner, let event = try decoder.next(&inbound) {
                 switch event {
                 case .head(let head): owner.upstreamHead(head, framing: decoder.framing)
                 case .body(let body): owner.upstreamBody(body)
@@ -215,7 +229,7 @@ final class UpstreamConnection: TCPStreamDelegate {
         }
         if inbound.readableBytes == 0 {
             inbound = Self.empty
-        } else if owner == nil {
+        } else if self.owner !== owner {
             close()  // bytes after a complete response: the connection is out of step
         }
     }

@@ -17,6 +17,10 @@ struct HostHeaderTests {
         Case(header: "[::1]:80", host: "[::1]", port: 80),
         Case(header: "[::1]", host: "[::1]", port: nil),
         Case(header: "[2001:DB8::1]:8443", host: "[2001:db8::1]", port: 8443),
+        Case(header: "API.example.com", host: "api.example.com", port: nil),
+        Case(header: "a-very-long-host-name.example.com:8000", host: "a-very-long-host-name.example.com", port: 8000),
+        Case(header: "example.com:", host: "example.com", port: nil),
+        Case(header: "example.com:-80", host: "example.com", port: nil),
     ])
     func splitsNameAndPort(_ item: Case) {
         let (host, port) = HostHeader.split(item.header)
