@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 
 /// Why a message could not be decoded. Each maps to one status the proxy answers with.
@@ -184,14 +185,15 @@ public struct HTTP1Decoder: Sendable {
         let available = buffer.readableBytes
         let limit = min(available, maxHeadSize)
         let scan: SectionScan = buffer.withUnsafeReadableBytes { raw in
+            guard let base = raw.baseAddress else { return .incomplete }
             var index = scanned
-            while index < limit {
-                if raw[index] == 0x0A {
-                    guard index > 0, raw[index - 1] == 0x0D else {
-                        return .bareLineFeed(inStartLine: startLine && !raw[..<index].contains(0x0A))
-                    }
-                    if index >= 3, raw[index - 2] == 0x0A, raw[index - 3] == 0x0D { return .end(index + 1) }
+            // Line feeds are found with memchr, which looks at many bytes per step.
+            while index < limit, let found = memchr(base + index, 0x0A, limit - index) {
+                index = base.distance(to: UnsafeRawPointer(found))
+                guard index > 0, raw[index - 1] == 0x0D else {
+                    return .bareLineFeed(inStartLine: startLine && !raw[..<index].contains(0x0A))
                 }
+                if index >= 3, raw[index - 2] == 0x0A, raw[index - 3] == 0x0D { return .end(index + 1) }
                 index += 1
             }
             return .incomplete
@@ -283,8 +285,9 @@ public struct HTTP1Decoder: Sendable {
     /// unsupported, anything else malformed.
     private static func parseVersion(_ raw: UnsafeRawBufferPointer, at offset: Int) throws(HTTP1Error) -> Int {
         guard offset + 8 <= raw.count else { throw .malformedStartLine }
-        let prefix: [UInt8] = [0x48, 0x54, 0x54, 0x50, 0x2F]  // "HTTP/"
-        for (index, byte) in prefix.enumerated() where raw[offset + index] != byte { throw .malformedStartLine }
+        guard raw[offset] == 0x48, raw[offset + 1] == 0x54, raw[offset + 2] == 0x54, raw[offset + 3] == 0x50,
+              raw[offset + 4] == 0x2F  // "HTTP/"
+        else { throw .malformedStartLine }
         let major = raw[offset + 5] &- 0x30, dot = raw[offset + 6], minor = raw[offset + 7] &- 0x30
         guard major <= 9, dot == 0x2E, minor <= 9 else { throw .malformedStartLine }
         guard major == 1 else { throw .unsupportedVersion }
