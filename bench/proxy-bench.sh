@@ -141,6 +141,16 @@ cpu_ticks() {
     echo "$total"
 }
 
+# utime alone (the proxy's own code, without the kernel's socket work), like cpu_ticks.
+user_ticks() {
+    local pid total=0 ticks
+    for pid in "$@"; do
+        ticks=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] }' "/proc/$pid/stat")
+        total=$((total + ticks))
+    done
+    echo "$total"
+}
+
 # A /proc/PID/status field in KiB (VmRSS, VmHWM), summed over the given PIDs.
 status_kib() {
     local field=$1 pid total=0 value
@@ -334,18 +344,18 @@ to_ms() {
 }
 
 # run_wrk URL PID...: warm-up, then a measured run. Sets W_RPS W_P50 W_P99 W_REQUESTS W_CPU_US
-# W_CORES W_ERRORS; the raw wrk output goes to the logs.
+# W_USER_US W_CORES W_ERRORS; the raw wrk output goes to the logs.
 WRK_RUNS=0
 run_wrk() {
-    local url=$1 out before after t0 t1 seconds non2xx socket_errors
+    local url=$1 out before after user_before user_after t0 t1 seconds non2xx socket_errors
     shift
     WRK_RUNS=$((WRK_RUNS + 1))
     timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
-    before=$(cpu_ticks "$@")
+    before=$(cpu_ticks "$@") user_before=$(user_ticks "$@")
     t0=$(date +%s.%N)
     out=$(timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency "$url")
     t1=$(date +%s.%N)
-    after=$(cpu_ticks "$@")
+    after=$(cpu_ticks "$@") user_after=$(user_ticks "$@")
     printf '%s\n%s\n' "$url" "$out" >"$WORK/logs/wrk-$WRK_RUNS.txt"
     W_REQUESTS=$(awk '/ requests in / { print $1; exit }' <<<"$out")
     W_RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
@@ -360,6 +370,8 @@ run_wrk() {
     seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
     W_CPU_US=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$W_REQUESTS" \
         'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }')
+    W_USER_US=$(awk -v t=$((user_after - user_before)) -v hz="$CLK_TCK" -v n="$W_REQUESTS" \
+        'BEGIN { if (n > 0) printf "%.2f", t / hz * 1e6 / n; else print "n/a" }')
     W_CORES=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v s="$seconds" 'BEGIN { printf "%.2f", t / hz / s }')
     [[ $W_ERRORS == none ]] || NOTES+=("wrk against $url: $W_ERRORS (see log wrk-$WRK_RUNS.txt)")
 }
@@ -495,23 +507,23 @@ main() {
 
         # nginx and Konnect in turn, ROUNDS times, so that a slow spell of the machine hits both.
         local round
-        local -a n_rps=() n_p50=() n_p99=() n_cpu=() n_cores=() n_req=() k_rps=() k_p50=() k_p99=() k_cpu=() k_cores=() k_req=()
+        local -a n_rps=() n_p50=() n_p99=() n_cpu=() n_user=() n_cores=() n_req=() k_rps=() k_p50=() k_p99=() k_cpu=() k_user=() k_cores=() k_req=()
         local n_errors=none k_errors=none
         for ((round = 1; round <= ROUNDS; round++)); do
             log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect"
             run_wrk "http://$HOST:$NGINX_PORT/bench" "${npids[@]}"
-            n_rps+=("$W_RPS") n_p50+=("$W_P50") n_p99+=("$W_P99") n_cpu+=("$W_CPU_US") n_cores+=("$W_CORES") n_req+=("$W_REQUESTS")
+            n_rps+=("$W_RPS") n_p50+=("$W_P50") n_p99+=("$W_P99") n_cpu+=("$W_CPU_US") n_user+=("$W_USER_US") n_cores+=("$W_CORES") n_req+=("$W_REQUESTS")
             [[ $W_ERRORS == none ]] || n_errors=$W_ERRORS
             run_wrk "http://$HOST:$KONNECT_PORT/bench" "$konnect_pid"
-            k_rps+=("$W_RPS") k_p50+=("$W_P50") k_p99+=("$W_P99") k_cpu+=("$W_CPU_US") k_cores+=("$W_CORES") k_req+=("$W_REQUESTS")
+            k_rps+=("$W_RPS") k_p50+=("$W_P50") k_p99+=("$W_P99") k_cpu+=("$W_CPU_US") k_user+=("$W_USER_US") k_cores+=("$W_CORES") k_req+=("$W_REQUESTS")
             [[ $W_ERRORS == none ]] || k_errors=$W_ERRORS
         done
-        local nr np50 np99 nc kr kp50 kp99 kc
-        nr=$(median "${n_rps[@]}") np50=$(median "${n_p50[@]}") np99=$(median "${n_p99[@]}") nc=$(median "${n_cpu[@]}")
-        kr=$(median "${k_rps[@]}") kp50=$(median "${k_p50[@]}") kp99=$(median "${k_p99[@]}") kc=$(median "${k_cpu[@]}")
-        comparison+=("| nginx $(nginx -v 2>&1 | sed 's|.*nginx/||') | $threads | $nr | $np50 | $np99 | $nc | $(median "${n_cores[@]}") | $(mib "$nginx_idle") | $(median "${n_req[@]}") | $n_errors |")
-        comparison+=("| Konnect | $threads | $kr | $kp50 | $kp99 | $kc | $(median "${k_cores[@]}") | $(mib "$konnect_idle") | $(median "${k_req[@]}") | $k_errors |")
-        ratios+=("| $threads | $(awk -v a="$kr" -v b="$nr" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp50" -v b="$np50" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp99" -v b="$np99" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') |")
+        local nr np50 np99 nc nu kr kp50 kp99 kc ku
+        nr=$(median "${n_rps[@]}") np50=$(median "${n_p50[@]}") np99=$(median "${n_p99[@]}") nc=$(median "${n_cpu[@]}") nu=$(median "${n_user[@]}")
+        kr=$(median "${k_rps[@]}") kp50=$(median "${k_p50[@]}") kp99=$(median "${k_p99[@]}") kc=$(median "${k_cpu[@]}") ku=$(median "${k_user[@]}")
+        comparison+=("| nginx $(nginx -v 2>&1 | sed 's|.*nginx/||') | $threads | $nr | $np50 | $np99 | $nc | $nu | $(median "${n_cores[@]}") | $(mib "$nginx_idle") | $(median "${n_req[@]}") | $n_errors |")
+        comparison+=("| Konnect | $threads | $kr | $kp50 | $kp99 | $kc | $ku | $(median "${k_cores[@]}") | $(mib "$konnect_idle") | $(median "${k_req[@]}") | $k_errors |")
+        ratios+=("| $threads | $(awk -v a="$kr" -v b="$nr" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp50" -v b="$np50" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp99" -v b="$np99" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$ku" -v b="$nu" 'BEGIN { printf "%.2f", a / b }') |")
         rounds+=("| $threads | ${n_cpu[*]} | ${k_cpu[*]} | $(paste -d' ' <(printf '%s\n' "${k_cpu[@]}") <(printf '%s\n' "${n_cpu[@]}") | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }') |")
         kill -0 "$konnect_pid" 2>/dev/null || die "konnect (threads $threads) exited during the load run"
 
@@ -579,19 +591,20 @@ main() {
         echo "- Load: \`wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency\` after a $WARMUP warm-up, GET of a $BODY_BYTES-byte body from one nginx origin (1 worker); all on 127.0.0.1."
         echo "- wrk, the origin and the proxy share the $(nproc) cores, so requests/s and latency measure the whole machine;"
         echo "  **CPU µs/request** (the proxy's own utime+stime from /proc/PID/stat, nginx master + workers, divided by requests completed) is the comparable figure."
+        echo "  **User µs/request** is the utime part alone: the proxy's own code, without the kernel's socket and TCP work, which is about the same for both."
         echo
         echo "### Konnect vs nginx, same origin, same worker/thread count"
         echo
         echo "Medians of $ROUNDS rounds; in each round nginx and then Konnect ran under the same load."
         echo
-        echo "| Proxy | Threads | Requests/s | p50 ms | p99 ms | CPU µs/request | Proxy cores busy | RSS idle MiB | Requests | Errors |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        echo "| Proxy | Threads | Requests/s | p50 ms | p99 ms | CPU µs/request | User µs/request | Proxy cores busy | RSS idle MiB | Requests | Errors |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         printf '%s\n' "${comparison[@]}"
         echo
         echo "Ratios Konnect / nginx (requests/s: higher is better for Konnect; latency and CPU: lower is better):"
         echo
-        echo "| Threads | Requests/s | p50 | p99 | CPU µs/request |"
-        echo "|---:|---:|---:|---:|---:|"
+        echo "| Threads | Requests/s | p50 | p99 | CPU µs/request | User µs/request |"
+        echo "|---:|---:|---:|---:|---:|---:|"
         printf '%s\n' "${ratios[@]}"
         echo
         echo "CPU µs/request of each round, in order, and Konnect / nginx per round:"

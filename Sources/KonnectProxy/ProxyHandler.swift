@@ -24,8 +24,9 @@ final class ProxyHandler: TCPStreamDelegate {
     private var upstreamNeedsFlush = false
     private static let coalesceLimit = 4096
     /// A keep-alive connection with no request for this long lets its read buffer go. Not at
-    /// once: a busy connection is briefly idle between every two requests.
-    private static let quietAfter = TimeAmount.seconds(1)
+    /// the first tick that finds it idle: a busy connection is idle for a moment between every
+    /// two requests, and would free and allocate a buffer each time.
+    private static let quietAfter = TimeAmount.milliseconds(250)
     private let clientIP: String
     private let serverPort: Int
     private let serverPortText: String
