@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Kong-format declarative configuration: model, YAML/JSON loading, validation.
@@ -71,17 +74,44 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        // The node's entities: the SQLite store and the control plane that validates and applies
+        // every change.
+        .target(
+            name: "KonnectStore",
+            dependencies: ["KonnectConfig", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The Kong-compatible Admin API over the control plane.
+        .target(
+            name: "KonnectAdmin",
+            dependencies: [
+                "KonnectConfig",
+                "KonnectStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "konnect",
             dependencies: [
                 "KonnectConfig",
                 "KonnectProxy",
+                "KonnectStore",
+                "KonnectAdmin",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "KonnectConfigTests", dependencies: ["KonnectConfig"]),
+        .testTarget(name: "KonnectStoreTests", dependencies: ["KonnectStore", "KonnectConfig"]),
+        .testTarget(
+            name: "KonnectAdminTests",
+            dependencies: [
+                "KonnectAdmin", "KonnectStore", "KonnectConfig",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "KonnectRouterTests", dependencies: ["KonnectRouter", "KonnectConfig"]),
         .testTarget(
             name: "KonnectHTTP1Tests",

@@ -10,13 +10,16 @@ import UnixSignals
 /// keeps serving.
 public struct DeclarativeReloader: ServiceLifecycle.Service {
     let path: String
-    let runtime: ProxyRuntime
+    /// Takes a new configuration to the data plane (through the control plane, so that the
+    /// Admin API shows what runs).
+    let apply: @Sendable (Configuration) async throws -> Void
     let logger: Logger
     let pollInterval: Duration
 
-    public init(path: String, runtime: ProxyRuntime, logger: Logger, pollInterval: Duration = .seconds(1)) {
+    public init(path: String, logger: Logger, pollInterval: Duration = .seconds(1),
+                apply: @escaping @Sendable (Configuration) async throws -> Void) {
         self.path = path
-        self.runtime = runtime
+        self.apply = apply
         self.logger = logger
         self.pollInterval = pollInterval
     }
@@ -47,7 +50,7 @@ public struct DeclarativeReloader: ServiceLifecycle.Service {
         guard await state.update(fingerprint) || force else { return }
         do {
             let configuration = try DeclarativeConfig.load(path: path)
-            try await runtime.apply(configuration)
+            try await apply(configuration)
         } catch let error as ConfigValidationError {
             logger.error("configuration rejected; the previous one keeps serving",
                          metadata: ["file": "\(path)", "issues": "\(error.issues.count)"])

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
+import KonnectAdmin
 import KonnectConfig
 import KonnectProxy
+import KonnectStore
 import Logging
 import ServiceLifecycle
 
@@ -14,7 +17,7 @@ struct Konnect: AsyncParsableCommand {
         commandName: "konnect",
         abstract: "API gateway and AI gateway in one binary.",
         version: version,
-        subcommands: [Serve.self, Config.self, Version.self]
+        subcommands: [Serve.self, Config.self, Migrations.self, Version.self]
     )
 }
 
@@ -58,15 +61,23 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the gateway.",
         discussion: """
             Settings come from flags, then KONNECT_* environment variables, then defaults.
-            Without --declarative the gateway starts with an empty configuration.
+            Without --declarative the configuration lives in an SQLite database under --data-dir
+            and is managed over the Admin API; with it, the file is the configuration and the
+            Admin API only reads (and takes a whole new configuration at POST /config).
             """
     )
 
     @Option(help: "Declarative configuration file (env KONNECT_DECLARATIVE); reloaded on SIGHUP or change.")
     var declarative: String?
 
+    @Option(help: "Directory of the SQLite database in database mode (env KONNECT_DATA_DIR, default ./konnect-data).")
+    var dataDir: String?
+
     @Option(help: "Proxy listen address host:port (env KONNECT_PROXY_LISTEN, default 0.0.0.0:8000).")
     var proxyListen: String?
+
+    @Option(help: "Admin API listen address host:port, or off (env KONNECT_ADMIN_LISTEN, default 127.0.0.1:8001).")
+    var adminListen: String?
 
     @Option(help: "Event-loop threads (env KONNECT_THREADS, default: one per core).")
     var threads: Int?
@@ -82,6 +93,7 @@ struct Serve: AsyncParsableCommand {
             guard threads > 0 else { throw ValidationError("--threads must be at least 1") }
             settings.threads = threads
         }
+        let admin = try NodeSettings.adminListen(adminListen, environment: environment)
         let level = logLevel ?? environment["KONNECT_LOG_LEVEL"] ?? "info"
         guard let parsedLevel = Logger.Level(rawValue: level) else {
             throw ValidationError("unknown log level '\(level)'")
@@ -95,6 +107,7 @@ struct Serve: AsyncParsableCommand {
 
         let declarativePath = declarative ?? environment["KONNECT_DECLARATIVE"]
         var initial = Configuration.empty
+        var store: SQLiteStore?
         if let declarativePath {
             do {
                 initial = try DeclarativeConfig.load(path: declarativePath)
@@ -102,11 +115,44 @@ struct Serve: AsyncParsableCommand {
                 printError(error.description)
                 throw ExitCode(1)
             }
+        } else {
+            let directory = dataDir ?? environment["KONNECT_DATA_DIR"] ?? "konnect-data"
+            store = try openStore(directory: directory)
+            logger.info("database mode", metadata: ["database": "\(store!.path)"])
+        }
+        let runtimeBox = RuntimeBox()
+        let control = ControlPlane(store: store) { configuration in
+            try await runtimeBox.runtime?.apply(configuration)
+        }
+        if store != nil {
+            do {
+                initial = try await control.loadFromStore()
+            } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+        } else {
+            await control.adopt(initial)
         }
         let runtime = ProxyRuntime(settings: settings, configuration: initial, logger: Logger(label: "konnect.proxy"))
+        runtimeBox.runtime = runtime
+
         var services: [any ServiceLifecycle.Service] = [ProxyService(runtime: runtime)]
         if let declarativePath {
-            services.append(DeclarativeReloader(path: declarativePath, runtime: runtime, logger: Logger(label: "konnect.config")))
+            services.append(DeclarativeReloader(path: declarativePath, logger: Logger(label: "konnect.config")) { configuration in
+                try await control.replaceAll(with: configuration)
+            })
+        }
+        if let admin {
+            let node = AdminNodeInfo(
+                version: Konnect.version, hostname: ProcessInfo.processInfo.hostName,
+                database: store == nil ? "off" : "sqlite", activeConnections: { runtime.openConnectionCount })
+            let api = AdminAPI(control: control, node: node, token: environment["KONNECT_ADMIN_TOKEN"])
+            services.append(Application(
+                responder: api,
+                configuration: .init(address: .hostname(admin.host, port: admin.port), serverName: nil),
+                logger: Logger(label: "konnect.admin")
+            ))
         }
         let group = ServiceGroup(
             configuration: .init(
@@ -115,6 +161,71 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             ))
         try await group.run()
+    }
+}
+
+/// Opens the store in `directory` and brings its schema up to date; exits with the reason when
+/// it cannot.
+func openStore(directory: String) throws -> SQLiteStore {
+    do {
+        let store = try SQLiteStore(directory: directory)
+        try store.migrate()
+        return store
+    } catch {
+        printError("cannot open the database in \(directory): \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// The proxy runtime, set once it exists: the control plane is made first (it reads the
+/// configuration the runtime starts with) and publishes to the runtime afterwards.
+final class RuntimeBox: @unchecked Sendable {
+    // Written once, before any service runs (and so before anything can publish); read after.
+    var runtime: ProxyRuntime?
+}
+
+struct Migrations: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the schema of the database (database mode).",
+        subcommands: [Up.self, Status.self]
+    )
+
+    struct Options: ParsableArguments {
+        @Option(help: "Directory of the SQLite database (env KONNECT_DATA_DIR, default ./konnect-data).")
+        var dataDir: String?
+
+        var directory: String { dataDir ?? Environment.current["KONNECT_DATA_DIR"] ?? "konnect-data" }
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apply the migrations not applied yet.")
+        @OptionGroup var options: Options
+
+        func run() throws {
+            let store = try openStore(directory: options.directory)
+            let status = try store.migrationStatus()
+            print("\(store.path): up to date (\(status.applied.count) migrations: \(status.applied.joined(separator: ", ")))")
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List applied and pending migrations.")
+        @OptionGroup var options: Options
+
+        func run() throws {
+            let store: SQLiteStore
+            do {
+                store = try SQLiteStore(directory: options.directory)
+            } catch {
+                printError("cannot open the database in \(options.directory): \(error)")
+                throw ExitCode(1)
+            }
+            let status = try store.migrationStatus()
+            print("\(store.path)")
+            for name in status.applied { print("  applied  \(name)") }
+            for name in status.pending { print("  pending  \(name)") }
+            if !status.pending.isEmpty { throw ExitCode(3) }
+        }
     }
 }
 

@@ -68,4 +68,15 @@ enum NodeSettings {
         settings.host = host.isEmpty ? "0.0.0.0" : host
         settings.port = port
     }
+
+    /// The Admin API's address from `--admin-listen` or `KONNECT_ADMIN_LISTEN`
+    /// (default 127.0.0.1:8001); nil for `off`.
+    static func adminListen(_ flag: String?, environment: Environment) throws -> (host: String, port: Int)? {
+        let source = flag != nil ? "--admin-listen" : "KONNECT_ADMIN_LISTEN"
+        let text = flag ?? environment["KONNECT_ADMIN_LISTEN"] ?? "127.0.0.1:8001"
+        if text == "off" { return nil }
+        var settings = ProxySettings()
+        try applyListen(text, to: &settings, source: source)
+        return (settings.host, settings.port)
+    }
 }

@@ -1,0 +1,241 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KonnectConfig
+import KonnectStore
+import NIOCore
+
+/// What the Admin API reports about the node (`GET /`, `GET /status`).
+public struct AdminNodeInfo: Sendable {
+    public var version: String
+    public var hostname: String
+    /// "sqlite" in database mode, "off" in declarative mode (Kong's `database` setting).
+    public var database: String
+    /// Open client connections of the proxy.
+    public var activeConnections: @Sendable () -> Int
+
+    public init(version: String, hostname: String, database: String, activeConnections: @escaping @Sendable () -> Int) {
+        self.version = version
+        self.hostname = hostname
+        self.database = database
+        self.activeConnections = activeConnections
+    }
+}
+
+/// The Kong-compatible Admin API: entity endpoints over the `ControlPlane`, with Kong's shapes
+/// for lists, entities and errors.
+public struct AdminAPI: HTTPResponder {
+    public typealias Context = BasicRequestContext
+
+    let control: ControlPlane
+    let node: AdminNodeInfo
+    /// When set, every request must carry it in `Konnect-Admin-Token`.
+    let token: String?
+    /// Largest request body accepted (a whole configuration for `POST /config` included).
+    let maxBodySize: Int
+
+    public init(control: ControlPlane, node: AdminNodeInfo, token: String?, maxBodySize: Int = 64 << 20) {
+        self.control = control
+        self.node = node
+        self.token = token?.isEmpty == true ? nil : token
+        self.maxBodySize = maxBodySize
+    }
+
+    /// Entity kinds that may be listed and created under another: `/services/{s}/routes` and so on.
+    static let nested: [EntityKind: [EntityKind: EntityReferenceField]] = [
+        .services: [.routes: .service, .plugins: .service],
+        .routes: [.plugins: .route],
+        .consumers: [.plugins: .consumer],
+        .upstreams: [.targets: .upstream],
+    ]
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        if let token {
+            guard let given = request.headers[.konnectAdminToken], Self.constantTimeEquals(given, token) else {
+                return Self.json(401, .object(["message": .string("Invalid or missing Konnect-Admin-Token")]))
+            }
+        }
+        do {
+            return try await route(request)
+        } catch let error as EntityError {
+            return Self.json(error.status, error.body)
+        }
+    }
+
+    private func route(_ request: Request) async throws -> Response {
+        let segments = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).map { String($0) }
+        let method = request.method
+        switch segments.count {
+        case 0:
+            guard method == .get else { return Self.methodNotAllowed }
+            return Self.json(200, await nodeInfo())
+        case 1 where segments[0] == "status":
+            guard method == .get else { return Self.methodNotAllowed }
+            return Self.json(200, .object([
+                "database": .object(["reachable": .bool(true)]),
+                "server": .object(["connections_active": .number(Double(node.activeConnections()))]),
+            ]))
+        default:
+            break
+        }
+        guard let kind = EntityKind(rawValue: segments[0]) else { return Self.notFound }
+        switch segments.count {
+        case 1:
+            return try await collection(kind, scope: nil, request: request)
+        case 2:
+            return try await entity(kind, segments[1], scope: nil, request: request)
+        case 3, 4:
+            guard let childKind = EntityKind(rawValue: segments[2]), let field = Self.nested[kind]?[childKind] else {
+                return Self.notFound
+            }
+            let scope = ControlPlane.Scope(field: field, parent: segments[1])
+            if segments.count == 3 { return try await collection(childKind, scope: scope, request: request) }
+            return try await entity(childKind, segments[3], scope: scope, request: request)
+        default:
+            return Self.notFound
+        }
+    }
+
+    private func collection(_ kind: EntityKind, scope: ControlPlane.Scope?, request: Request) async throws -> Response {
+        switch request.method {
+        case .get:
+            return try await list(kind, scope: scope, request: request)
+        case .post:
+            let body = try await body(of: request)
+            let record = try await control.create(kind, body: body, in: scope)
+            return Self.json(201, record.json)
+        default:
+            return Self.methodNotAllowed
+        }
+    }
+
+    private func entity(_ kind: EntityKind, _ key: String, scope: ControlPlane.Scope?, request: Request) async throws -> Response {
+        switch request.method {
+        case .get:
+            return Self.json(200, try await control.find(kind, key, in: scope).json)
+        case .put:
+            let record = try await control.upsert(kind, key, body: try await body(of: request), in: scope)
+            return Self.json(200, record.json)
+        case .patch:
+            let record = try await control.update(kind, key, body: try await body(of: request), in: scope)
+            return Self.json(200, record.json)
+        case .delete:
+            try await control.delete(kind, key, in: scope)
+            return Response(status: .noContent)
+        default:
+            return Self.methodNotAllowed
+        }
+    }
+
+    private func list(_ kind: EntityKind, scope: ControlPlane.Scope?, request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        var size = 100
+        if let text = query["size"] {
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw EntityError(status: 400, body: .object([
+                    "code": .number(9), "name": .string("invalid size"),
+                    "message": .string("size must be an integer between 1 and 1000"),
+                ]))
+            }
+            size = value
+        }
+        var tags: [String] = []
+        var matchAll = true
+        if let text = query["tags"].map(String.init), !text.isEmpty {
+            if text.contains(","), text.contains("/") {
+                throw EntityError(status: 400, message: "invalid option (tags: cannot mix 'and' (',') and 'or' ('/'))")
+            }
+            matchAll = !text.contains("/")
+            tags = text.split(whereSeparator: { $0 == "," || $0 == "/" }).map(String.init)
+        }
+        let page = try await control.list(kind, in: scope, tags: tags, matchAll: matchAll, size: size,
+                                          offset: query["offset"].map(String.init))
+        var body: [String: JSONValue] = ["data": .array(page.records.map(\.json)), "next": .null]
+        if let next = page.nextOffset {
+            var parameters = ["offset=\(next)"]
+            if query["size"] != nil { parameters.append("size=\(size)") }
+            if let text = query["tags"] { parameters.append("tags=\(Self.percentEncoded(String(text)))") }
+            body["next"] = .string(request.uri.path + "?" + parameters.joined(separator: "&"))
+            body["offset"] = .string(next)
+        }
+        return Self.json(200, .object(body))
+    }
+
+    private func nodeInfo() async -> JSONValue {
+        .object([
+            "version": .string(node.version),
+            "tagline": .string("Welcome to Konnect"),
+            "hostname": .string(node.hostname),
+            "plugins": .object([
+                "available_on_server": .object(Dictionary(uniqueKeysWithValues: KnownPlugins.names.sorted().map { ($0, .bool(true)) })),
+                "enabled_in_cluster": .array(Set(await control.configuration.plugins.map(\.name)).sorted().map(JSONValue.string)),
+            ]),
+            "configuration": .object(["database": .string(node.database)]),
+        ])
+    }
+
+    // MARK: Bodies
+
+    /// The request body as a JSON object: JSON, or a form (`a=1&b[]=x&service.id=…`).
+    private func body(of request: Request) async throws -> JSONValue {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodySize)
+        } catch {
+            throw EntityError(status: 413, message: "Request body too large (the limit is \(maxBodySize) bytes)")
+        }
+        let text = String(buffer: buffer)
+        let contentType = request.headers[.contentType]?.split(separator: ";").first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch contentType {
+        case "application/json":
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return .object([:]) }
+            do {
+                return try JSONValue.parse(text)
+            } catch {
+                throw EntityError(status: 400, message: "Cannot parse JSON body")
+            }
+        case "application/x-www-form-urlencoded":
+            return FormBody.decode(text)
+        case "":
+            guard text.isEmpty else { throw EntityError(status: 415, message: "Unsupported Content-Type: none given") }
+            return .object([:])
+        default:
+            throw EntityError(status: 415, message: "Unsupported Content-Type: \(contentType)")
+        }
+    }
+
+    // MARK: Responses
+
+    static func json(_ status: Int, _ body: JSONValue) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(body.jsonText)
+        return Response(
+            status: .init(code: status),
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: buffer)
+        )
+    }
+
+    static let notFound = json(404, .object(["message": .string("Not found")]))
+    static let methodNotAllowed = json(405, .object(["message": .string("Method not allowed")]))
+
+    static func percentEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~,"))) ?? text
+    }
+
+    /// Compares secrets without an early exit, so response times tell nothing about the token.
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let left = Array(a.utf8), right = Array(b.utf8)
+        var difference = UInt8(left.count == right.count ? 0 : 1)
+        for index in 0..<max(left.count, right.count) {
+            difference |= (index < left.count ? left[index] : 0) ^ (index < right.count ? right[index] : 0)
+        }
+        return difference == 0
+    }
+}
+
+extension HTTPField.Name {
+    /// The Admin API's token header (required when `KONNECT_ADMIN_TOKEN` is set).
+    static let konnectAdminToken = Self("Konnect-Admin-Token")!
+}

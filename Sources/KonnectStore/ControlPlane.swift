@@ -1,0 +1,430 @@
+import Foundation
+import KonnectConfig
+
+/// The node's configuration as entities, and the only way to change it.
+///
+/// Holds every entity in memory, indexed by id and unique name, so that reads and checks never
+/// touch the database. A change is validated (fields with the declarative file's rules, then
+/// references and unique names), written to the store in one transaction, applied in memory,
+/// and then handed to `publish`, which swaps a new snapshot into the data plane. A change that
+/// fails any step changes nothing. Being an actor, it applies one change at a time.
+public actor ControlPlane {
+    /// An entity with the times the store records.
+    public struct Record: Sendable {
+        public var entity: Entity
+        public var createdAt: Int
+        public var updatedAt: Int
+
+        public var json: JSONValue { entity.json(createdAt: createdAt, updatedAt: updatedAt) }
+    }
+
+    /// One page of a listing.
+    public struct Page: Sendable {
+        public var records: [Record]
+        /// Where the next page starts, when there is one.
+        public var nextOffset: String?
+    }
+
+    /// Where an entity sits in a nested endpoint (`/services/{s}/routes`): the field that must
+    /// refer to the parent, and the parent's id or name.
+    public struct Scope: Sendable {
+        public var field: EntityReferenceField
+        public var parent: String
+
+        public init(field: EntityReferenceField, parent: String) {
+            self.field = field
+            self.parent = parent
+        }
+    }
+
+    private let store: SQLiteStore?
+    private let publish: @Sendable (Configuration) async throws -> Void
+    private var records: [EntityKind: [String: Record]] = [:]
+    /// Ids of each kind in the order they were created: the order of listings and snapshots.
+    private var order: [EntityKind: [String]] = [:]
+    /// Unique name (EntityKind.uniqueField) → id, per kind.
+    private var names: [EntityKind: [String: String]] = [:]
+    /// The clock for created_at/updated_at (seconds); replaceable in tests.
+    private let now: @Sendable () -> Int
+
+    /// Whether entities can be written one by one (database mode), or only replaced as a whole
+    /// (`replaceAll`, declarative mode).
+    public var isDatabaseMode: Bool { store != nil }
+
+    /// A control plane over `store` (database mode), or over nothing (declarative mode, when
+    /// `store` is nil). `publish` receives each new configuration.
+    public init(store: SQLiteStore?, now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) },
+                publish: @escaping @Sendable (Configuration) async throws -> Void) {
+        self.store = store
+        self.now = now
+        self.publish = publish
+    }
+
+    // MARK: Loading
+
+    /// Reads every stored entity, validating each as a write would. Entities that no longer
+    /// read are reported, not silently dropped: the node does not start on a store it
+    /// cannot trust.
+    public func loadFromStore() throws -> Configuration {
+        guard let store else { return configuration }
+        var problems: [String] = []
+        var loaded: [Record] = []
+        for stored in try store.loadAll() {
+            let object: JSONValue
+            do {
+                object = try JSONValue.parse(stored.json)
+            } catch {
+                problems.append("\(stored.kind.rawValue) \(stored.id): unreadable JSON (\(error))")
+                continue
+            }
+            let input = EntityInput.read(stored.kind, from: object)
+            guard var entity = input.entity else {
+                problems.append("\(stored.kind.rawValue) \(stored.id): " + input.issues.map(\.description).joined(separator: "; "))
+                continue
+            }
+            entity.id = stored.id
+            entity = Self.settingReferences(of: entity, to: stored.references)
+            loaded.append(Record(entity: entity, createdAt: stored.createdAt, updatedAt: stored.updatedAt))
+        }
+        guard problems.isEmpty else { throw StoreLoadError(problems: problems) }
+        reset(to: loaded)
+        return configuration
+    }
+
+    /// Takes `configuration` as the current one without storing or publishing it: what a
+    /// declarative node starts with (the proxy is built with it).
+    public func adopt(_ configuration: Configuration) {
+        let time = now()
+        reset(to: configuration.entities.map { Record(entity: $0, createdAt: time, updatedAt: time) })
+    }
+
+    /// The configuration the data plane should run, every kind in creation order.
+    public var configuration: Configuration {
+        Configuration(entities: EntityKind.allCases.flatMap { kind in
+            (order[kind] ?? []).compactMap { records[kind]?[$0]?.entity }
+        })
+    }
+
+    private func reset(to loaded: [Record]) {
+        records = [:]
+        order = [:]
+        names = [:]
+        for record in loaded { remember(record) }
+    }
+
+    private func remember(_ record: Record) {
+        let kind = record.entity.kind
+        let id = record.entity.id
+        if let previous = records[kind]?[id] {
+            if let name = previous.entity.uniqueName { names[kind]?[name] = nil }
+        } else {
+            order[kind, default: []].append(id)
+        }
+        records[kind, default: [:]][id] = record
+        if let name = record.entity.uniqueName { names[kind, default: [:]][name] = id }
+    }
+
+    private func forget(_ kind: EntityKind, id: String) {
+        guard let record = records[kind]?.removeValue(forKey: id) else { return }
+        if let name = record.entity.uniqueName { names[kind]?[name] = nil }
+        order[kind]?.removeAll { $0 == id }
+    }
+
+    // MARK: Reading
+
+    /// The entity `key` names: its id, or its unique name.
+    public func find(_ kind: EntityKind, _ key: String, in scope: Scope? = nil) throws(EntityError) -> Record {
+        guard let record = lookUp(kind, .idOrName(key)) else { throw .notFound() }
+        if let scope {
+            let parent = try parentID(of: scope)
+            guard record.entity.references[scope.field] == parent else { throw .notFound() }
+        }
+        return record
+    }
+
+    /// A page of the entities of `kind` (those under `scope`'s parent when given) that carry
+    /// all of `tags` (`matchAll`) or any of them.
+    public func list(_ kind: EntityKind, in scope: Scope? = nil, tags: [String] = [], matchAll: Bool = true,
+                     size: Int = 100, offset: String? = nil) throws(EntityError) -> Page {
+        let parent = try scope.map { scope throws(EntityError) in (scope.field, try parentID(of: scope)) }
+        let ids = order[kind] ?? []
+        var start = 0
+        if let offset {
+            guard let position = ids.firstIndex(of: offset) else {
+                throw .coded(400, .invalidOffset, name: "invalid offset", message: "'\(offset)' is not a valid offset")
+            }
+            start = position
+        }
+        var page: [Record] = []
+        var next: String?
+        for id in ids[start...] {
+            guard let record = records[kind]?[id] else { continue }
+            if let (field, parentID) = parent, record.entity.references[field] != parentID { continue }
+            if !tags.isEmpty {
+                let entityTags = Set(record.entity.tags)
+                let matches = matchAll ? tags.allSatisfy(entityTags.contains) : tags.contains(where: entityTags.contains)
+                if !matches { continue }
+            }
+            if page.count == size {
+                next = id
+                break
+            }
+            page.append(record)
+        }
+        return Page(records: page, nextOffset: next)
+    }
+
+    // MARK: Writing
+
+    /// Creates an entity from a request body (POST). An id in the body is kept; otherwise one
+    /// is generated.
+    public func create(_ kind: EntityKind, body: JSONValue, in scope: Scope? = nil) async throws(EntityError) -> Record {
+        try requireDatabase(kind, verb: "create")
+        let body = try scoped(body, in: scope)
+        let input = EntityInput.read(kind, from: body)
+        var entity = try resolved(input)
+        if input.hasGivenID {
+            if records[kind]?[entity.id] != nil { throw .primaryKeyViolation(id: entity.id) }
+        } else {
+            entity.id = UUID().uuidString.lowercased()
+        }
+        let time = now()
+        return try await save(Record(entity: entity, createdAt: time, updatedAt: time))
+    }
+
+    /// Creates or replaces the entity `key` names (PUT): a UUID is taken as the id, anything
+    /// else as the unique name. The body describes the whole entity; what it leaves out gets
+    /// its default.
+    public func upsert(_ kind: EntityKind, _ key: String, body: JSONValue, in scope: Scope? = nil) async throws(EntityError) -> Record {
+        try requireDatabase(kind, verb: "update")
+        guard case .object(var fields) = try scoped(body, in: scope) else {
+            throw .schemaViolation([ConfigIssue(path: "", expected: "a JSON object")])
+        }
+        let existing = lookUp(kind, .idOrName(key))
+        if Self.isUUID(key) {
+            fields["id"] = .string(key.lowercased())
+        } else {
+            guard let uniqueField = kind.uniqueField else { throw .notFound() }
+            fields[uniqueField] = .string(key)
+            fields["id"] = existing.map { .string($0.entity.id) } ?? .null
+        }
+        let input = EntityInput.read(kind, from: .object(fields))
+        var entity = try resolved(input)
+        if !input.hasGivenID { entity.id = UUID().uuidString.lowercased() }
+        let time = now()
+        let createdAt = records[kind]?[entity.id]?.createdAt ?? time
+        return try await save(Record(entity: entity, createdAt: createdAt, updatedAt: time))
+    }
+
+    /// Changes the fields a body gives of an existing entity (PATCH).
+    public func update(_ kind: EntityKind, _ key: String, body: JSONValue, in scope: Scope? = nil) async throws(EntityError) -> Record {
+        try requireDatabase(kind, verb: "update")
+        let existing = try find(kind, key, in: scope)
+        guard case .object(let changes) = body else {
+            throw .schemaViolation([ConfigIssue(path: "", expected: "a JSON object")])
+        }
+        if let id = changes["id"], id != .string(existing.entity.id) {
+            throw .schemaViolation([ConfigIssue(path: "id", expected: "the entity's own id (ids cannot change)")])
+        }
+        guard case .object(var fields) = existing.json else { throw .notFound() }
+        if kind == .services, changes["url"] != nil {
+            for key in ["protocol", "host", "port", "path"] { fields[key] = nil }
+        }
+        for (key, value) in changes {
+            if key == "config", case .object(let base)? = fields[key], case .object(let patch) = value {
+                fields[key] = .object(base.merging(patch) { $1 })
+            } else {
+                fields[key] = value
+            }
+        }
+        let input = EntityInput.read(kind, from: try scoped(.object(fields), in: scope))
+        var entity = try resolved(input)
+        entity.id = existing.entity.id
+        return try await save(Record(entity: entity, createdAt: existing.createdAt, updatedAt: now()))
+    }
+
+    /// Deletes the entity `key` names, with what Kong deletes along with it (a service's or
+    /// route's or consumer's plugins, an upstream's targets). A service that routes still use is
+    /// not deleted. Deleting what does not exist succeeds.
+    public func delete(_ kind: EntityKind, _ key: String, in scope: Scope? = nil) async throws(EntityError) {
+        try requireDatabase(kind, verb: "delete")
+        let record: Record
+        do {
+            record = try find(kind, key, in: scope)
+        } catch {
+            if error.status == 404 { return }
+            throw error
+        }
+        let id = record.entity.id
+        if kind == .services, routes(using: id).first != nil {
+            throw .referencedBy(.routes, parent: .services)
+        }
+        var removals: [(EntityKind, String)] = []
+        let childField: EntityReferenceField? = switch kind {
+        case .services: .service
+        case .routes: .route
+        case .consumers: .consumer
+        case .upstreams: .upstream
+        case .targets, .plugins: nil
+        }
+        if let childField {
+            let childKind: EntityKind = childField == .upstream ? .targets : .plugins
+            for childID in order[childKind] ?? [] where records[childKind]?[childID]?.entity.references[childField] == id {
+                removals.append((childKind, childID))
+            }
+        }
+        removals.append((kind, id))
+        try await commit(removals.map { StoreOperation.delete($0.0, id: $0.1) }) {
+            for (kind, id) in removals { forget(kind, id: id) }
+        }
+    }
+
+    /// Replaces the whole configuration (declarative `POST /config`, `konnect config apply`).
+    public func replaceAll(with configuration: Configuration) async throws(EntityError) {
+        let time = now()
+        let previous = records
+        let loaded = configuration.entities.map { entity in
+            let old = previous[entity.kind]?[entity.id]
+            let unchanged = old?.entity == entity
+            return Record(entity: entity, createdAt: old?.createdAt ?? time, updatedAt: unchanged ? old!.updatedAt : time)
+        }
+        let operations = [StoreOperation.deleteAll] + loaded.map { .put(Self.stored($0)) }
+        try await commit(operations) { reset(to: loaded) }
+    }
+
+    // MARK: Steps of a change
+
+    private func requireDatabase(_ kind: EntityKind, verb: String) throws(EntityError) {
+        guard store != nil else { throw .readOnly(kind, verb: verb) }
+    }
+
+    /// The body with the scope's parent reference set (a nested endpoint decides the parent).
+    private func scoped(_ body: JSONValue, in scope: Scope?) throws(EntityError) -> JSONValue {
+        guard let scope else { return body }
+        guard case .object(var fields) = body else {
+            throw .schemaViolation([ConfigIssue(path: "", expected: "a JSON object")])
+        }
+        let parent = try parentID(of: scope)
+        if let given = fields[scope.field.rawValue], given != .null,
+           given != .object(["id": .string(parent)]), given != .string(parent) {
+            let expected = "the \(scope.field.kind.noun) of the URL (\(scope.parent)), or nothing"
+            throw .schemaViolation([ConfigIssue(path: scope.field.rawValue, expected: expected)])
+        }
+        fields[scope.field.rawValue] = .object(["id": .string(parent)])
+        return .object(fields)
+    }
+
+    private func parentID(of scope: Scope) throws(EntityError) -> String {
+        guard let parent = lookUp(scope.field.kind, .idOrName(scope.parent)) else { throw .notFound() }
+        return parent.entity.id
+    }
+
+    /// The entity read from `input` with its references turned into ids; 400 when a field is
+    /// wrong or a reference leads nowhere.
+    private func resolved(_ input: EntityInput) throws(EntityError) -> Entity {
+        guard var entity = input.entity else { throw .schemaViolation(input.issues) }
+        var ids: [EntityReferenceField: String] = [:]
+        for (field, key) in input.references {
+            guard let target = lookUp(field.kind, key) else { throw .missingReference(field, key: key) }
+            ids[field] = target.entity.id
+        }
+        entity = Self.settingReferences(of: entity, to: ids)
+        if case .target(let target) = entity, target.upstreamID.isEmpty {
+            throw .schemaViolation([ConfigIssue(path: "upstream", expected: "the upstream of the target")])
+        }
+        return entity
+    }
+
+    /// Checks unique names, then stores and publishes the record.
+    private func save(_ record: Record) async throws(EntityError) -> Record {
+        let entity = record.entity
+        if let name = entity.uniqueName, let owner = names[entity.kind]?[name], owner != entity.id {
+            throw .uniqueViolation(field: entity.kind.uniqueField ?? "name", value: name)
+        }
+        if case .consumer(let consumer) = entity, let customID = consumer.customID {
+            let taken = (records[.consumers] ?? [:]).values.contains { other in
+                if case .consumer(let otherConsumer) = other.entity {
+                    return otherConsumer.customID == customID && otherConsumer.id != consumer.id
+                }
+                return false
+            }
+            if taken { throw .uniqueViolation(field: "custom_id", value: customID) }
+        }
+        try await commit([.put(Self.stored(record))]) { remember(record) }
+        return record
+    }
+
+    /// Writes `operations` in one transaction, then applies the same change in memory and
+    /// publishes the new configuration. Nothing changes when the write fails.
+    private func commit(_ operations: [StoreOperation], apply: () -> Void) async throws(EntityError) {
+        if let store {
+            do {
+                try store.write(operations)
+            } catch {
+                throw .storeFailed(error)
+            }
+        }
+        apply()
+        do {
+            try await publish(configuration)
+        } catch {
+            // Stored and kept: the data plane picks it up with the next change or restart.
+            throw EntityError(status: 500, message: "stored, but the proxy could not take the change yet: \(error)")
+        }
+    }
+
+    private func lookUp(_ kind: EntityKind, _ key: EntityKey) -> Record? {
+        let byID = records[kind] ?? [:]
+        switch key {
+        case .id(let id):
+            return byID[id.lowercased()]
+        case .name(let name):
+            return names[kind]?[name].flatMap { byID[$0] }
+        case .idOrName(let text):
+            if Self.isUUID(text), let record = byID[text.lowercased()] { return record }
+            return names[kind]?[text].flatMap { byID[$0] }
+        }
+    }
+
+    private func routes(using serviceID: String) -> [String] {
+        (order[.routes] ?? []).filter { records[.routes]?[$0]?.entity.references[.service] == serviceID }
+    }
+
+    static func isUUID(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.map(\.count) == [8, 4, 4, 4, 12] && text.allSatisfy { $0 == "-" || $0.isHexDigit }
+    }
+
+    static func stored(_ record: Record) -> StoredEntity {
+        StoredEntity(kind: record.entity.kind, id: record.entity.id, uniqueName: record.entity.uniqueName,
+                     references: record.entity.references, createdAt: record.createdAt,
+                     updatedAt: record.updatedAt, json: record.json.jsonText)
+    }
+
+    static func settingReferences(of entity: Entity, to ids: [EntityReferenceField: String]) -> Entity {
+        switch entity {
+        case .route(var route):
+            route.serviceID = ids[.service]
+            return .route(route)
+        case .target(var target):
+            target.upstreamID = ids[.upstream] ?? ""
+            return .target(target)
+        case .plugin(var plugin):
+            plugin.serviceID = ids[.service]
+            plugin.routeID = ids[.route]
+            plugin.consumerID = ids[.consumer]
+            return .plugin(plugin)
+        case .service, .upstream, .consumer:
+            return entity
+        }
+    }
+}
+
+/// The store holds entities that do not read as valid any more.
+public struct StoreLoadError: Error, CustomStringConvertible {
+    public var problems: [String]
+
+    public var description: String {
+        "the store holds entities Konnect cannot read: " + problems.joined(separator: "; ")
+    }
+}
