@@ -69,6 +69,8 @@ public struct AdminAPI: HTTPResponder {
         case 0:
             guard method == .get else { return Self.methodNotAllowed }
             return Self.json(200, await nodeInfo())
+        case 1 where segments[0] == "config":
+            return try await config(request)
         case 1 where segments[0] == "status":
             guard method == .get else { return Self.methodNotAllowed }
             return Self.json(200, .object([
@@ -161,6 +163,46 @@ public struct AdminAPI: HTTPResponder {
         return Self.json(200, .object(body))
     }
 
+    /// `GET /config` exports the configuration as declarative YAML (`{"config": "…"}`);
+    /// `POST /config` replaces it with a declarative document (declarative mode only).
+    private func config(_ request: Request) async throws -> Response {
+        switch request.method {
+        case .get:
+            return Self.json(200, .object(["config": .string(await control.configuration.declarativeYAML)]))
+        case .post:
+            guard await !control.isDatabaseMode else {
+                throw EntityError(status: 400, message: "this endpoint is only available when Konnect runs without a database (--declarative); use konnect config apply")
+            }
+            let buffer = try await rawBody(of: request)
+            var text = String(buffer: buffer)
+            // Kong also takes the document as the `config` field of a JSON object or a form.
+            if let wrapped = try? JSONValue.parse(text), case .string(let inner)? = wrapped["config"] {
+                text = inner
+            } else if case .string(let inner)? = FormBody.decode(text)["config"], !text.hasPrefix("{") {
+                text = inner
+            }
+            let configuration: Configuration
+            do {
+                configuration = try DeclarativeConfig.parse(text, source: "POST /config")
+            } catch {
+                var invalid = EntityError.schemaViolation(error.issues).body
+                if case .object(var fields) = invalid {
+                    fields["code"] = .number(14)
+                    fields["name"] = .string("invalid declarative configuration")
+                    fields["message"] = .string("declarative config is invalid: " + error.issues.map(\.description).joined(separator: "; "))
+                    invalid = .object(fields)
+                }
+                throw EntityError(status: 400, body: invalid)
+            }
+            try await control.replaceAll(with: configuration)
+            return Self.json(201, .object(EntityKind.allCases.reduce(into: [String: JSONValue]()) { counts, kind in
+                counts[kind.rawValue] = .number(Double(configuration.entities.filter { $0.kind == kind }.count))
+            }))
+        default:
+            return Self.methodNotAllowed
+        }
+    }
+
     private func nodeInfo() async -> JSONValue {
         .object([
             "version": .string(node.version),
@@ -177,13 +219,16 @@ public struct AdminAPI: HTTPResponder {
     // MARK: Bodies
 
     /// The request body as a JSON object: JSON, or a form (`a=1&b[]=x&service.id=…`).
-    private func body(of request: Request) async throws -> JSONValue {
-        let buffer: ByteBuffer
+    private func rawBody(of request: Request) async throws -> ByteBuffer {
         do {
-            buffer = try await request.body.collect(upTo: maxBodySize)
+            return try await request.body.collect(upTo: maxBodySize)
         } catch {
             throw EntityError(status: 413, message: "Request body too large (the limit is \(maxBodySize) bytes)")
         }
+    }
+
+    private func body(of request: Request) async throws -> JSONValue {
+        let buffer = try await rawBody(of: request)
         let text = String(buffer: buffer)
         let contentType = request.headers[.contentType]?.split(separator: ";").first
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""

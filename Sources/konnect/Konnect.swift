@@ -32,8 +32,77 @@ struct Version: ParsableCommand {
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with declarative configuration files.",
-        subcommands: [Validate.self]
+        subcommands: [Validate.self, Dump.self, Diff.self, Apply.self]
     )
+
+    /// The database's configuration, loaded as `konnect serve` loads it.
+    static func loadDatabase(_ options: Migrations.Options) async throws -> (ControlPlane, Configuration) {
+        let store = try openStore(directory: options.directory)
+        let control = ControlPlane(store: store) { _ in }
+        do {
+            return (control, try await control.loadFromStore())
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    static func loadFile(_ path: String) throws -> Configuration {
+        do {
+            return try DeclarativeConfig.load(path: path)
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+
+    struct Dump: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the database's configuration as a declarative file (YAML).")
+        @OptionGroup var options: Migrations.Options
+
+        func run() async throws {
+            let (_, configuration) = try await Config.loadDatabase(options)
+            print(configuration.declarativeYAML, terminator: "")
+        }
+    }
+
+    struct Diff: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what applying a declarative file would change in the database.",
+            discussion: "Exit status 0 when nothing would change, 2 when something would.")
+        @Argument(help: "A declarative file.") var file: String
+        @OptionGroup var options: Migrations.Options
+
+        func run() async throws {
+            let wanted = try Config.loadFile(file)
+            let (_, current) = try await Config.loadDatabase(options)
+            let changes = ConfigurationDiff(from: current, to: wanted)
+            for line in changes.lines { print(line) }
+            print("\(changes.created) to create, \(changes.updated) to update, \(changes.deleted) to delete")
+            if !changes.isEmpty { throw ExitCode(2) }
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the database equal to a declarative file, in one transaction.")
+        @Argument(help: "A declarative file.") var file: String
+        @OptionGroup var options: Migrations.Options
+
+        func run() async throws {
+            let wanted = try Config.loadFile(file)
+            let (control, current) = try await Config.loadDatabase(options)
+            let changes = ConfigurationDiff(from: current, to: wanted)
+            do {
+                try await control.replaceAll(with: wanted)
+            } catch {
+                printError("not applied: \(error)")
+                throw ExitCode(1)
+            }
+            print("applied \(file): \(changes.created) created, \(changes.updated) updated, \(changes.deleted) deleted")
+        }
+    }
 
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -13,12 +13,17 @@ struct AdminFixture {
     let directory: String
     let app: Application<AdminAPI>
 
-    init(token: String? = nil) throws {
+    /// Database mode by default; `declarative` gives a node without a store.
+    init(token: String? = nil, declarative: Bool = false) throws {
         directory = NSTemporaryDirectory() + "konnect-admin-\(UUID().uuidString)"
-        let store = try SQLiteStore(directory: directory)
-        try store.migrate()
+        var store: SQLiteStore?
+        if !declarative {
+            store = try SQLiteStore(directory: directory)
+            try store?.migrate()
+        }
         let control = ControlPlane(store: store) { _ in }
-        let node = AdminNodeInfo(version: "test", hostname: "test", database: "sqlite", activeConnections: { 0 })
+        let node = AdminNodeInfo(version: "test", hostname: "test", database: declarative ? "off" : "sqlite",
+                                 activeConnections: { 0 })
         app = Application(responder: AdminAPI(control: control, node: node, token: token))
     }
 
@@ -152,6 +157,33 @@ struct AdminAPITests {
             #expect(missing.status == 401)
             #expect(wrong.status == 401)
             #expect(right.status == 200)
+        }
+    }
+
+    @Test func aDeclarativeNodeTakesWholeConfigurationsAtPostConfig() async throws {
+        try await AdminFixture(declarative: true).run { client in
+            #expect(try await client.call(.post, "/services", json: #"{"host": "a.internal"}"#).status == 405)
+            let document = #"{"_format_version": "3.0", "services": [{"name": "a", "url": "http://a.internal", "routes": [{"name": "r", "paths": ["/a"]}]}]}"#
+            let applied = try await client.call(.post, "/config", json: document)
+            #expect(applied.status == 201)
+            #expect(applied.body["routes"] == .number(1))
+            #expect(try await client.call(.get, "/routes/r").body["paths"] == .array([.string("/a")]))
+
+            let invalid = try await client.call(.post, "/config", json: #"{"_format_version": "3.0", "services": [{"name": "b"}]}"#)
+            #expect(invalid.status == 400)
+            #expect(invalid.body["code"] == .number(14))
+            #expect(try await client.call(.get, "/services/a").status == 200)  // the old configuration stays
+
+            let exported = try await client.call(.get, "/config")
+            let yaml = try #require(exported.body["config"]?.string)
+            #expect(try DeclarativeConfig.parse(yaml).routes.map(\.name) == ["r"])
+        }
+    }
+
+    @Test func aDatabaseNodeRefusesPostConfig() async throws {
+        try await AdminFixture().run { client async throws in
+            let refused = try await client.call(.post, "/config", json: #"{"_format_version": "3.0"}"#)
+            #expect(refused.status == 400)
         }
     }
 }

@@ -125,7 +125,6 @@ struct ControlPlaneTests {
             try await control.delete(.services, "s")
             Issue.record("a service in use was deleted")
         } catch {
-            let error = try #require(error as? EntityError)
             #expect(error.status == 400)
             #expect(error.body["fields"]?["@referenced_by"] == .string("routes"))
         }
