@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the real binary the way the README does and checks what a user would: proxying,
-# config validation errors, reload on SIGHUP and on file change, and exit 0 on SIGTERM.
+# config validation errors, reload on SIGHUP and on file change, exit 0 on SIGTERM, and the
+# Admin API over the SQLite store, whose acknowledged writes survive kill -9.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,9 +40,10 @@ if "$bin" config validate "$work/bad.yaml" > "$work/bad.out" 2>&1; then fail "in
 grep -q 'services\[0\].routes\[0\].paths\[0\]' "$work/bad.out" || fail "error without path: $(cat "$work/bad.out")"
 grep -q 'line 6' "$work/bad.out" || fail "error without line: $(cat "$work/bad.out")"
 
-# No declarative file: an empty configuration, every request gets the no-route 404. The flag
-# wins over the environment variable naming another address.
-KONNECT_PROXY_LISTEN=127.0.0.1:18099 "$bin" serve --proxy-listen 127.0.0.1:18001 > "$work/empty.log" 2>&1 &
+# No declarative file: database mode, with nothing stored yet every request gets the no-route
+# 404. The flag wins over the environment variable naming another address.
+KONNECT_PROXY_LISTEN=127.0.0.1:18099 "$bin" serve --proxy-listen 127.0.0.1:18001 --data-dir "$work/empty-data" \
+    --admin-listen 127.0.0.1:18011 > "$work/empty.log" 2>&1 &
 empty=$!
 pids+=($empty)
 for _ in $(seq 50); do curl -s -o /dev/null 127.0.0.1:18001 && break; sleep 0.1; done
@@ -50,8 +52,41 @@ curl -s -o /dev/null 127.0.0.1:18099 && fail "KONNECT_PROXY_LISTEN won over --pr
 kill -TERM "$empty"
 wait "$empty" || fail "empty gateway did not exit 0 on SIGTERM"
 
+# Database mode: configured over the Admin API; a write that was answered survives kill -9.
+admin=127.0.0.1:18021
+start_db_node() {
+    "$bin" serve --data-dir "$work/data" --proxy-listen 127.0.0.1:18020 --admin-listen "$admin" >> "$work/db.log" 2>&1 &
+    db=$!
+    pids+=($db)
+    for _ in $(seq 100); do curl -s -o /dev/null "$admin/status" && break; sleep 0.1; done
+}
+start_db_node
+json() { curl -s -o "$work/out.json" -w '%{http_code}' -H 'Content-Type: application/json' "$@"; }
+[ "$(json -X POST "$admin/services" -d '{"name": "echo", "url": "http://127.0.0.1:9000"}')" = 201 ] \
+    || fail "creating a service: $(cat "$work/out.json")"
+[ "$(json -X POST "$admin/services/echo/routes" -d '{"name": "echo", "paths": ["/echo"]}')" = 201 ] \
+    || fail "creating a route: $(cat "$work/out.json")"
+[ "$(json -X POST "$admin/services" -d '{"name": "echo", "host": "x"}')" = 409 ] || fail "duplicate name not refused"
+[ "$(json -X POST "$admin/routes" -d '{"paths": ["no-slash"]}')" = 400 ] || fail "invalid route not refused"
+grep -q '"paths"' "$work/out.json" || fail "400 without the field: $(cat "$work/out.json")"
+[ "$(curl -s 127.0.0.1:18020/echo/hello.txt)" = "origin 9000" ] || fail "route from the Admin API not serving"
+{ kill -9 "$db" && wait "$db"; } 2>/dev/null || true
+start_db_node
+[ "$(curl -s 127.0.0.1:18020/echo/hello.txt)" = "origin 9000" ] || fail "configuration lost after kill -9: $(cat "$work/db.log")"
+[ "$(json "$admin/routes/echo")" = 200 ] || fail "route not found after restart"
+kill -TERM "$db"
+wait "$db" || fail "database node did not exit 0 on SIGTERM"
+"$bin" migrations status --data-dir "$work/data" > "$work/migrations.out" || fail "migrations status"
+grep -q 'applied' "$work/migrations.out" || fail "no migration applied: $(cat "$work/migrations.out")"
+"$bin" config dump --data-dir "$work/data" > "$work/dump.yaml" || fail "config dump"
+"$bin" config validate "$work/dump.yaml" >/dev/null || fail "the dump does not validate"
+"$bin" config diff "$work/dump.yaml" --data-dir "$work/data" >/dev/null || fail "a dump differs from its database"
+"$bin" config apply "$work/dump.yaml" --data-dir "$work/copy" >/dev/null || fail "config apply"
+"$bin" config diff "$work/dump.yaml" --data-dir "$work/copy" >/dev/null || fail "apply did not make the database equal the file"
+
 cp examples/quickstart.yaml "$work/live.yaml"
-KONNECT_PROXY_LISTEN=127.0.0.1:18000 "$bin" serve --declarative "$work/live.yaml" > "$work/serve.log" 2>&1 &
+KONNECT_PROXY_LISTEN=127.0.0.1:18000 "$bin" serve --declarative "$work/live.yaml" --admin-listen 127.0.0.1:18031 \
+    > "$work/serve.log" 2>&1 &
 serve=$!
 pids+=($serve)
 for _ in $(seq 50); do curl -s -o /dev/null 127.0.0.1:18000 && break; sleep 0.1; done

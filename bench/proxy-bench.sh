@@ -316,7 +316,7 @@ start_konnect() {
     KONNECT_RUNS=$((KONNECT_RUNS + 1))
     logfile="$WORK/logs/konnect-$KONNECT_RUNS-t$threads-$(basename "$config" .yaml).log"
     port_free "$KONNECT_PORT" || die "port $KONNECT_PORT on $HOST is already in use"
-    "$KONNECT_BIN" serve --declarative "$config" --proxy-listen "$HOST:$KONNECT_PORT" \
+    "$KONNECT_BIN" serve --declarative "$config" --proxy-listen "$HOST:$KONNECT_PORT" --admin-listen off \
         --threads "$threads" --log-level warning >"$logfile" 2>&1 &
     pid=$!
     STARTED_PIDS+=("$pid")

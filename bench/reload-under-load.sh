@@ -69,7 +69,7 @@ write_config() {  # $1: variant 0 or 1
     mv "$work/konnect.yaml.tmp" "$work/konnect.yaml"
 }
 write_config 0
-"$KONNECT_BIN" serve --declarative "$work/konnect.yaml" --proxy-listen "127.0.0.1:$KONNECT_PORT" \
+"$KONNECT_BIN" serve --declarative "$work/konnect.yaml" --proxy-listen "127.0.0.1:$KONNECT_PORT" --admin-listen off \
     --threads "$THREADS" --log-level info > "$work/konnect.log" 2>&1 &
 konnect=$!
 pids+=($konnect)

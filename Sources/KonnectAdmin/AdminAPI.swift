@@ -175,15 +175,14 @@ public struct AdminAPI: HTTPResponder {
             }
             let buffer = try await rawBody(of: request)
             var text = String(buffer: buffer)
-            // Kong also takes the document as the `config` field of a JSON object or a form.
-            if let wrapped = try? JSONValue.parse(text), case .string(let inner)? = wrapped["config"] {
-                text = inner
-            } else if case .string(let inner)? = FormBody.decode(text)["config"], !text.hasPrefix("{") {
+            // A form carries the document in its `config` field.
+            if request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true,
+               case .string(let inner)? = FormBody.decode(text)["config"] {
                 text = inner
             }
             let configuration: Configuration
             do {
-                configuration = try DeclarativeConfig.parse(text, source: "POST /config")
+                configuration = try DeclarativeConfig.parseRequestBody(text, source: "POST /config")
             } catch {
                 var invalid = EntityError.schemaViolation(error.issues).body
                 if case .object(var fields) = invalid {

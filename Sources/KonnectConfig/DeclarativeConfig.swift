@@ -10,12 +10,28 @@ import Yams
 public enum DeclarativeConfig {
     /// Parses YAML or JSON text in Kong's declarative format and validates it completely.
     public static func parse(_ text: String, source: String? = nil) throws(ConfigValidationError) -> Configuration {
-        let root: Node?
+        try parse(compose(text, source: source), source: source)
+    }
+
+    /// Like `parse`, for an Admin API body, which may also wrap the document as a string in a
+    /// `config` field (`{"config": "…"}`), as Kong's `POST /config` allows.
+    public static func parseRequestBody(_ text: String, source: String? = nil) throws(ConfigValidationError) -> Configuration {
+        let root = try compose(text, source: source)
+        if let mapping = root?.mapping, mapping.count == 1, let inner = mapping["config"]?.scalar?.string {
+            return try parse(inner, source: source)
+        }
+        return try parse(root, source: source)
+    }
+
+    private static func compose(_ text: String, source: String?) throws(ConfigValidationError) -> Node? {
         do {
-            root = try Yams.compose(yaml: text)
+            return try Yams.compose(yaml: text)
         } catch {
             throw ConfigValidationError(source: source, issues: [syntaxIssue(error, text: text)])
         }
+    }
+
+    private static func parse(_ root: Node?, source: String?) throws(ConfigValidationError) -> Configuration {
         let reader = ConfigReader()
         reader.readDocument(root)
         let configuration = reader.resolve()

@@ -40,7 +40,15 @@ public final class ProxyRuntime: Sendable {
         let version = snapshotVersion.wrappingIncrementThenLoad(ordering: .relaxed)
         let snapshot = ConfigSnapshot(configuration: configuration, version: version, loopCount: loops.count)
         for loop in loops {
-            try await loop.eventLoop.submit { loop.snapshot = snapshot }.get()
+            // The old snapshot comes back here, so that freeing a large one (a router of
+            // thousands of routes) happens on this task, not on the loop, unless a request on
+            // the loop still holds it.
+            let previous = try await loop.eventLoop.submit { () -> ConfigSnapshot in
+                let previous = loop.snapshot
+                loop.snapshot = snapshot
+                return previous
+            }.get()
+            withExtendedLifetime(previous) {}
         }
         logger.info("configuration applied", metadata: [
             "version": "\(version)", "services": "\(configuration.services.count)",

@@ -44,6 +44,10 @@ public actor ControlPlane {
     private var order: [EntityKind: [String]] = [:]
     /// Unique name (EntityKind.uniqueField) → id, per kind.
     private var names: [EntityKind: [String: String]] = [:]
+    /// The configuration the records make up, kept up to date change by change (rebuilding it
+    /// from the records costs more than compiling the router), and each entity's position in it.
+    private var current = Configuration()
+    private var positions: [EntityKind: [String: Int]] = [:]
     /// The clock for created_at/updated_at (seconds); replaceable in tests.
     private let now: @Sendable () -> Int
 
@@ -99,17 +103,56 @@ public actor ControlPlane {
     }
 
     /// The configuration the data plane should run, every kind in creation order.
-    public var configuration: Configuration {
-        Configuration(entities: EntityKind.allCases.flatMap { kind in
-            (order[kind] ?? []).compactMap { records[kind]?[$0]?.entity }
-        })
-    }
+    public var configuration: Configuration { current }
 
     private func reset(to loaded: [Record]) {
         records = [:]
         order = [:]
         names = [:]
+        current = Configuration()
+        positions = [:]
         for record in loaded { remember(record) }
+    }
+
+    /// Puts `entity` in `current`: in its old place when it is there, else at the end.
+    private func place(_ entity: Entity) {
+        let kind = entity.kind
+        let position = positions[kind]?[entity.id]
+        func put<Value>(_ value: Value, into list: inout [Value]) -> Int {
+            if let position {
+                list[position] = value
+                return position
+            }
+            list.append(value)
+            return list.count - 1
+        }
+        let index: Int
+        switch entity {
+        case .service(let value): index = put(value, into: &current.services)
+        case .route(let value): index = put(value, into: &current.routes)
+        case .upstream(let value): index = put(value, into: &current.upstreams)
+        case .target(let value): index = put(value, into: &current.targets)
+        case .consumer(let value): index = put(value, into: &current.consumers)
+        case .plugin(let value): index = put(value, into: &current.plugins)
+        }
+        positions[kind, default: [:]][entity.id] = index
+    }
+
+    /// Takes the entity out of `current`, moving up those after it.
+    private func unplace(_ kind: EntityKind, id: String) {
+        guard let position = positions[kind]?.removeValue(forKey: id) else { return }
+        func remove<Value>(from list: inout [Value], id: (Value) -> String) {
+            list.remove(at: position)
+            for index in position..<list.count { positions[kind]?[id(list[index])] = index }
+        }
+        switch kind {
+        case .services: remove(from: &current.services, id: \.id)
+        case .routes: remove(from: &current.routes, id: \.id)
+        case .upstreams: remove(from: &current.upstreams, id: \.id)
+        case .targets: remove(from: &current.targets, id: \.id)
+        case .consumers: remove(from: &current.consumers, id: \.id)
+        case .plugins: remove(from: &current.plugins, id: \.id)
+        }
     }
 
     private func remember(_ record: Record) {
@@ -122,12 +165,14 @@ public actor ControlPlane {
         }
         records[kind, default: [:]][id] = record
         if let name = record.entity.uniqueName { names[kind, default: [:]][name] = id }
+        place(record.entity)
     }
 
     private func forget(_ kind: EntityKind, id: String) {
         guard let record = records[kind]?.removeValue(forKey: id) else { return }
         if let name = record.entity.uniqueName { names[kind]?[name] = nil }
         order[kind]?.removeAll { $0 == id }
+        unplace(kind, id: id)
     }
 
     // MARK: Reading

@@ -60,6 +60,28 @@ struct ControlPlaneTests {
         #expect(again.createdAt == route.createdAt)
     }
 
+    @Test func thePublishedConfigurationFollowsEachChangeInOrder() async throws {
+        let directory = DataDirectory()
+        let (control, published) = try directory.open()
+        _ = try await control.create(.services, body: object(#"{"name": "s", "host": "s.internal"}"#))
+        for name in ["a", "b", "c", "d"] {
+            _ = try await control.create(.routes, body: object(#"{"name": "\#(name)", "paths": ["/\#(name)"]}"#),
+                                         in: .init(field: .service, parent: "s"))
+        }
+        try await control.delete(.routes, "b")
+        _ = try await control.update(.routes, "c", body: object(#"{"paths": ["/c2"]}"#))
+        try await control.delete(.routes, "a")
+        _ = try await control.create(.routes, body: object(#"{"name": "e", "paths": ["/e"]}"#))
+        let last = try #require(published.last)
+        #expect(last.routes.map(\.name) == ["c", "d", "e"])
+        #expect(last.routes.map(\.paths) == [["/c2"], ["/d"], ["/e"]])
+        _ = try await control.update(.routes, "d", body: object(#"{"paths": ["/d2"]}"#))  // after the moves
+        #expect(published.last?.routes.map(\.paths) == [["/c2"], ["/d2"], ["/e"]])
+
+        let (reopened, _) = try directory.open()
+        #expect(try await reopened.loadFromStore() == published.last)
+    }
+
     @Test func everyBadFieldIsNamedAndNothingIsStored() async throws {
         let directory = DataDirectory()
         let (control, published) = try directory.open()
