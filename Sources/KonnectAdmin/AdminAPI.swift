@@ -80,6 +80,12 @@ public struct AdminAPI: HTTPResponder {
         default:
             break
         }
+        if segments.count == 3, segments[0] == "schemas", segments[2] == "validate",
+           let kind = EntityKind(rawValue: segments[1]) {
+            guard method == .post else { return Self.methodNotAllowed }
+            try await control.validate(kind, body: try await body(of: request))
+            return Self.json(200, .object(["message": .string("schema validation successful")]))
+        }
         guard let kind = EntityKind(rawValue: segments[0]) else { return Self.notFound }
         switch segments.count {
         case 1:

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// JSON text that could not be read.
@@ -5,17 +6,33 @@ public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
+extension JSONValue: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+}
+
 extension JSONValue {
-    /// Parses JSON text (read by the YAML parser, since JSON is YAML's flow style).
+    /// Parses JSON text, strictly (no YAML-isms, no trailing commas).
     public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
-        let node: Node?
         do {
-            node = try Yams.compose(yaml: text)
+            return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         } catch {
             throw JSONSyntaxError(description: "\(error)")
         }
-        guard let node else { throw JSONSyntaxError(description: "empty body") }
-        return ConfigReader().json(node, at: "")
     }
 
     /// The value for `key` of an object; nil for a missing key and for anything not an object.

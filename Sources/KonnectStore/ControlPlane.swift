@@ -48,6 +48,8 @@ public actor ControlPlane {
     /// from the records costs more than compiling the router), and each entity's position in it.
     private var current = Configuration()
     private var positions: [EntityKind: [String: Int]] = [:]
+    /// The store's `externalVersion` when it was last loaded.
+    private var knownExternalVersion: Int?
     /// The clock for created_at/updated_at (seconds); replaceable in tests.
     private let now: @Sendable () -> Int
 
@@ -71,6 +73,7 @@ public actor ControlPlane {
     /// cannot trust.
     public func loadFromStore() throws -> Configuration {
         guard let store else { return configuration }
+        knownExternalVersion = try store.externalVersion()
         var problems: [String] = []
         var loaded: [Record] = []
         for stored in try store.loadAll() {
@@ -93,6 +96,16 @@ public actor ControlPlane {
         guard problems.isEmpty else { throw StoreLoadError(problems: problems) }
         reset(to: loaded)
         return configuration
+    }
+
+    /// Reloads and publishes the store's contents when another process has written to it since
+    /// the last load (`konnect config apply` on a running node's database); returns whether it
+    /// did. A store that no longer reads leaves the running configuration in place.
+    public func reloadIfChangedElsewhere() async throws -> Bool {
+        guard let store, let known = knownExternalVersion else { return false }
+        guard try store.externalVersion() != known else { return false }
+        try await publish(try loadFromStore())
+        return true
     }
 
     /// Takes `configuration` as the current one without storing or publishing it: what a
@@ -220,6 +233,12 @@ public actor ControlPlane {
     }
 
     // MARK: Writing
+
+    /// Checks a body as `create` would, without storing anything
+    /// (`POST /schemas/{entities}/validate`).
+    public func validate(_ kind: EntityKind, body: JSONValue) throws(EntityError) {
+        _ = try resolved(EntityInput.read(kind, from: body))
+    }
 
     /// Creates an entity from a request body (POST). An id in the body is kept; otherwise one
     /// is generated.

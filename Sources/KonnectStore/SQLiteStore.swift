@@ -108,6 +108,12 @@ public final class SQLiteStore: Sendable {
         return (applied, migrator.migrations.filter { !applied.contains($0) })
     }
 
+    /// A number that changes whenever another process commits to the database: SQLite's
+    /// `data_version` on this store's writing connection, which its own commits leave alone.
+    public func externalVersion() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+
     // MARK: Reading and writing
 
     /// Every stored entity, by kind (services, routes, upstreams, targets, consumers, plugins),

@@ -207,6 +207,9 @@ struct Serve: AsyncParsableCommand {
         runtimeBox.runtime = runtime
 
         var services: [any ServiceLifecycle.Service] = [ProxyService(runtime: runtime)]
+        if store != nil {
+            services.append(StoreWatcher(control: control, logger: Logger(label: "konnect.store")))
+        }
         if let declarativePath {
             services.append(DeclarativeReloader(path: declarativePath, logger: Logger(label: "konnect.config")) { configuration in
                 try await control.replaceAll(with: configuration)

@@ -186,4 +186,16 @@ struct AdminAPITests {
             #expect(refused.status == 400)
         }
     }
+
+    @Test func aBodyCanBeValidatedWithoutStoringIt() async throws {
+        try await AdminFixture().run { client async throws in
+            let good = try await client.call(.post, "/schemas/services/validate", json: #"{"name": "a", "host": "a.internal"}"#)
+            let bad = try await client.call(.post, "/schemas/routes/validate", json: #"{"paths": ["x"]}"#)
+            let list = try await client.call(.get, "/services")
+            #expect(good.status == 200)
+            #expect(bad.status == 400)
+            #expect(bad.body["fields"]?["paths"] != nil)
+            #expect(list.body["data"] == .array([]))
+        }
+    }
 }

@@ -82,6 +82,23 @@ struct ControlPlaneTests {
         #expect(try await reopened.loadFromStore() == published.last)
     }
 
+    @Test func aChangeFromAnotherProcessIsPickedUp() async throws {
+        let directory = DataDirectory()
+        let (node, published) = try directory.open()
+        _ = try await node.loadFromStore()
+        _ = try await node.create(.services, body: object(#"{"name": "own", "host": "own.internal"}"#))
+        #expect(try await node.reloadIfChangedElsewhere() == false)  // its own write is not news
+
+        let (other, _) = try directory.open()  // another connection, as `konnect config apply` opens
+        _ = try await other.loadFromStore()
+        _ = try await other.create(.services, body: object(#"{"name": "theirs", "host": "theirs.internal"}"#))
+
+        #expect(try await node.reloadIfChangedElsewhere() == true)
+        #expect(published.last?.services.compactMap(\.name) == ["own", "theirs"])
+        #expect(try await node.find(.services, "theirs").entity.uniqueName == "theirs")
+        #expect(try await node.reloadIfChangedElsewhere() == false)
+    }
+
     @Test func everyBadFieldIsNamedAndNothingIsStored() async throws {
         let directory = DataDirectory()
         let (control, published) = try directory.open()
