@@ -69,6 +69,9 @@ public struct AdminAPI: HTTPResponder {
         case 0:
             guard method == .get else { return Self.methodNotAllowed }
             return Self.json(200, await nodeInfo())
+        case 1 where segments[0] == "openapi.json":
+            guard method == .get else { return Self.methodNotAllowed }
+            return Self.json(200, AdminOpenAPI.document)
         case 1 where segments[0] == "config":
             return try await config(request)
         case 1 where segments[0] == "status":

@@ -54,6 +54,39 @@ extension JSONValue {
         return text
     }
 
+    /// JSON text indented by two spaces per level, keys sorted: for files people read and diff.
+    public var prettyJSONText: String {
+        var text = ""
+        writePretty(to: &text, indent: "")
+        return text + "\n"
+    }
+
+    private func writePretty(to text: inout String, indent: String) {
+        let inner = indent + "  "
+        switch self {
+        case .array(let items) where !items.isEmpty:
+            text += "[\n"
+            for (index, item) in items.enumerated() {
+                text += inner
+                item.writePretty(to: &text, indent: inner)
+                text += index + 1 < items.count ? ",\n" : "\n"
+            }
+            text += indent + "]"
+        case .object(let fields) where !fields.isEmpty:
+            text += "{\n"
+            for (index, key) in fields.keys.sorted().enumerated() {
+                text += inner
+                Self.writeString(key, to: &text)
+                text += ": "
+                fields[key]!.writePretty(to: &text, indent: inner)
+                text += index + 1 < fields.count ? ",\n" : "\n"
+            }
+            text += indent + "}"
+        default:
+            write(to: &text)
+        }
+    }
+
     private func write(to text: inout String) {
         switch self {
         case .null: text += "null"

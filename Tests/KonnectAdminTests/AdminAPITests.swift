@@ -198,4 +198,21 @@ struct AdminAPITests {
             #expect(list.body["data"] == .array([]))
         }
     }
+
+    /// The document in the repository is the one the API serves. Run the tests with
+    /// KONNECT_WRITE_OPENAPI=1 to rewrite it after changing the API.
+    @Test func theOpenAPIDocumentInTheRepositoryIsCurrent() async throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/admin-openapi.json").path
+        let expected = AdminOpenAPI.document.prettyJSONText
+        if ProcessInfo.processInfo.environment["KONNECT_WRITE_OPENAPI"] == "1" {
+            try expected.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let stored = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(stored == expected, "docs/admin-openapi.json is out of date: run KONNECT_WRITE_OPENAPI=1 swift test")
+        try await AdminFixture().run { client async throws in
+            let served = try await client.call(.get, "/openapi.json")
+            #expect(served.body == AdminOpenAPI.document)
+        }
+    }
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Property-based tests of the Admin API from its own OpenAPI document (schemathesis, from PyPI):
+# thousands of generated requests, valid and invalid, against the real binary in database mode.
+# Fails on any 5xx answer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/schemathesis ]; then
+    python3 -m venv .venv 2>/dev/null || {
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv .venv
+    }
+    .venv/bin/pip install -q 'schemathesis==4.32.5'
+fi
+
+swift build --product konnect >/dev/null
+work=$(mktemp -d)
+.build/debug/konnect serve --data-dir "$work/data" --proxy-listen 127.0.0.1:18400 --admin-listen 127.0.0.1:18401 \
+    --log-level warning > "$work/konnect.log" 2>&1 &
+node=$!
+cleanup() { kill "$node" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+for _ in $(seq 100); do curl -s -o /dev/null 127.0.0.1:18401/status && break; sleep 0.1; done
+
+.venv/bin/schemathesis run http://127.0.0.1:18401/openapi.json --checks not_a_server_error \
+    --max-examples "${SCHEMATHESIS_EXAMPLES:-10}" --seed "${SCHEMATHESIS_SEED:-$RANDOM}" --no-color 2>&1 \
+    | sed -n '/SUMMARY/,$p'
+status=${PIPESTATUS[0]}
+kill -0 "$node" 2>/dev/null || { echo "schemathesis: the node died"; cat "$work/konnect.log"; exit 1; }
+exit "$status"

@@ -1,0 +1,262 @@
+import KonnectConfig
+
+/// The OpenAPI 3.1 document of the Admin API, served at `/openapi.json` and kept in the
+/// repository as `docs/admin-openapi.json` (a test keeps the two equal).
+///
+/// Built from the same lists the API routes by (entity kinds and nested collections), so a new
+/// kind or endpoint appears here by itself.
+public enum AdminOpenAPI {
+    public static let document: JSONValue = build()
+
+    private static func string(_ text: String) -> JSONValue { .string(text) }
+    private static func object(_ fields: [String: JSONValue]) -> JSONValue { .object(fields) }
+    private static func ref(_ name: String) -> JSONValue { object(["$ref": string("#/components/schemas/\(name)")]) }
+
+    private static func type(_ name: String, nullable: Bool = false, _ extra: [String: JSONValue] = [:]) -> JSONValue {
+        var fields = extra
+        fields["type"] = nullable ? .array([string(name), string("null")]) : string(name)
+        return object(fields)
+    }
+
+    private static func integer(_ range: ClosedRange<Int>? = nil, nullable: Bool = false) -> JSONValue {
+        var extra: [String: JSONValue] = [:]
+        if let range {
+            extra["minimum"] = .number(Double(range.lowerBound))
+            extra["maximum"] = .number(Double(range.upperBound))
+        }
+        return type("integer", nullable: nullable, extra)
+    }
+
+    private static func strings(nullable: Bool = true) -> JSONValue {
+        type("array", nullable: nullable, ["items": type("string")])
+    }
+
+    private static func oneOf(_ values: [String], nullable: Bool = false) -> JSONValue {
+        type("string", nullable: nullable, ["enum": .array(values.map(string))])
+    }
+
+    private static let reference = object([
+        "type": .array([string("object"), string("null")]),
+        "properties": object(["id": type("string"), "name": type("string")]),
+        "additionalProperties": .bool(false),
+    ])
+
+    private static let common: [String: JSONValue] = [
+        "id": type("string", ["format": string("uuid")]),
+        "tags": strings(),
+        "created_at": type("integer", ["readOnly": .bool(true)]),
+        "updated_at": type("integer", ["readOnly": .bool(true)]),
+    ]
+
+    private static let protocols = ["http", "https", "grpc", "grpcs", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"]
+
+    /// Each kind's fields as JSON Schema, with the rules a client can know in advance (types,
+    /// ranges, choices); the Admin API checks the rest and answers 400.
+    private static func entitySchema(_ kind: EntityKind) -> JSONValue {
+        var properties = common
+        var required: [String] = []
+        switch kind {
+        case .services:
+            properties.merge([
+                "name": type("string", nullable: true), "url": type("string"),
+                "protocol": oneOf(protocols), "host": type("string"), "port": integer(0...65535),
+                "path": type("string", nullable: true), "retries": integer(0...32767),
+                "connect_timeout": integer(1...2_147_483_646), "write_timeout": integer(1...2_147_483_646),
+                "read_timeout": integer(1...2_147_483_646), "enabled": type("boolean"),
+                "client_certificate": reference, "tls_verify": type("boolean", nullable: true),
+                "tls_verify_depth": integer(0...64, nullable: true), "ca_certificates": strings(),
+            ]) { $1 }
+        case .routes:
+            properties.merge([
+                "name": type("string", nullable: true),
+                "protocols": type("array", ["items": oneOf(protocols)]),
+                "methods": strings(), "hosts": strings(), "paths": strings(),
+                "headers": type("object", nullable: true, ["additionalProperties": strings(nullable: false)]),
+                "https_redirect_status_code": type("integer", ["enum": .array([426, 301, 302, 307, 308].map { .number(Double($0)) })]),
+                "regex_priority": type("integer"), "strip_path": type("boolean"), "preserve_host": type("boolean"),
+                "path_handling": oneOf(["v0", "v1"]), "request_buffering": type("boolean"),
+                "response_buffering": type("boolean"), "snis": strings(), "sources": type("array", nullable: true),
+                "destinations": type("array", nullable: true), "service": reference,
+            ]) { $1 }
+        case .upstreams:
+            let modes = ["none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture"]
+            properties.merge([
+                "name": type("string"),
+                "algorithm": oneOf(["round-robin", "least-connections", "consistent-hashing", "latency"]),
+                "hash_on": oneOf(modes), "hash_fallback": oneOf(modes),
+                "hash_on_header": type("string", nullable: true), "hash_fallback_header": type("string", nullable: true),
+                "hash_on_cookie": type("string", nullable: true), "hash_on_cookie_path": type("string"),
+                "hash_on_query_arg": type("string", nullable: true), "hash_fallback_query_arg": type("string", nullable: true),
+                "hash_on_uri_capture": type("string", nullable: true), "hash_fallback_uri_capture": type("string", nullable: true),
+                "slots": integer(10...65536), "healthchecks": type("object", nullable: true),
+                "host_header": type("string", nullable: true), "client_certificate": reference,
+                "use_srv_name": type("boolean"),
+            ]) { $1 }
+            required = ["name"]
+        case .targets:
+            properties.merge([
+                "target": type("string"), "weight": integer(0...65535), "upstream": reference,
+            ]) { $1 }
+            required = ["target"]
+        case .consumers:
+            properties.merge([
+                "username": type("string", nullable: true), "custom_id": type("string", nullable: true),
+            ]) { $1 }
+        case .plugins:
+            properties.merge([
+                "name": type("string"), "instance_name": type("string", nullable: true),
+                "config": type("object", nullable: true), "enabled": type("boolean"),
+                "service": reference, "route": reference, "consumer": reference,
+                "protocols": type("array", ["items": oneOf(protocols)]),
+                "ordering": type("object", nullable: true),
+            ]) { $1 }
+            required = ["name"]
+        }
+        var schema: [String: JSONValue] = [
+            "type": string("object"), "properties": object(properties), "additionalProperties": .bool(false),
+        ]
+        if !required.isEmpty { schema["required"] = .array(required.map(string)) }
+        return object(schema)
+    }
+
+    private static func schemaName(_ kind: EntityKind) -> String {
+        kind.noun.prefix(1).uppercased() + kind.noun.dropFirst()
+    }
+
+    private static func json(_ schema: JSONValue) -> JSONValue {
+        object(["application/json": object(["schema": schema])])
+    }
+
+    private static func response(_ description: String, _ schema: JSONValue? = nil) -> JSONValue {
+        var fields: [String: JSONValue] = ["description": string(description)]
+        if let schema { fields["content"] = json(schema) }
+        return object(fields)
+    }
+
+    /// The error answers every operation may give, described once under `components.responses`.
+    private static let errorResponses: [String: JSONValue] = [
+        "400": response("Invalid request: `fields` names every bad field", ref("Error")),
+        "401": response("Konnect-Admin-Token missing or wrong (when an admin token is set)", ref("Error")),
+        "404": response("Not found", ref("Error")),
+        "405": response("Method not allowed, or a write on a node without a database", ref("Error")),
+        "409": response("A unique field is taken", ref("Error")),
+        "413": response("Body too large", ref("Error")),
+        "415": response("Content type other than JSON or a form", ref("Error")),
+    ]
+
+    private static let errors: [String: JSONValue] = Dictionary(uniqueKeysWithValues: errorResponses.keys.map { status in
+        (status, object(["$ref": string("#/components/responses/Error\(status)")]))
+    })
+
+    private static func operation(_ summary: String, _ responses: [String: JSONValue], body: JSONValue? = nil,
+                                  parameters: [JSONValue] = []) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "summary": string(summary), "responses": object(responses.merging(errors) { first, _ in first }),
+        ]
+        if let body {
+            fields["requestBody"] = object(["required": .bool(true), "content": object([
+                "application/json": object(["schema": body]),
+                "application/x-www-form-urlencoded": object(["schema": body]),
+            ])])
+        }
+        if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
+        return object(fields)
+    }
+
+    private static func pathParameter(_ name: String) -> JSONValue {
+        object(["name": string(name), "in": string("path"), "required": .bool(true), "schema": type("string")])
+    }
+
+    private static let listParameters: [JSONValue] = [
+        object(["name": string("size"), "in": string("query"), "schema": integer(1...1000)]),
+        object(["name": string("offset"), "in": string("query"), "schema": type("string")]),
+        object(["name": string("tags"), "in": string("query"), "schema": type("string"),
+                "description": string("a,b: all of the tags; a/b: any of them")]),
+    ]
+
+    private static func entityPaths(_ kind: EntityKind, under parent: (EntityKind, String)?) -> [String: JSONValue] {
+        let name = schemaName(kind)
+        var prefix = ""
+        var parentParameters: [JSONValue] = []
+        if let (parentKind, parameter) = parent {
+            prefix = "/\(parentKind.rawValue)/{\(parameter)}"
+            parentParameters = [pathParameter(parameter)]
+        }
+        let scopeText = parent.map { " of one \($0.0.noun)" } ?? ""
+        let collection: [String: JSONValue] = [
+            "get": operation("List \(kind.rawValue)\(scopeText)", ["200": response("A page", ref("\(name)List"))],
+                             parameters: parentParameters + listParameters),
+            "post": operation("Create a \(kind.noun)\(scopeText)", ["201": response("Created", ref(name))],
+                              body: ref(name), parameters: parentParameters),
+        ]
+        let itemParameters = parentParameters + [pathParameter("id")]
+        let item: [String: JSONValue] = [
+            "get": operation("Fetch a \(kind.noun) by id or name", ["200": response("The entity", ref(name))],
+                             parameters: itemParameters),
+            "put": operation("Create or replace a \(kind.noun)", ["200": response("The entity", ref(name))],
+                             body: ref(name), parameters: itemParameters),
+            "patch": operation("Change fields of a \(kind.noun)", ["200": response("The entity", ref(name))],
+                               body: ref(name), parameters: itemParameters),
+            "delete": operation("Delete a \(kind.noun)", ["204": response("Deleted, or not there")],
+                                parameters: itemParameters),
+        ]
+        return ["\(prefix)/\(kind.rawValue)": object(collection), "\(prefix)/\(kind.rawValue)/{id}": object(item)]
+    }
+
+    private static func build() -> JSONValue {
+        var paths: [String: JSONValue] = [
+            "/": object(["get": operation("Node information", ["200": response("Version, plugins, database", type("object"))])]),
+            "/status": object(["get": operation("Node status", ["200": response("Connections and database", type("object"))])]),
+            "/config": object([
+                "get": operation("The configuration as a declarative file", ["200": response("`{\"config\": \"…\"}`", type("object"))]),
+                "post": operation("Replace the whole configuration (nodes without a database)",
+                                  ["201": response("Applied: entity counts", type("object"))],
+                                  body: type("object", ["properties": object(["_format_version": type("string")])])),
+            ]),
+        ]
+        var schemas: [String: JSONValue] = [
+            "Error": object([
+                "type": string("object"),
+                "properties": object([
+                    "message": type("string"), "code": type("integer"), "name": type("string"), "fields": type("object"),
+                ]),
+                "required": .array([string("message")]),
+            ]),
+        ]
+        for kind in EntityKind.allCases {
+            paths.merge(entityPaths(kind, under: nil)) { $1 }
+            let name = schemaName(kind)
+            schemas[name] = entitySchema(kind)
+            schemas["\(name)List"] = object([
+                "type": string("object"),
+                "properties": object([
+                    "data": type("array", ["items": ref(name)]),
+                    "next": type("string", nullable: true), "offset": type("string"),
+                ]),
+                "required": .array([string("data"), string("next")]),
+            ])
+            paths["/schemas/\(kind.rawValue)/validate"] = object([
+                "post": operation("Check a \(kind.noun) without storing it",
+                                  ["200": response("Valid", type("object"))], body: ref(name)),
+            ])
+        }
+        for (parent, children) in AdminAPI.nested {
+            for child in children.keys {
+                paths.merge(entityPaths(child, under: (parent, parent.noun))) { $1 }
+            }
+        }
+        return object([
+            "openapi": string("3.1.0"),
+            "info": object([
+                "title": string("Konnect Admin API"),
+                "version": string("0.1.0"),
+                "description": string("Kong-compatible Admin API of Konnect: entities, declarative configuration, node status."),
+            ]),
+            "paths": object(paths),
+            "components": object([
+                "schemas": object(schemas),
+                "responses": object(Dictionary(uniqueKeysWithValues: errorResponses.map { ("Error\($0.key)", $0.value) })),
+            ]),
+        ])
+    }
+}
