@@ -13,12 +13,16 @@ public struct AdminNodeInfo: Sendable {
     public var database: String
     /// Open client connections of the proxy.
     public var activeConnections: @Sendable () -> Int
+    /// Requests the proxy has started since the node started.
+    public var totalRequests: @Sendable () async -> Int
 
-    public init(version: String, hostname: String, database: String, activeConnections: @escaping @Sendable () -> Int) {
+    public init(version: String, hostname: String, database: String, activeConnections: @escaping @Sendable () -> Int,
+                totalRequests: @escaping @Sendable () async -> Int = { 0 }) {
         self.version = version
         self.hostname = hostname
         self.database = database
         self.activeConnections = activeConnections
+        self.totalRequests = totalRequests
     }
 }
 
@@ -77,8 +81,11 @@ public struct AdminAPI: HTTPResponder {
         case 1 where segments[0] == "status":
             guard method == .get else { return Self.methodNotAllowed }
             return Self.json(200, .object([
-                "database": .object(["reachable": .bool(true)]),
-                "server": .object(["connections_active": .number(Double(node.activeConnections()))]),
+                "database": .object(["reachable": .bool(await control.storeIsReachable())]),
+                "server": .object([
+                    "connections_active": .number(Double(node.activeConnections())),
+                    "total_requests": .number(Double(await node.totalRequests())),
+                ]),
             ]))
         default:
             break

@@ -11,6 +11,8 @@ final class LoopContext: @unchecked Sendable {
     let eventLoop: SocketLoop
     let index: Int
     var snapshot: ConfigSnapshot
+    /// Requests this loop has started, for `/status` (read on the loop, summed by the runtime).
+    var requestCount = 0
     let pool: UpstreamPool
     private var random: RequestIDGenerator
     /// Live client connections, for graceful shutdown.

@@ -281,6 +281,7 @@ final class ProxyHandler: TCPStreamDelegate {
 
     /// Marks the start of a request: its clock starts and it takes the loop's current snapshot.
     private func beginRequest() {
+        loop.requestCount &+= 1
         inRequest = true
         receivedAt = now
         lastClientRead = receivedAt

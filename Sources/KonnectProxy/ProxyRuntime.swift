@@ -34,6 +34,16 @@ public final class ProxyRuntime: Sendable {
 
     public var openConnectionCount: Int { openConnections.load(ordering: .relaxed) }
 
+    /// Requests started since the node started, asked of each loop (so counting costs the
+    /// request path a plain increment).
+    public func totalRequests() async -> Int {
+        var total = 0
+        for loop in loops {
+            total += (try? await loop.eventLoop.submit { loop.requestCount }.get()) ?? 0
+        }
+        return total
+    }
+
     /// Compiles `configuration` on the calling task (never an event loop) and swaps it into every
     /// loop; requests already running finish with the snapshot they started with.
     public func apply(_ configuration: Configuration) async throws {

@@ -98,6 +98,12 @@ public actor ControlPlane {
         return configuration
     }
 
+    /// Whether the database answers (always true for a node without one).
+    public func storeIsReachable() -> Bool {
+        guard let store else { return true }
+        return (try? store.externalVersion()) != nil
+    }
+
     /// Reloads and publishes the store's contents when another process has written to it since
     /// the last load (`konnect config apply` on a running node's database); returns whether it
     /// did. A store that no longer reads leaves the running configuration in place.

@@ -218,7 +218,8 @@ struct Serve: AsyncParsableCommand {
         if let admin {
             let node = AdminNodeInfo(
                 version: Konnect.version, hostname: ProcessInfo.processInfo.hostName,
-                database: store == nil ? "off" : "sqlite", activeConnections: { runtime.openConnectionCount })
+                database: store == nil ? "off" : "sqlite", activeConnections: { runtime.openConnectionCount },
+                totalRequests: { await runtime.totalRequests() })
             let api = AdminAPI(control: control, node: node, token: environment["KONNECT_ADMIN_TOKEN"])
             services.append(Application(
                 responder: api,

@@ -29,6 +29,15 @@ struct ProxyHandlerTests {
         }
     }
 
+    @Test func everyRequestIsCountedWhetherRoutedOrNot() async throws {
+        try await withProxy(configure: { ProxyFixture.simple(port: $0[0], paths: ["/echo"]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            for path in ["/echo/a", "/echo/b", "/unrouted"] { _ = try await client.get(path) }
+            #expect(await fx.runtime.totalRequests() == 3)
+        }
+    }
+
     @Test func keepsClientRequestIDAndAppendsForwardedFor() async throws {
         try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()
