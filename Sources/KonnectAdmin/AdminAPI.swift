@@ -90,6 +90,10 @@ public struct AdminAPI: HTTPResponder {
         default:
             break
         }
+        if segments.count == 2, segments[0] == "schemas", let kind = EntityKind(rawValue: segments[1]) {
+            guard method == .get else { return Self.methodNotAllowed }
+            return Self.json(200, AdminOpenAPI.kongSchema(kind))
+        }
         if segments.count == 3, segments[0] == "schemas", segments[2] == "validate",
            let kind = EntityKind(rawValue: segments[1]) {
             guard method == .post else { return Self.methodNotAllowed }

@@ -119,6 +119,55 @@ public enum AdminOpenAPI {
         return object(schema)
     }
 
+    /// A kind's fields as Kong's `GET /schemas/{entity}` lists them: one `{name: {type, …}}` per
+    /// field with its default (from the model's own defaults), choices and range.
+    public static func kongSchema(_ kind: EntityKind) -> JSONValue {
+        guard case .object(let schema) = entitySchema(kind), case .object(let properties)? = schema["properties"] else {
+            return .object([:])
+        }
+        let required = Set((schema["required"].flatMap { value -> [JSONValue]? in
+            if case .array(let items) = value { return items }
+            return nil
+        } ?? []).compactMap(\.string))
+        let defaults = defaultEntity(kind)?.json(createdAt: 0, updatedAt: 0)
+        let names = properties.keys.sorted { left, right in
+            let first = ["id", "created_at", "updated_at"]
+            let l = first.firstIndex(of: left) ?? first.count, r = first.firstIndex(of: right) ?? first.count
+            return l != r ? l < r : left < right
+        }
+        let fields: [JSONValue] = names.map { name in
+            guard case .object(let property)? = properties[name] else { return .null }
+            var field: [String: JSONValue] = [:]
+            var typeName = property["type"]?.string
+            if typeName == nil, case .array(let types)? = property["type"] { typeName = types.first?.string }
+            if property["properties"]?["id"] != nil { typeName = "foreign" }
+            field["type"] = typeName.map { $0 == "object" ? "record" : $0 }.map(JSONValue.string)
+            if let choices = property["enum"] { field["one_of"] = choices }
+            if let low = property["minimum"], let high = property["maximum"] { field["between"] = .array([low, high]) }
+            if required.contains(name) { field["required"] = .bool(true) }
+            if ["id", "created_at", "updated_at"].contains(name) { field["auto"] = .bool(true) }
+            // Required fields and the placeholders the model starts with ("") have no default.
+            if name != "id", !required.contains(name), let value = defaults?[name], value != .null, value != .string(""),
+               !["created_at", "updated_at"].contains(name) {
+                field["default"] = value
+            }
+            return .object([name: .object(field)])
+        }
+        return .object(["fields": .array(fields)])
+    }
+
+    /// An entity with every field at its default, for the defaults `kongSchema` shows.
+    private static func defaultEntity(_ kind: EntityKind) -> Entity? {
+        switch kind {
+        case .services: .service(Service(id: "", host: ""))
+        case .routes: .route(Route(id: ""))
+        case .upstreams: .upstream(Upstream(id: "", name: ""))
+        case .targets: .target(Target(id: "", upstreamID: "", host: ""))
+        case .consumers: .consumer(Consumer(id: ""))
+        case .plugins: .plugin(Plugin(id: "", name: ""))
+        }
+    }
+
     private static func schemaName(_ kind: EntityKind) -> String {
         kind.noun.prefix(1).uppercased() + kind.noun.dropFirst()
     }
@@ -234,6 +283,9 @@ public enum AdminOpenAPI {
                     "next": type("string", nullable: true), "offset": type("string"),
                 ]),
                 "required": .array([string("data"), string("next")]),
+            ])
+            paths["/schemas/\(kind.rawValue)"] = object([
+                "get": operation("The \(kind.noun) schema: fields, types, defaults", ["200": response("Fields", type("object"))]),
             ])
             paths["/schemas/\(kind.rawValue)/validate"] = object([
                 "post": operation("Check a \(kind.noun) without storing it",

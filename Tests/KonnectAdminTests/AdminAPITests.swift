@@ -187,6 +187,27 @@ struct AdminAPITests {
         }
     }
 
+    @Test func schemasListFieldsWithTheirDefaults() async throws {
+        try await AdminFixture().run { client async throws in
+            let schema = try await client.call(.get, "/schemas/services")
+            guard case .array(let fields)? = schema.body["fields"] else {
+                Issue.record("no fields: \(schema.body)")
+                return
+            }
+            let byName = Dictionary(uniqueKeysWithValues: fields.compactMap { field -> (String, JSONValue)? in
+                guard case .object(let entry) = field, let (name, value) = entry.first else { return nil }
+                return (name, value)
+            })
+            #expect(byName["port"]?["default"] == .number(80))
+            #expect(byName["port"]?["between"] == .array([.number(0), .number(65535)]))
+            #expect(byName["retries"]?["default"] == .number(5))
+            #expect(byName["protocol"]?["one_of"] != nil)
+            let upstream = try await client.call(.get, "/schemas/upstreams")
+            #expect(upstream.body.jsonText.contains(#"{"name":{"required":true,"type":"string"}}"#))
+            #expect(try await client.call(.get, "/schemas/nothing").status == 404)
+        }
+    }
+
     @Test func aBodyCanBeValidatedWithoutStoringIt() async throws {
         try await AdminFixture().run { client async throws in
             let good = try await client.call(.post, "/schemas/services/validate", json: #"{"name": "a", "host": "a.internal"}"#)
