@@ -67,7 +67,8 @@ public struct AdminAPI: HTTPResponder {
     }
 
     private func route(_ request: Request) async throws -> Response {
-        let segments = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).map { String($0) }
+        let segments = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+            .map { String($0).removingPercentEncoding ?? String($0) }
         let method = request.method
         switch segments.count {
         case 0:

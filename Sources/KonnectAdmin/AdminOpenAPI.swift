@@ -212,8 +212,21 @@ public enum AdminOpenAPI {
         return object(fields)
     }
 
-    private static func pathParameter(_ name: String) -> JSONValue {
-        object(["name": string(name), "in": string("path"), "required": .bool(true), "schema": type("string")])
+    private static func pathParameter(_ name: String, example: String) -> JSONValue {
+        object([
+            "name": string(name), "in": string("path"), "required": .bool(true), "schema": type("string"),
+            "example": string(example),
+        ])
+    }
+
+    /// The id or name used as the example of a path parameter naming a `kind`: what
+    /// `.ci/schemathesis.sh` creates before testing, so that item endpoints meet real entities.
+    public static func exampleKey(_ kind: EntityKind) -> String {
+        switch kind {
+        case .services, .routes, .upstreams, .consumers: "example-\(kind.noun)"
+        case .targets: "0b5c7a7e-5d0a-4b7e-8a41-3f6c1d2e9a10"
+        case .plugins: "6f2d9c1b-8e4a-4c3f-b5d7-1a9e0c8b7d64"
+        }
     }
 
     private static let listParameters: [JSONValue] = [
@@ -229,7 +242,7 @@ public enum AdminOpenAPI {
         var parentParameters: [JSONValue] = []
         if let (parentKind, parameter) = parent {
             prefix = "/\(parentKind.rawValue)/{\(parameter)}"
-            parentParameters = [pathParameter(parameter)]
+            parentParameters = [pathParameter(parameter, example: exampleKey(parentKind))]
         }
         let scopeText = parent.map { " of one \($0.0.noun)" } ?? ""
         let collection: [String: JSONValue] = [
@@ -238,7 +251,7 @@ public enum AdminOpenAPI {
             "post": operation("Create a \(kind.noun)\(scopeText)", ["201": response("Created", ref(name))],
                               body: ref(name), parameters: parentParameters),
         ]
-        let itemParameters = parentParameters + [pathParameter("id")]
+        let itemParameters = parentParameters + [pathParameter("id", example: exampleKey(kind))]
         let item: [String: JSONValue] = [
             "get": operation("Fetch a \(kind.noun) by id or name", ["200": response("The entity", ref(name))],
                              parameters: itemParameters),
