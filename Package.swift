@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "KonnectProxyTests",
             dependencies: [
-                "KonnectProxy", "KonnectConfig", "KonnectRouter",
+                "KonnectProxy", "KonnectConfig", "KonnectRouter", "KonnectStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

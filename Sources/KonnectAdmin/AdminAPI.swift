@@ -101,6 +101,10 @@ public struct AdminAPI: HTTPResponder {
             try await control.validate(kind, body: try await body(of: request))
             return Self.json(200, .object(["message": .string("schema validation successful")]))
         }
+        if segments == ["plugins", "enabled"] {
+            guard method == .get else { return Self.methodNotAllowed }
+            return Self.json(200, .object(["enabled_plugins": .array(KnownPlugins.names.sorted().map(JSONValue.string))]))
+        }
         guard let kind = EntityKind(rawValue: segments[0]) else { return Self.notFound }
         switch segments.count {
         case 1:

@@ -269,6 +269,7 @@ public enum AdminOpenAPI {
         var paths: [String: JSONValue] = [
             "/": object(["get": operation("Node information", ["200": response("Version, plugins, database", type("object"))])]),
             "/status": object(["get": operation("Node status", ["200": response("Connections and database", type("object"))])]),
+            "/plugins/enabled": object(["get": operation("Plugins this node can run", ["200": response("`{\"enabled_plugins\": […]}`", type("object"))])]),
             "/config": object([
                 "get": operation("The configuration as a declarative file", ["200": response("`{\"config\": \"…\"}`", type("object"))]),
                 "post": operation("Replace the whole configuration (nodes without a database)",

@@ -202,6 +202,12 @@ struct AdminAPITests {
             #expect(byName["port"]?["between"] == .array([.number(0), .number(65535)]))
             #expect(byName["retries"]?["default"] == .number(5))
             #expect(byName["protocol"]?["one_of"] != nil)
+            let enabled = try await client.call(.get, "/plugins/enabled")
+            guard case .array(let plugins)? = enabled.body["enabled_plugins"] else {
+                Issue.record("no enabled_plugins: \(enabled.body)")
+                return
+            }
+            #expect(plugins.contains(.string("key-auth")) && plugins.contains(.string("rate-limiting")))
             let upstream = try await client.call(.get, "/schemas/upstreams")
             #expect(upstream.body.jsonText.contains(#"{"name":{"required":true,"type":"string"}}"#))
             #expect(try await client.call(.get, "/schemas/nothing").status == 404)

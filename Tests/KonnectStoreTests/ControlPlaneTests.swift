@@ -99,6 +99,39 @@ struct ControlPlaneTests {
         #expect(try await node.reloadIfChangedElsewhere() == false)
     }
 
+    @Test func concurrentWritersNeverLeaveAHalfAppliedChange() async throws {
+        let directory = DataDirectory()
+        let (control, published) = try directory.open()
+        _ = try await control.create(.upstreams, body: object(#"{"name": "pool"}"#))
+        // 40 writers at once: 20 race for one name, 20 add targets to the same upstream.
+        let outcomes = await withTaskGroup(of: Int.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    do {
+                        if index.isMultiple(of: 2) {
+                            _ = try await control.create(.services, body: object(#"{"name": "contested", "host": "h\#(index).internal"}"#))
+                        } else {
+                            _ = try await control.create(.targets, body: object(#"{"target": "10.0.0.\#(index):80"}"#),
+                                                         in: .init(field: .upstream, parent: "pool"))
+                        }
+                        return 201
+                    } catch let error as EntityError {
+                        return error.status
+                    } catch {
+                        return 0
+                    }
+                }
+            }
+            return await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == 201 }.count == 21)  // one service, twenty targets
+        #expect(outcomes.filter { $0 == 409 }.count == 19)
+        let (reopened, _) = try directory.open()
+        let stored = try await reopened.loadFromStore()
+        #expect(stored.services.count == 1 && stored.targets.count == 20)
+        #expect(published.last == stored)
+    }
+
     @Test func everyBadFieldIsNamedAndNothingIsStored() async throws {
         let directory = DataDirectory()
         let (control, published) = try directory.open()
