@@ -40,8 +40,6 @@ public actor ControlPlane {
     private let store: SQLiteStore?
     private let publish: @Sendable (Configuration) async throws -> Void
     private var records: [EntityKind: [String: Record]] = [:]
-    /// Ids of each kind in the order they were created: the order of listings and snapshots.
-    private var order: [EntityKind: [String]] = [:]
     /// Unique name (EntityKind.uniqueField) → id, per kind.
     private var names: [EntityKind: [String: String]] = [:]
     /// The configuration the records make up, kept up to date change by change (rebuilding it
@@ -126,7 +124,6 @@ public actor ControlPlane {
 
     private func reset(to loaded: [Record]) {
         records = [:]
-        order = [:]
         names = [:]
         current = Configuration()
         positions = [:]
@@ -157,6 +154,18 @@ public actor ControlPlane {
         positions[kind, default: [:]][entity.id] = index
     }
 
+    /// Ids of a kind in the order they were created: the order of listings and snapshots.
+    private func ids(of kind: EntityKind) -> [String] {
+        switch kind {
+        case .services: current.services.map(\.id)
+        case .routes: current.routes.map(\.id)
+        case .upstreams: current.upstreams.map(\.id)
+        case .targets: current.targets.map(\.id)
+        case .consumers: current.consumers.map(\.id)
+        case .plugins: current.plugins.map(\.id)
+        }
+    }
+
     /// Takes the entity out of `current`, moving up those after it.
     private func unplace(_ kind: EntityKind, id: String) {
         guard let position = positions[kind]?.removeValue(forKey: id) else { return }
@@ -177,10 +186,8 @@ public actor ControlPlane {
     private func remember(_ record: Record) {
         let kind = record.entity.kind
         let id = record.entity.id
-        if let previous = records[kind]?[id] {
-            if let name = previous.entity.uniqueName { names[kind]?[name] = nil }
-        } else {
-            order[kind, default: []].append(id)
+        if let previous = records[kind]?[id], let name = previous.entity.uniqueName {
+            names[kind]?[name] = nil
         }
         records[kind, default: [:]][id] = record
         if let name = record.entity.uniqueName { names[kind, default: [:]][name] = id }
@@ -190,7 +197,6 @@ public actor ControlPlane {
     private func forget(_ kind: EntityKind, id: String) {
         guard let record = records[kind]?.removeValue(forKey: id) else { return }
         if let name = record.entity.uniqueName { names[kind]?[name] = nil }
-        order[kind]?.removeAll { $0 == id }
         unplace(kind, id: id)
     }
 
@@ -211,7 +217,7 @@ public actor ControlPlane {
     public func list(_ kind: EntityKind, in scope: Scope? = nil, tags: [String] = [], matchAll: Bool = true,
                      size: Int = 100, offset: String? = nil) throws(EntityError) -> Page {
         let parent = try scope.map { scope throws(EntityError) in (scope.field, try parentID(of: scope)) }
-        let ids = order[kind] ?? []
+        let ids = ids(of: kind)
         var start = 0
         if let offset {
             guard let position = ids.firstIndex(of: offset) else {
@@ -339,7 +345,7 @@ public actor ControlPlane {
         }
         if let childField {
             let childKind: EntityKind = childField == .upstream ? .targets : .plugins
-            for childID in order[childKind] ?? [] where records[childKind]?[childID]?.entity.references[childField] == id {
+            for childID in ids(of: childKind) where records[childKind]?[childID]?.entity.references[childField] == id {
                 removals.append((childKind, childID))
             }
         }
@@ -457,7 +463,7 @@ public actor ControlPlane {
     }
 
     private func routes(using serviceID: String) -> [String] {
-        (order[.routes] ?? []).filter { records[.routes]?[$0]?.entity.references[.service] == serviceID }
+        current.routes.filter { $0.serviceID == serviceID }.map(\.id)
     }
 
     static func isUUID(_ text: String) -> Bool {
