@@ -131,25 +131,19 @@ build_konnect() {
 # /proc readings.
 CLK_TCK=$(getconf CLK_TCK)
 
-# utime + stime, in clock ticks, summed over the given PIDs (all threads of each process).
-cpu_ticks() {
-    local pid total=0 ticks
+# utime + stime (cpu_ticks) or utime alone (user_ticks: the proxy's own code, without the
+# kernel's socket work), in clock ticks, summed over the given PIDs (all threads of each process).
+stat_ticks() {
+    local fields=$1 pid total=0 ticks
+    shift
     for pid in "$@"; do
-        ticks=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$pid/stat")
+        ticks=$(awk -v which="$fields" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print which == "user" ? f[12] : f[12] + f[13] }' "/proc/$pid/stat")
         total=$((total + ticks))
     done
     echo "$total"
 }
-
-# utime alone (the proxy's own code, without the kernel's socket work), like cpu_ticks.
-user_ticks() {
-    local pid total=0 ticks
-    for pid in "$@"; do
-        ticks=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] }' "/proc/$pid/stat")
-        total=$((total + ticks))
-    done
-    echo "$total"
-}
+cpu_ticks() { stat_ticks all "$@"; }
+user_ticks() { stat_ticks user "$@"; }
 
 # A /proc/PID/status field in KiB (VmRSS, VmHWM), summed over the given PIDs.
 status_kib() {

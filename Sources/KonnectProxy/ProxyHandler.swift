@@ -864,25 +864,6 @@ final class ProxyHandler: TCPStreamDelegate {
 /// Konnect's JSON error bodies: `{"message": ..., "request_id": ...}`.
 enum ErrorBody {
     static func json(message: String, requestID: String) -> String {
-        "{\"message\":\"\(escape(message))\",\"request_id\":\"\(escape(requestID))\"}"
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = Array("0123456789abcdef")
-                out += "\\u00" + String(hex[Int(scalar.value >> 4)]) + String(hex[Int(scalar.value & 0xF)])
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        JSONValue.object(["message": .string(message), "request_id": .string(requestID)]).jsonText
     }
 }
