@@ -6,6 +6,7 @@ import KonnectConfig
 import KonnectProxy
 import KonnectStore
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// The `konnect` command line.
@@ -233,7 +234,14 @@ struct Serve: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             ))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE && admin != nil {
+            // The proxy reports its own address; an address in use otherwise is the Admin API's.
+            printError("cannot listen for the Admin API on \(admin!.host):\(admin!.port): address already in use "
+                + "(choose another with --admin-listen or KONNECT_ADMIN_LISTEN, or turn it off with --admin-listen off)")
+            throw ExitCode(1)
+        }
     }
 }
 
