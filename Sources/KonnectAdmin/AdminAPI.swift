@@ -158,12 +158,7 @@ public struct AdminAPI: HTTPResponder {
         let query = request.uri.queryParameters
         var size = 100
         if let text = query["size"] {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw EntityError(status: 400, body: .object([
-                    "code": .number(9), "name": .string("invalid size"),
-                    "message": .string("size must be an integer between 1 and 1000"),
-                ]))
-            }
+            guard let value = Int(text), (1...1000).contains(value) else { throw EntityError.invalidSize() }
             size = value
         }
         var tags: [String] = []

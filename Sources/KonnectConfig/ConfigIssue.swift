@@ -40,19 +40,9 @@ public struct ConfigIssue: Sendable, Hashable, CustomStringConvertible {
         return String(value.prefix(maximumValueLength - 1)) + "…"
     }
 
+    /// The value as a JSON string: quoted, with quotes, backslashes and control characters escaped.
     private static func quoted(_ value: String) -> String {
-        var result = "\""
-        for character in value {
-            switch character {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default: result.append(character)
-            }
-        }
-        return result + "\""
+        JSONValue.string(value).jsonText
     }
 }
 

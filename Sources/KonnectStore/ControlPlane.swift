@@ -39,17 +39,23 @@ public actor ControlPlane {
 
     private let store: SQLiteStore?
     private let publish: @Sendable (Configuration) async throws -> Void
-    private var records: [EntityKind: [String: Record]] = [:]
+    /// Every entity, as the data plane gets it: kept up to date change by change (rebuilding it
+    /// from a list of entities costs more than compiling the router).
+    private var current = Configuration()
+    /// Where each entity is in `current`, and its times; per kind, by id.
+    private var slots: [EntityKind: [String: Slot]] = [:]
     /// Unique name (EntityKind.uniqueField) → id, per kind.
     private var names: [EntityKind: [String: String]] = [:]
-    /// The configuration the records make up, kept up to date change by change (rebuilding it
-    /// from the records costs more than compiling the router), and each entity's position in it.
-    private var current = Configuration()
-    private var positions: [EntityKind: [String: Int]] = [:]
     /// The store's `externalVersion` when it was last loaded.
     private var knownExternalVersion: Int?
     /// The clock for created_at/updated_at (seconds); replaceable in tests.
     private let now: @Sendable () -> Int
+
+    private struct Slot {
+        var position: Int
+        var createdAt: Int
+        var updatedAt: Int
+    }
 
     /// Whether entities can be written one by one (database mode), or only replaced as a whole
     /// (`replaceAll`, declarative mode).
@@ -123,17 +129,30 @@ public actor ControlPlane {
     public var configuration: Configuration { current }
 
     private func reset(to loaded: [Record]) {
-        records = [:]
-        names = [:]
         current = Configuration()
-        positions = [:]
+        slots = [:]
+        names = [:]
         for record in loaded { remember(record) }
     }
 
-    /// Puts `entity` in `current`: in its old place when it is there, else at the end.
-    private func place(_ entity: Entity) {
-        let kind = entity.kind
-        let position = positions[kind]?[entity.id]
+    /// The entity with `id`, with its times.
+    private func record(_ kind: EntityKind, _ id: String) -> Record? {
+        guard let slot = slots[kind]?[id] else { return nil }
+        let entity: Entity = switch kind {
+        case .services: .service(current.services[slot.position])
+        case .routes: .route(current.routes[slot.position])
+        case .upstreams: .upstream(current.upstreams[slot.position])
+        case .targets: .target(current.targets[slot.position])
+        case .consumers: .consumer(current.consumers[slot.position])
+        case .plugins: .plugin(current.plugins[slot.position])
+        }
+        return Record(entity: entity, createdAt: slot.createdAt, updatedAt: slot.updatedAt)
+    }
+
+    /// Puts `entity` in `current`: in its old place when it is there, else at the end; returns
+    /// the place.
+    private func place(_ entity: Entity) -> Int {
+        let position = slots[entity.kind]?[entity.id]?.position
         func put<Value>(_ value: Value, into list: inout [Value]) -> Int {
             if let position {
                 list[position] = value
@@ -142,16 +161,14 @@ public actor ControlPlane {
             list.append(value)
             return list.count - 1
         }
-        let index: Int
         switch entity {
-        case .service(let value): index = put(value, into: &current.services)
-        case .route(let value): index = put(value, into: &current.routes)
-        case .upstream(let value): index = put(value, into: &current.upstreams)
-        case .target(let value): index = put(value, into: &current.targets)
-        case .consumer(let value): index = put(value, into: &current.consumers)
-        case .plugin(let value): index = put(value, into: &current.plugins)
+        case .service(let value): return put(value, into: &current.services)
+        case .route(let value): return put(value, into: &current.routes)
+        case .upstream(let value): return put(value, into: &current.upstreams)
+        case .target(let value): return put(value, into: &current.targets)
+        case .consumer(let value): return put(value, into: &current.consumers)
+        case .plugin(let value): return put(value, into: &current.plugins)
         }
-        positions[kind, default: [:]][entity.id] = index
     }
 
     /// Ids of a kind in the order they were created: the order of listings and snapshots.
@@ -167,11 +184,10 @@ public actor ControlPlane {
     }
 
     /// Takes the entity out of `current`, moving up those after it.
-    private func unplace(_ kind: EntityKind, id: String) {
-        guard let position = positions[kind]?.removeValue(forKey: id) else { return }
+    private func unplace(_ kind: EntityKind, at position: Int) {
         func remove<Value>(from list: inout [Value], id: (Value) -> String) {
             list.remove(at: position)
-            for index in position..<list.count { positions[kind]?[id(list[index])] = index }
+            for index in position..<list.count { slots[kind]?[id(list[index])]?.position = index }
         }
         switch kind {
         case .services: remove(from: &current.services, id: \.id)
@@ -186,18 +202,16 @@ public actor ControlPlane {
     private func remember(_ record: Record) {
         let kind = record.entity.kind
         let id = record.entity.id
-        if let previous = records[kind]?[id], let name = previous.entity.uniqueName {
-            names[kind]?[name] = nil
-        }
-        records[kind, default: [:]][id] = record
+        if let name = self.record(kind, id)?.entity.uniqueName { names[kind]?[name] = nil }
+        let position = place(record.entity)
+        slots[kind, default: [:]][id] = Slot(position: position, createdAt: record.createdAt, updatedAt: record.updatedAt)
         if let name = record.entity.uniqueName { names[kind, default: [:]][name] = id }
-        place(record.entity)
     }
 
     private func forget(_ kind: EntityKind, id: String) {
-        guard let record = records[kind]?.removeValue(forKey: id) else { return }
+        guard let record = record(kind, id), let slot = slots[kind]?.removeValue(forKey: id) else { return }
         if let name = record.entity.uniqueName { names[kind]?[name] = nil }
-        unplace(kind, id: id)
+        unplace(kind, at: slot.position)
     }
 
     // MARK: Reading
@@ -228,7 +242,7 @@ public actor ControlPlane {
         var page: [Record] = []
         var next: String?
         for id in ids[start...] {
-            guard let record = records[kind]?[id] else { continue }
+            guard let record = record(kind, id) else { continue }
             if let (field, parentID) = parent, record.entity.references[field] != parentID { continue }
             if !tags.isEmpty {
                 let entityTags = Set(record.entity.tags)
@@ -260,7 +274,7 @@ public actor ControlPlane {
         let input = EntityInput.read(kind, from: body)
         var entity = try resolved(input)
         if input.hasGivenID {
-            if records[kind]?[entity.id] != nil { throw .primaryKeyViolation(id: entity.id) }
+            if slots[kind]?[entity.id] != nil { throw .primaryKeyViolation(id: entity.id) }
         } else {
             entity.id = UUID().uuidString.lowercased()
         }
@@ -288,7 +302,7 @@ public actor ControlPlane {
         var entity = try resolved(input)
         if !input.hasGivenID { entity.id = UUID().uuidString.lowercased() }
         let time = now()
-        let createdAt = records[kind]?[entity.id]?.createdAt ?? time
+        let createdAt = slots[kind]?[entity.id]?.createdAt ?? time
         return try await save(Record(entity: entity, createdAt: createdAt, updatedAt: time))
     }
 
@@ -345,7 +359,7 @@ public actor ControlPlane {
         }
         if let childField {
             let childKind: EntityKind = childField == .upstream ? .targets : .plugins
-            for childID in ids(of: childKind) where records[childKind]?[childID]?.entity.references[childField] == id {
+            for childID in ids(of: childKind) where self.record(childKind, childID)?.entity.references[childField] == id {
                 removals.append((childKind, childID))
             }
         }
@@ -358,9 +372,8 @@ public actor ControlPlane {
     /// Replaces the whole configuration (declarative `POST /config`, `konnect config apply`).
     public func replaceAll(with configuration: Configuration) async throws(EntityError) {
         let time = now()
-        let previous = records
         let loaded = configuration.entities.map { entity in
-            let old = previous[entity.kind]?[entity.id]
+            let old = record(entity.kind, entity.id)
             let unchanged = old?.entity == entity
             return Record(entity: entity, createdAt: old?.createdAt ?? time, updatedAt: unchanged ? old!.updatedAt : time)
         }
@@ -418,13 +431,9 @@ public actor ControlPlane {
             throw .uniqueViolation(field: entity.kind.uniqueField ?? "name", value: name)
         }
         if case .consumer(let consumer) = entity, let customID = consumer.customID {
-            let taken = (records[.consumers] ?? [:]).values.contains { other in
-                if case .consumer(let otherConsumer) = other.entity {
-                    return otherConsumer.customID == customID && otherConsumer.id != consumer.id
-                }
-                return false
+            if current.consumers.contains(where: { $0.customID == customID && $0.id != consumer.id }) {
+                throw .uniqueViolation(field: "custom_id", value: customID)
             }
-            if taken { throw .uniqueViolation(field: "custom_id", value: customID) }
         }
         try await commit([.put(Self.stored(record))]) { remember(record) }
         return record
@@ -450,15 +459,14 @@ public actor ControlPlane {
     }
 
     private func lookUp(_ kind: EntityKind, _ key: EntityKey) -> Record? {
-        let byID = records[kind] ?? [:]
         switch key {
         case .id(let id):
-            return byID[id.lowercased()]
+            return record(kind, id.lowercased())
         case .name(let name):
-            return names[kind]?[name].flatMap { byID[$0] }
+            return names[kind]?[name].flatMap { record(kind, $0) }
         case .idOrName(let text):
-            if Self.isUUID(text), let record = byID[text.lowercased()] { return record }
-            return names[kind]?[text].flatMap { byID[$0] }
+            if Self.isUUID(text), let found = record(kind, text.lowercased()) { return found }
+            return names[kind]?[text].flatMap { record(kind, $0) }
         }
     }
 

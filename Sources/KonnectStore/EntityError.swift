@@ -23,7 +23,7 @@ public struct EntityError: Error, Sendable, CustomStringConvertible {
     /// Kong's error codes (`kong.db.errors`).
     enum Code: Int {
         case schemaViolation = 2, primaryKeyViolation = 3, foreignKeyViolation = 4, uniqueViolation = 5,
-             notFound = 6, invalidOffset = 7, databaseError = 8, invalidSize = 9, operationUnsupported = 12
+             invalidOffset = 7, databaseError = 8, invalidSize = 9, operationUnsupported = 12
     }
 
     static func coded(_ status: Int, _ code: Code, name: String, message: String, fields: JSONValue? = nil) -> EntityError {
@@ -59,6 +59,11 @@ public struct EntityError: Error, Sendable, CustomStringConvertible {
             ? "schema violation (\(summaries[0]))"
             : "\(summaries.count) schema violations (\(summaries.joined(separator: "; ")))"
         return coded(400, .schemaViolation, name: "schema violation", message: message, fields: fields)
+    }
+
+    /// A list's `size` outside 1...1000.
+    public static func invalidSize() -> EntityError {
+        coded(400, .invalidSize, name: "invalid size", message: "size must be an integer between 1 and 1000")
     }
 
     static func notFound() -> EntityError {

@@ -36,9 +36,10 @@ struct Config: ParsableCommand {
         subcommands: [Validate.self, Dump.self, Diff.self, Apply.self]
     )
 
-    /// The database's configuration, loaded as `konnect serve` loads it.
-    static func loadDatabase(_ options: Migrations.Options) async throws -> (ControlPlane, Configuration) {
-        let store = try openStore(directory: options.directory)
+    /// The database's configuration, loaded as `konnect serve` loads it. Only `apply` may
+    /// create a database; the others read one that must already be there.
+    static func loadDatabase(_ options: DatabaseOptions, create: Bool = false) async throws -> (ControlPlane, Configuration) {
+        let store = try openStore(directory: options.directory, create: create)
         let control = ControlPlane(store: store) { _ in }
         do {
             return (control, try await control.loadFromStore())
@@ -57,10 +58,19 @@ struct Config: ParsableCommand {
         }
     }
 
+    /// The file's configuration, the database's, and what differs between them.
+    static func compare(_ file: String, _ options: DatabaseOptions, create: Bool = false) async throws
+        -> (control: ControlPlane, wanted: Configuration, changes: ConfigurationDiff)
+    {
+        let wanted = try loadFile(file)
+        let (control, current) = try await loadDatabase(options, create: create)
+        return (control, wanted, ConfigurationDiff(from: current, to: wanted))
+    }
+
     struct Dump: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the database's configuration as a declarative file (YAML).")
-        @OptionGroup var options: Migrations.Options
+        @OptionGroup var options: DatabaseOptions
 
         func run() async throws {
             let (_, configuration) = try await Config.loadDatabase(options)
@@ -73,12 +83,10 @@ struct Config: ParsableCommand {
             abstract: "Show what applying a declarative file would change in the database.",
             discussion: "Exit status 0 when nothing would change, 2 when something would.")
         @Argument(help: "A declarative file.") var file: String
-        @OptionGroup var options: Migrations.Options
+        @OptionGroup var options: DatabaseOptions
 
         func run() async throws {
-            let wanted = try Config.loadFile(file)
-            let (_, current) = try await Config.loadDatabase(options)
-            let changes = ConfigurationDiff(from: current, to: wanted)
+            let (_, _, changes) = try await Config.compare(file, options)
             for line in changes.lines { print(line) }
             print("\(changes.created) to create, \(changes.updated) to update, \(changes.deleted) to delete")
             if !changes.isEmpty { throw ExitCode(2) }
@@ -89,12 +97,10 @@ struct Config: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make the database equal to a declarative file, in one transaction.")
         @Argument(help: "A declarative file.") var file: String
-        @OptionGroup var options: Migrations.Options
+        @OptionGroup var options: DatabaseOptions
 
         func run() async throws {
-            let wanted = try Config.loadFile(file)
-            let (control, current) = try await Config.loadDatabase(options)
-            let changes = ConfigurationDiff(from: current, to: wanted)
+            let (control, wanted, changes) = try await Config.compare(file, options, create: true)
             do {
                 try await control.replaceAll(with: wanted)
             } catch {
@@ -187,7 +193,7 @@ struct Serve: AsyncParsableCommand {
             }
         } else {
             let directory = dataDir ?? environment["KONNECT_DATA_DIR"] ?? "konnect-data"
-            store = try openStore(directory: directory)
+            store = try openStore(directory: directory, create: true)
             logger.info("database mode", metadata: ["database": "\(store!.path)"])
         }
         let runtimeBox = RuntimeBox()
@@ -245,12 +251,19 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Opens the store in `directory` and brings its schema up to date; exits with the reason when
-/// it cannot.
-func openStore(directory: String) throws -> SQLiteStore {
+/// Opens the store in `directory` and, unless only asked to look (`migrate: false`), brings its
+/// schema up to date; exits with the reason when it cannot. Without `create`, a directory with no
+/// database is an error (most likely a mistyped --data-dir), not a new empty database.
+func openStore(directory: String, create: Bool, migrate: Bool = true) throws -> SQLiteStore {
+    let file = (directory as NSString).appendingPathComponent(SQLiteStore.fileName)
+    guard create || FileManager.default.fileExists(atPath: file) else {
+        printError("no database at \(file): check --data-dir or KONNECT_DATA_DIR "
+            + "(konnect serve or konnect migrations up creates one)")
+        throw ExitCode(1)
+    }
     do {
         let store = try SQLiteStore(directory: directory)
-        try store.migrate()
+        if migrate { try store.migrate() }
         return store
     } catch {
         printError("cannot open the database in \(directory): \(error)")
@@ -265,25 +278,26 @@ final class RuntimeBox: @unchecked Sendable {
     var runtime: ProxyRuntime?
 }
 
+/// `--data-dir`, for the commands that work on the database.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "Directory of the SQLite database (env KONNECT_DATA_DIR, default ./konnect-data).")
+    var dataDir: String?
+
+    var directory: String { dataDir ?? Environment.current["KONNECT_DATA_DIR"] ?? "konnect-data" }
+}
+
 struct Migrations: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage the schema of the database (database mode).",
         subcommands: [Up.self, Status.self]
     )
 
-    struct Options: ParsableArguments {
-        @Option(help: "Directory of the SQLite database (env KONNECT_DATA_DIR, default ./konnect-data).")
-        var dataDir: String?
-
-        var directory: String { dataDir ?? Environment.current["KONNECT_DATA_DIR"] ?? "konnect-data" }
-    }
-
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Apply the migrations not applied yet.")
-        @OptionGroup var options: Options
+        @OptionGroup var options: DatabaseOptions
 
         func run() throws {
-            let store = try openStore(directory: options.directory)
+            let store = try openStore(directory: options.directory, create: true)
             let status = try store.migrationStatus()
             print("\(store.path): up to date (\(status.applied.count) migrations: \(status.applied.joined(separator: ", ")))")
         }
@@ -291,16 +305,10 @@ struct Migrations: ParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List applied and pending migrations.")
-        @OptionGroup var options: Options
+        @OptionGroup var options: DatabaseOptions
 
         func run() throws {
-            let store: SQLiteStore
-            do {
-                store = try SQLiteStore(directory: options.directory)
-            } catch {
-                printError("cannot open the database in \(options.directory): \(error)")
-                throw ExitCode(1)
-            }
+            let store = try openStore(directory: options.directory, create: false, migrate: false)
             let status = try store.migrationStatus()
             print("\(store.path)")
             for name in status.applied { print("  applied  \(name)") }
