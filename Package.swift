@@ -23,12 +23,19 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // Kong-format declarative configuration: model, YAML/JSON loading, validation.
         .target(
             name: "KonnectConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
         ),
         // Route matching with Kong's precedence, compiled once per configuration.
         .target(
@@ -104,12 +111,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "KonnectConfigTests", dependencies: ["KonnectConfig"]),
+        // Helpers several test targets share (certificates made at test time).
+        .target(
+            name: "KonnectTestSupport",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Tests/KonnectTestSupport"
+        ),
+        .testTarget(name: "KonnectConfigTests", dependencies: ["KonnectConfig", "KonnectTestSupport"]),
         .testTarget(name: "KonnectStoreTests", dependencies: ["KonnectStore", "KonnectConfig"]),
         .testTarget(
             name: "KonnectAdminTests",
             dependencies: [
-                "KonnectAdmin", "KonnectStore", "KonnectConfig",
+                "KonnectAdmin", "KonnectStore", "KonnectConfig", "KonnectTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -45,13 +45,24 @@ public struct AdminAPI: HTTPResponder {
         self.maxBodySize = maxBodySize
     }
 
-    /// Entity kinds that may be listed and created under another: `/services/{s}/routes` and so on.
-    static let nested: [EntityKind: [EntityKind: EntityReferenceField]] = [
-        .services: [.routes: .service, .plugins: .service],
-        .routes: [.plugins: .route],
-        .consumers: [.plugins: .consumer],
-        .upstreams: [.targets: .upstream],
+    /// Entity kinds that may be listed and created under another, by the path segment that
+    /// names them there: `/services/{s}/routes`, `/consumers/{c}/key-auth` and so on.
+    static let nested: [EntityKind: [String: (kind: EntityKind, field: EntityReferenceField)]] = [
+        .services: ["routes": (.routes, .service), "plugins": (.plugins, .service)],
+        .routes: ["plugins": (.plugins, .route)],
+        .consumers: [
+            "plugins": (.plugins, .consumer), "key-auth": (.keyAuthCredentials, .consumer),
+            "basic-auth": (.basicAuthCredentials, .consumer), "jwt": (.jwtSecrets, .consumer),
+            "acls": (.acls, .consumer),
+        ],
+        .upstreams: ["targets": (.targets, .upstream)],
+        .certificates: ["snis": (.snis, .certificate)],
     ]
+
+    /// The kind whose top-level collection is `segment` (`services`, `key-auths`, …).
+    static func kind(atPath segment: String) -> EntityKind? {
+        EntityKind.allCases.first { $0.adminPath == segment }
+    }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         if let token {
@@ -98,26 +109,24 @@ public struct AdminAPI: HTTPResponder {
         if segments.count == 3, segments[0] == "schemas", segments[2] == "validate",
            let kind = EntityKind(rawValue: segments[1]) {
             guard method == .post else { return Self.methodNotAllowed }
-            try await control.validate(kind, body: try await body(of: request))
+            try await control.validate(kind, body: try await body(of: request, kind: kind))
             return Self.json(200, .object(["message": .string("schema validation successful")]))
         }
         if segments == ["plugins", "enabled"] {
             guard method == .get else { return Self.methodNotAllowed }
             return Self.json(200, .object(["enabled_plugins": .array(KnownPlugins.names.sorted().map(JSONValue.string))]))
         }
-        guard let kind = EntityKind(rawValue: segments[0]) else { return Self.notFound }
+        guard let kind = Self.kind(atPath: segments[0]) else { return Self.notFound }
         switch segments.count {
         case 1:
             return try await collection(kind, scope: nil, request: request)
         case 2:
             return try await entity(kind, segments[1], scope: nil, request: request)
         case 3, 4:
-            guard let childKind = EntityKind(rawValue: segments[2]), let field = Self.nested[kind]?[childKind] else {
-                return Self.notFound
-            }
-            let scope = ControlPlane.Scope(field: field, parent: segments[1])
-            if segments.count == 3 { return try await collection(childKind, scope: scope, request: request) }
-            return try await entity(childKind, segments[3], scope: scope, request: request)
+            guard let child = Self.nested[kind]?[segments[2]] else { return Self.notFound }
+            let scope = ControlPlane.Scope(field: child.field, parent: segments[1])
+            if segments.count == 3 { return try await collection(child.kind, scope: scope, request: request) }
+            return try await entity(child.kind, segments[3], scope: scope, request: request)
         default:
             return Self.notFound
         }
@@ -128,7 +137,7 @@ public struct AdminAPI: HTTPResponder {
         case .get:
             return try await list(kind, scope: scope, request: request)
         case .post:
-            let body = try await body(of: request)
+            let body = try await body(of: request, kind: kind)
             let record = try await control.create(kind, body: body, in: scope)
             return Self.json(201, record.json)
         default:
@@ -141,10 +150,10 @@ public struct AdminAPI: HTTPResponder {
         case .get:
             return Self.json(200, try await control.find(kind, key, in: scope).json)
         case .put:
-            let record = try await control.upsert(kind, key, body: try await body(of: request), in: scope)
+            let record = try await control.upsert(kind, key, body: try await body(of: request, kind: kind), in: scope)
             return Self.json(200, record.json)
         case .patch:
-            let record = try await control.update(kind, key, body: try await body(of: request), in: scope)
+            let record = try await control.update(kind, key, body: try await body(of: request, kind: kind), in: scope)
             return Self.json(200, record.json)
         case .delete:
             try await control.delete(kind, key, in: scope)
@@ -195,11 +204,16 @@ public struct AdminAPI: HTTPResponder {
             }
             let buffer = try await rawBody(of: request)
             var text = String(buffer: buffer)
-            // A form carries the document in its `config` field.
-            if request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true,
-               case .string(let inner)? = FormBody.decode(text)["config"] {
-                text = inner
+            // A form carries the document in its `config` field (`curl -F config=@kong.yaml`).
+            let contentType = request.headers[.contentType] ?? ""
+            let form: JSONValue? = if contentType.lowercased().hasPrefix("application/x-www-form-urlencoded") {
+                FormBody.decode(text, fieldTypes: ["config": "string"])
+            } else if contentType.lowercased().hasPrefix("multipart/form-data"), let boundary = FormBody.boundary(of: contentType) {
+                FormBody.decodeMultipart(text, boundary: boundary, fieldTypes: ["config": "string"])
+            } else {
+                nil
             }
+            if case .string(let inner)? = form?["config"] { text = inner }
             let configuration: Configuration
             do {
                 configuration = try DeclarativeConfig.parseRequestBody(text, source: "POST /config")
@@ -237,7 +251,8 @@ public struct AdminAPI: HTTPResponder {
 
     // MARK: Bodies
 
-    /// The request body as a JSON object: JSON, or a form (`a=1&b[]=x&service.id=…`).
+    /// The request body as a JSON object: JSON, or a form (`a=1&b[]=x&service.id=…`) typed by
+    /// `kind`'s fields.
     private func rawBody(of request: Request) async throws -> ByteBuffer {
         do {
             return try await request.body.collect(upTo: maxBodySize)
@@ -246,7 +261,7 @@ public struct AdminAPI: HTTPResponder {
         }
     }
 
-    private func body(of request: Request) async throws -> JSONValue {
+    private func body(of request: Request, kind: EntityKind) async throws -> JSONValue {
         let buffer = try await rawBody(of: request)
         let text = String(buffer: buffer)
         let contentType = request.headers[.contentType]?.split(separator: ";").first
@@ -260,7 +275,12 @@ public struct AdminAPI: HTTPResponder {
                 throw EntityError(status: 400, message: "Cannot parse JSON body")
             }
         case "application/x-www-form-urlencoded":
-            return FormBody.decode(text)
+            return FormBody.decode(text, fieldTypes: AdminOpenAPI.fieldTypes(kind))
+        case "multipart/form-data":
+            guard let boundary = FormBody.boundary(of: request.headers[.contentType] ?? ""),
+                  let form = FormBody.decodeMultipart(text, boundary: boundary, fieldTypes: AdminOpenAPI.fieldTypes(kind))
+            else { throw EntityError(status: 400, message: "Cannot parse multipart/form-data body") }
+            return form
         case "":
             guard text.isEmpty else { throw EntityError(status: 415, message: "Unsupported Content-Type: none given") }
             return .object([:])

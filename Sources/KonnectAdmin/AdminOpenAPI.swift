@@ -111,6 +111,34 @@ public enum AdminOpenAPI {
                 "ordering": type("object", nullable: true),
             ]) { $1 }
             required = ["name"]
+        case .keyAuthCredentials:
+            properties.merge(["consumer": reference, "key": type("string")]) { $1 }
+        case .basicAuthCredentials:
+            properties.merge([
+                "consumer": reference, "username": type("string"),
+                "password": type("string", ["description": string("stored as a PBKDF2 hash; shown as the hash")]),
+            ]) { $1 }
+            required = ["username", "password"]
+        case .jwtSecrets:
+            properties.merge([
+                "consumer": reference, "key": type("string"), "secret": type("string"),
+                "algorithm": oneOf(JWTAlgorithm.allCases.map(\.rawValue)), "rsa_public_key": type("string", nullable: true),
+            ]) { $1 }
+        case .acls:
+            properties.merge(["consumer": reference, "group": type("string")]) { $1 }
+            required = ["group"]
+        case .certificates:
+            properties.merge([
+                "cert": type("string"), "key": type("string"), "cert_alt": type("string", nullable: true),
+                "key_alt": type("string", nullable: true), "snis": strings(),
+            ]) { $1 }
+            required = ["cert", "key"]
+        case .snis:
+            properties.merge(["name": type("string"), "certificate": reference]) { $1 }
+            required = ["name"]
+        case .caCertificates:
+            properties.merge(["cert": type("string"), "cert_digest": type("string")]) { $1 }
+            required = ["cert"]
         }
         var schema: [String: JSONValue] = [
             "type": string("object"), "properties": object(properties), "additionalProperties": .bool(false),
@@ -147,7 +175,8 @@ public enum AdminOpenAPI {
             if required.contains(name) { field["required"] = .bool(true) }
             if ["id", "created_at", "updated_at"].contains(name) { field["auto"] = .bool(true) }
             // Required fields and the placeholders the model starts with ("") have no default.
-            if name != "id", !required.contains(name), let value = defaults?[name], value != .null, value != .string(""),
+            if name != "id", !required.contains(name), typeName != "foreign", let value = defaults?[name], value != .null,
+               value != .string(""),
                !["created_at", "updated_at"].contains(name) {
                 field["default"] = value
             }
@@ -165,11 +194,42 @@ public enum AdminOpenAPI {
         case .targets: .target(Target(id: "", upstreamID: "", host: ""))
         case .consumers: .consumer(Consumer(id: ""))
         case .plugins: .plugin(Plugin(id: "", name: ""))
+        case .keyAuthCredentials: .keyAuthCredential(KeyAuthCredential(id: "", consumerID: "", key: ""))
+        case .basicAuthCredentials: .basicAuthCredential(BasicAuthCredential(id: "", consumerID: "", username: "", passwordHash: ""))
+        case .jwtSecrets: .jwtSecret(JWTSecret(id: "", consumerID: "", key: "", secret: ""))
+        case .acls: .acl(ACLGroup(id: "", consumerID: "", group: ""))
+        case .certificates: .certificate(TLSCertificate(id: "", cert: "", key: ""))
+        case .snis: .sni(SNI(id: "", name: "", certificateID: ""))
+        case .caCertificates: .caCertificate(CACertificate(id: "", cert: "", certDigest: ""))
         }
     }
 
     private static func schemaName(_ kind: EntityKind) -> String {
-        kind.noun.prefix(1).uppercased() + kind.noun.dropFirst()
+        switch kind {
+        case .keyAuthCredentials: "KeyAuthCredential"
+        case .basicAuthCredentials: "BasicAuthCredential"
+        case .jwtSecrets: "JWTSecret"
+        case .acls: "ACLGroup"
+        case .certificates: "Certificate"
+        case .snis: "SNI"
+        case .caCertificates: "CACertificate"
+        default: kind.noun.prefix(1).uppercased() + kind.noun.dropFirst()
+        }
+    }
+
+    /// Each top-level field's JSON type, for reading form values (`port=80` is a number,
+    /// `key=123` a string).
+    public static func fieldTypes(_ kind: EntityKind) -> [String: String] {
+        guard case .object(let schema) = entitySchema(kind), case .object(let properties)? = schema["properties"] else {
+            return [:]
+        }
+        return properties.compactMapValues { property in
+            switch property["type"] {
+            case .string(let name)?: name
+            case .array(let names)?: names.first?.string
+            default: nil
+            }
+        }
     }
 
     private static func json(_ schema: JSONValue) -> JSONValue {
@@ -190,7 +250,7 @@ public enum AdminOpenAPI {
         "405": response("Method not allowed, or a write on a node without a database", ref("Error")),
         "409": response("A unique field is taken", ref("Error")),
         "413": response("Body too large", ref("Error")),
-        "415": response("Content type other than JSON or a form", ref("Error")),
+        "415": response("Content type other than JSON or a form (URL-encoded or multipart)", ref("Error")),
     ]
 
     private static let errors: [String: JSONValue] = Dictionary(uniqueKeysWithValues: errorResponses.keys.map { status in
@@ -206,6 +266,7 @@ public enum AdminOpenAPI {
             fields["requestBody"] = object(["required": .bool(true), "content": object([
                 "application/json": object(["schema": body]),
                 "application/x-www-form-urlencoded": object(["schema": body]),
+                "multipart/form-data": object(["schema": body]),
             ])])
         }
         if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
@@ -226,6 +287,13 @@ public enum AdminOpenAPI {
         case .services, .routes, .upstreams, .consumers: "example-\(kind.noun)"
         case .targets: "0b5c7a7e-5d0a-4b7e-8a41-3f6c1d2e9a10"
         case .plugins: "6f2d9c1b-8e4a-4c3f-b5d7-1a9e0c8b7d64"
+        case .keyAuthCredentials: "example-key"
+        case .basicAuthCredentials: "example-user"
+        case .jwtSecrets: "example-issuer"
+        case .acls: "3a7e1c52-9b0d-4f6e-8c21-5d4b7a9e0f13"
+        case .certificates: "8c4f2a1e-6d3b-4e7a-9f05-2b1c8d7e6a54"
+        case .snis: "example.test"
+        case .caCertificates: "1e9d7c3b-2a4f-4b8e-a6d0-7f5c3e1b9a28"
         }
     }
 
@@ -236,12 +304,13 @@ public enum AdminOpenAPI {
                 "description": string("a,b: all of the tags; a/b: any of them")]),
     ]
 
-    private static func entityPaths(_ kind: EntityKind, under parent: (EntityKind, String)?) -> [String: JSONValue] {
+    /// The collection and item paths of `kind` at `segment`, under a parent's item path when given.
+    private static func entityPaths(_ kind: EntityKind, at segment: String, under parent: (EntityKind, String)?) -> [String: JSONValue] {
         let name = schemaName(kind)
         var prefix = ""
         var parentParameters: [JSONValue] = []
         if let (parentKind, parameter) = parent {
-            prefix = "/\(parentKind.rawValue)/{\(parameter)}"
+            prefix = "/\(parentKind.adminPath)/{\(parameter)}"
             parentParameters = [pathParameter(parameter, example: exampleKey(parentKind))]
         }
         let scopeText = parent.map { " of one \($0.0.noun)" } ?? ""
@@ -262,7 +331,7 @@ public enum AdminOpenAPI {
             "delete": operation("Delete a \(kind.noun)", ["204": response("Deleted, or not there")],
                                 parameters: itemParameters),
         ]
-        return ["\(prefix)/\(kind.rawValue)": object(collection), "\(prefix)/\(kind.rawValue)/{id}": object(item)]
+        return ["\(prefix)/\(segment)": object(collection), "\(prefix)/\(segment)/{id}": object(item)]
     }
 
     private static func build() -> JSONValue {
@@ -287,7 +356,7 @@ public enum AdminOpenAPI {
             ]),
         ]
         for kind in EntityKind.allCases {
-            paths.merge(entityPaths(kind, under: nil)) { $1 }
+            paths.merge(entityPaths(kind, at: kind.adminPath, under: nil)) { $1 }
             let name = schemaName(kind)
             schemas[name] = entitySchema(kind)
             schemas["\(name)List"] = object([
@@ -307,8 +376,8 @@ public enum AdminOpenAPI {
             ])
         }
         for (parent, children) in AdminAPI.nested {
-            for child in children.keys {
-                paths.merge(entityPaths(child, under: (parent, parent.noun))) { $1 }
+            for (segment, child) in children {
+                paths.merge(entityPaths(child.kind, at: segment, under: (parent, parent.noun))) { $1 }
             }
         }
         return object([

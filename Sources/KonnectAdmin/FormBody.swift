@@ -1,21 +1,73 @@
 import Foundation
 import KonnectConfig
 
-/// `application/x-www-form-urlencoded` bodies as Kong reads them: `key=value` pairs, where
-/// `tags[]=a&tags[]=b` (or `tags[1]=b`) builds a list and `service.id=…` a nested object.
+/// Form bodies as Kong reads them, URL-encoded (`curl -d`) or multipart (`curl -F cert=@cert.pem`):
+/// `key=value` pairs, where `tags[]=a&tags[]=b` (or `tags[1]=b`) builds a list and
+/// `service.id=…` a nested object.
 ///
-/// Forms carry only text, so a value that reads as an integer or as `true`/`false` is taken as
-/// one (Kong converts form values by its schema; `port=80` must reach the port as a number). An
-/// empty value means unset.
+/// Forms carry only text, so values are typed by the entity's fields (`FieldTypes`, from the
+/// OpenAPI schema): `port=80` is a number, `key=123` a string. Where no type is known (a plugin's
+/// `config.*`, until plugins have schemas) a value that reads as an integer or as `true`/`false`
+/// is taken as one. An empty value means unset.
 enum FormBody {
-    static func decode(_ text: String) -> JSONValue {
-        var root = JSONValue.object([:])
+    /// Top-level field name → JSON type name ("string", "integer", "boolean", "array", "object").
+    typealias FieldTypes = [String: String]
+
+    static func decode(_ text: String, fieldTypes: FieldTypes = [:]) -> JSONValue {
+        var pairs: [(String, String)] = []
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = decodeComponent(parts[0])
-            let value = parts.count > 1 ? decodeComponent(parts[1]) : ""
-            guard !key.isEmpty else { continue }
-            root = inserting(typed(value), at: path(of: key)[...], into: root)
+            pairs.append((decodeComponent(parts[0]), parts.count > 1 ? decodeComponent(parts[1]) : ""))
+        }
+        return build(pairs, fieldTypes: fieldTypes)
+    }
+
+    /// A `multipart/form-data` body with `boundary`, or nil when it is not well formed.
+    static func decodeMultipart(_ text: String, boundary: String, fieldTypes: FieldTypes = [:]) -> JSONValue? {
+        var pairs: [(String, String)] = []
+        var sections = text.components(separatedBy: "--" + boundary)
+        guard sections.count >= 2 else { return nil }
+        sections.removeFirst()  // the preamble
+        for section in sections {
+            if section.hasPrefix("--") { return build(pairs, fieldTypes: fieldTypes) }  // the closing delimiter
+            guard section.hasPrefix("\r\n"), let split = section.range(of: "\r\n\r\n") else { return nil }
+            let headers = section[..<split.lowerBound].split(separator: "\r\n")
+            var value = section[split.upperBound...]
+            guard value.hasSuffix("\r\n") else { return nil }
+            value = value.dropLast()
+            guard let disposition = headers.first(where: { $0.lowercased().hasPrefix("content-disposition:") }),
+                  let name = parameter("name", in: disposition)
+            else { return nil }
+            pairs.append((name, String(value)))
+        }
+        return nil  // no closing delimiter
+    }
+
+    /// The `boundary` parameter of a multipart content type.
+    static func boundary(of contentType: String) -> String? {
+        parameter("boundary", in: Substring(contentType)).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `name="value"` or `name=value` among the `;`-separated parameters of a header value.
+    private static func parameter(_ name: String, in header: Substring) -> String? {
+        for part in header.split(separator: ";").dropFirst() {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == name else { continue }
+            var value = pair[1].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            return value
+        }
+        return nil
+    }
+
+    private static func build(_ pairs: [(String, String)], fieldTypes: FieldTypes) -> JSONValue {
+        var root = JSONValue.object([:])
+        for (key, value) in pairs where !key.isEmpty {
+            let steps = path(of: key)
+            guard case .key(let field)? = steps.first else { continue }
+            // A plugin's config has no schema here yet: its values are typed by how they read.
+            let type = field == "config" ? nil : fieldTypes[field]
+            root = inserting(typed(value, as: type), at: steps[...], into: root)
         }
         return root
     }
@@ -29,12 +81,18 @@ enum FormBody {
         String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
     }
 
-    private static func typed(_ value: String) -> JSONValue {
+    /// A form value as JSON, given the field's type (nil: unknown). A value that does not fit
+    /// its type stays a string, for validation to name.
+    private static func typed(_ value: String, as type: String?) -> JSONValue {
         if value.isEmpty { return .null }
-        if value == "true" { return .bool(true) }
-        if value == "false" { return .bool(false) }
-        if let number = Int(value), String(number) == value { return .number(Double(number)) }
-        return .string(value)
+        let asNumber = Int(value).flatMap { String($0) == value ? JSONValue.number(Double($0)) : nil }
+        let asBool: JSONValue? = value == "true" ? .bool(true) : value == "false" ? .bool(false) : nil
+        switch type {
+        case "integer"?, "number"?: return asNumber ?? .string(value)
+        case "boolean"?: return asBool ?? .string(value)
+        case nil: return asBool ?? asNumber ?? .string(value)
+        default: return .string(value)
+        }
     }
 
     /// `a.b[]` → [a, b, append]; `a[2]` → [a, 2].
@@ -66,7 +124,8 @@ enum FormBody {
         case .index(let position):
             var items: [JSONValue] = []
             if case .array(let existing) = container { items = existing }
-            let target = position.map { max(0, $0 - 1) } ?? items.count  // Kong's form indexes start at 1
+            // Kong's form indexes start at 1; one past the end (or further) appends.
+            let target = min(position.map { max(0, $0 - 1) } ?? items.count, items.count)
             while items.count <= target { items.append(.null) }
             items[target] = inserting(value, at: rest, into: items[target])
             return .array(items)

@@ -1,10 +1,10 @@
 import Yams
 
 extension ConfigReader {
-    /// Credential lists a consumer may carry; read and ignored until the auth plugins use them.
-    static let credentialLists = [
-        "keyauth_credentials", "basicauth_credentials", "jwt_secrets", "acls", "oauth2_credentials", "hmacauth_credentials",
-    ]
+    /// Credential lists a consumer may carry: those Konnect reads, then those of Kong plugins
+    /// Konnect does not have yet (refused with a message that says so).
+    static let credentialLists = consumerCredentialLists.map(\.key) + unsupportedCredentialLists
+    static let unsupportedCredentialLists = ["oauth2_credentials", "hmacauth_credentials", "mtls_auth_credentials"]
 
     static let consumerSchema = FieldSchema(
         noun: "a consumer",
@@ -24,13 +24,19 @@ extension ConfigReader {
         if fields["username"] == nil, fields["custom_id"] == nil {
             report(path, fields.location, expected: "a consumer with a username or a custom_id (at least one)")
         }
-        for key in Self.credentialLists {
-            if let node = fields[key] { _ = list(node, at: fields.path(key), expected: "a list of credentials") }
+        for key in Self.unsupportedCredentialLists {
+            if let entry = fields.entry(key) {
+                report(fields.path(key), TextLocation(entry.keyNode), value: key,
+                       expected: "a credential list Konnect reads (\(key) are not supported yet)")
+            }
         }
         let info = DraftInfo(fields, index: index, givenID: givenID(fields), name: username)
         let consumer = Consumer(id: "", username: username?.value, customID: customID?.value, tags: tags(fields))
         consumers.append(ConsumerDraft(consumer: consumer, info: info, username: username, customID: customID))
         let consumerIndex = consumers.count - 1
         eachEntity(in: fields, "plugins", noun: "plugins") { readPlugin($0, at: $1, index: $2, parent: .consumer(consumerIndex)) }
+        for (key, kind) in Self.consumerCredentialLists {
+            eachEntity(in: fields, key, noun: "credentials") { readDraft(kind, $0, at: $1, index: $2, parent: consumerIndex) }
+        }
     }
 }

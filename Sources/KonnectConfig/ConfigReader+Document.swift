@@ -6,14 +6,13 @@ extension ConfigReader {
 
     /// Sections of Kong's format that Konnect does not read yet; named in the issue so users know why.
     static let unsupportedSections: Set<String> = [
-        "certificates", "ca_certificates", "snis", "vaults", "keys", "key_sets", "consumer_groups",
-        "filter_chains", "keyauth_credentials", "basicauth_credentials", "jwt_secrets", "acls",
+        "vaults", "keys", "key_sets", "consumer_groups", "filter_chains",
         "oauth2_credentials", "hmacauth_credentials", "mtls_auth_credentials",
     ]
 
     static let documentSchema = FieldSchema(
         noun: "a configuration",
-        fields: ["_format_version", "_transform", "_workspace", "services", "routes", "upstreams", "targets", "consumers", "plugins"]
+        fields: ["_format_version", "_transform", "_workspace"] + EntityKind.allCases.map(\.rawValue)
     )
 
     /// Reads a whole document; entity drafts and issues accumulate on `self`.
@@ -48,7 +47,9 @@ extension ConfigReader {
             case "plugins":
                 eachEntity(in: document, "plugins", noun: "plugins") { readPlugin($0, at: $1, index: $2, parent: nil) }
             default:
-                if Self.unsupportedSections.contains(entry.key) {
+                if let kind = EntityKind(rawValue: entry.key) {
+                    eachEntity(in: document, entry.key, noun: entry.key) { readDraft(kind, $0, at: $1, index: $2, parent: nil) }
+                } else if Self.unsupportedSections.contains(entry.key) {
                     report(entry.key, TextLocation(entry.keyNode), value: entry.key,
                            expected: "a section Konnect reads (\(entry.key) are not supported yet)")
                 } else {

@@ -33,7 +33,7 @@ extension ConfigReader {
                 ?? "consumer:position:\(draft.info.index)"
             consumers[index].consumer.id = draft.info.givenID?.value ?? Self.derivedID(key)
         }
-        var consumerIndex = makeIndex(noun: "consumer", infos: consumers.map(\.info), ids: consumers.map(\.consumer.id))
+        var consumerIndex = makeIndex(noun: "consumer", nameField: "username", infos: consumers.map(\.info), ids: consumers.map(\.consumer.id))
         checkCustomIDs(into: &consumerIndex)
 
         resolveRoutes(services: serviceIndex)
@@ -41,7 +41,16 @@ extension ConfigReader {
         resolveTargets(upstreams: upstreamIndex)
         resolvePlugins(services: serviceIndex, routes: routeIndex, consumers: consumerIndex)
 
-        return Configuration(
+        let certificateIndex = resolveDrafts(.certificates, parents: nil)
+        _ = resolveDrafts(.caCertificates, parents: nil)
+        let certificateIDs = drafts[.certificates, default: []].map(\.entity.id)
+        _ = resolveDrafts(.snis, parents: (certificateIndex, certificateIDs))
+        let consumerIDs = consumers.map(\.consumer.id)
+        for (_, kind) in Self.consumerCredentialLists {
+            _ = resolveDrafts(kind, parents: (consumerIndex, consumerIDs))
+        }
+
+        var configuration = Configuration(
             formatVersion: "3.0",
             services: services.map(\.service),
             routes: routes.map(\.route),
@@ -50,6 +59,54 @@ extension ConfigReader {
             consumers: consumers.map(\.consumer),
             plugins: plugins.map(\.plugin)
         )
+        for kind in EntityKind.allCases {
+            for draft in drafts[kind] ?? [] { configuration.put(draft.entity) }
+        }
+        return configuration
+    }
+
+    /// Settles the parent and id of each draft of `kind`, and checks that ids, unique names and
+    /// other unique values do not repeat. `parents` indexes the kind's parent entities.
+    private func resolveDrafts(_ kind: EntityKind, parents: (index: EntityIndex, ids: [String])?) -> EntityIndex {
+        var list = drafts[kind] ?? []
+        let field = kind.referenceFields.first
+        for position in list.indices {
+            let draft = list[position]
+            var parentID = ""
+            if let parents, let field {
+                let describe: (Int) -> String = { parents.index.paths[$0] }
+                if let found = scope(implied: draft.parent, reference: draft.parentReference, in: parents.index, describe: describe) {
+                    parentID = parents.ids[found]
+                } else if draft.parentReference == nil {
+                    report(ConfigReader.path(draft.info.path, field.rawValue), draft.info.location,
+                           expected: "the \(field.kind.noun) of the \(kind.noun), or nesting it under one; the field is required")
+                }
+                list[position].entity = draft.entity.settingReferences([field: parentID])
+            }
+            list[position].entity.id = draft.info.givenID?.value ?? Self.derivedID(draft.idKey(parentID))
+        }
+        drafts[kind] = list
+        // A key-auth key is a secret: a duplicate is named by where it is, not by its value.
+        let index = makeIndex(noun: kind.noun, nameField: kind.uniqueField ?? "name", showName: kind != .keyAuthCredentials,
+                              infos: list.map(\.info), ids: list.map(\.entity.id))
+        var seen: [String: Int] = [:]
+        for (position, draft) in list.enumerated() {
+            for (field, value) in draft.entity.otherUniqueValues {
+                if let first = seen["\(field) \(value)"] {
+                    report(ConfigReader.path(draft.info.path, field), draft.info.location,
+                           expected: "a \(field) not used by another \(kind.noun) (\(list[first].info.path) has it)")
+                } else {
+                    seen["\(field) \(value)"] = position
+                }
+            }
+        }
+        return index
+    }
+
+    /// "a service", "an SNI", "an ACL group".
+    static func article(_ noun: String) -> String {
+        let vowelSound = noun.first.map { "aeiouAEIOU".contains($0) } == true || noun.hasPrefix("SNI")
+        return (vowelSound ? "an " : "a ") + noun
     }
 
     /// The id of an entity the file gives none: a name-based UUID of its kind and name, or of
@@ -59,15 +116,16 @@ extension ConfigReader {
     }
 
     /// Indexes entities by id and name, reporting a later duplicate of either at its own path.
-    private func makeIndex(noun: String, infos: [DraftInfo], ids: [String]) -> EntityIndex {
+    private func makeIndex(noun: String, nameField: String = "name", showName: Bool = true, infos: [DraftInfo],
+                           ids: [String]) -> EntityIndex {
         var index = EntityIndex(noun: noun, paths: infos.map(\.path))
         for (position, info) in infos.enumerated() {
             var duplicateName = false
             if let name = info.name {
                 if let first = index.byName[name.value] {
                     duplicateName = true
-                    report(name.path, name.location, value: name.value,
-                           expected: "a \(noun) name not used by another \(noun) (\(infos[first].path) has it)")
+                    report(name.path, name.location, value: showName ? name.value : nil,
+                           expected: "\(Self.article(noun)) \(nameField) not used by another \(noun) (\(infos[first].path) has it)")
                 } else {
                     index.byName[name.value] = position
                 }
@@ -78,7 +136,7 @@ extension ConfigReader {
                     report(given.path, given.location, value: given.value,
                            expected: "an id not used by another \(noun) (\(infos[first].path) has it)")
                 } else if !duplicateName {
-                    report(info.path, info.location, expected: "a \(noun) whose derived id \(id) is not taken (\(infos[first].path) has it); give it an id")
+                    report(info.path, info.location, expected: "\(Self.article(noun)) whose derived id \(id) is not taken (\(infos[first].path) has it); give it an id")
                 }
             } else {
                 index.byID[id] = position

@@ -108,6 +108,8 @@ final class ConfigReader {
     var targets: [TargetDraft] = []
     var consumers: [ConsumerDraft] = []
     var plugins: [PluginDraft] = []
+    /// Credentials, certificates, SNIs and CA certificates, by kind.
+    var drafts: [EntityKind: [EntityDraft]] = [:]
 
     static func path(_ parent: String, _ key: String) -> String {
         parent.isEmpty ? key : "\(parent).\(key)"

@@ -155,6 +155,28 @@ enum ConfigSyntax {
         }
     }
 
+    /// A credential key or secret: visible ASCII (no spaces or control characters), 1 to 1024 characters.
+    static func isCredentialKey(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 1024 && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+
+    /// Printable text without control characters (a username, an ACL group), 1 to 1024 bytes.
+    static func isPrintable(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 1024 && text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
+    }
+
+    /// A TLS server name: a host name, or one with a leading `*.` or a trailing `.*` wildcard;
+    /// not an IP address.
+    static func isServerName(_ text: String) -> Bool {
+        var host = Substring(text)
+        if host.hasPrefix("*.") {
+            host = host.dropFirst(2)
+        } else if host.hasSuffix(".*") {
+            host = host.dropLast(2)
+        }
+        return isHostname(String(host)) && !isIPv4(String(host)) && !host.contains("*")
+    }
+
     /// An HTTP method: upper-case letters only.
     static func isMethod(_ text: String) -> Bool {
         !text.isEmpty && text.unicodeScalars.allSatisfy { $0.value >= 0x41 && $0.value <= 0x5A }

@@ -28,6 +28,10 @@ extension Configuration {
     private static func readableNode(_ value: JSONValue) -> Node {
         switch value {
         case .string(let text):
+            // Multi-line text (PEM certificates and keys) as a literal block, as people write it.
+            if text.contains("\n"), !text.contains("\r"), !text.hasPrefix(" "), !text.contains(" \n") {
+                return .scalar(.init(text, Tag(.str), .literal))
+            }
             return .scalar(.init(text, Tag(.str), needsQuotes(text) ? .doubleQuoted : .plain))
         case .array(let items):
             return .sequence(.init(items.map(readableNode), Tag(.seq), .block))
@@ -44,7 +48,7 @@ extension Configuration {
     /// `_format_version` first, then the kinds in declarative order, `id` and `name` first in an
     /// entity, the rest alphabetically.
     private static func order(_ left: String, _ right: String) -> Bool {
-        let first = ["_format_version", "services", "routes", "upstreams", "targets", "consumers", "plugins", "id", "name", "username"]
+        let first = ["_format_version"] + EntityKind.allCases.map(\.rawValue) + ["id", "name", "username"]
         let l = first.firstIndex(of: left) ?? first.count, r = first.firstIndex(of: right) ?? first.count
         return l != r ? l < r : left < right
     }

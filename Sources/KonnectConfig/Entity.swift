@@ -1,6 +1,13 @@
-/// The kinds of entity a configuration holds, by their Kong collection names.
+/// The kinds of entity a configuration holds, by their Kong collection (table) names, parents
+/// before the entities that refer to them.
 public enum EntityKind: String, Sendable, CaseIterable, Hashable {
     case services, routes, upstreams, targets, consumers, plugins
+    case keyAuthCredentials = "keyauth_credentials"
+    case basicAuthCredentials = "basicauth_credentials"
+    case jwtSecrets = "jwt_secrets"
+    case acls
+    case certificates, snis
+    case caCertificates = "ca_certificates"
 
     /// "service", "route", … for messages.
     public var noun: String {
@@ -11,18 +18,93 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         case .targets: "target"
         case .consumers: "consumer"
         case .plugins: "plugin"
+        case .keyAuthCredentials: "key-auth credential"
+        case .basicAuthCredentials: "basic-auth credential"
+        case .jwtSecrets: "JWT credential"
+        case .acls: "ACL group"
+        case .certificates: "certificate"
+        case .snis: "SNI"
+        case .caCertificates: "CA certificate"
+        }
+    }
+
+    /// The Admin API's top-level collection (`/key-auths` for key-auth credentials, as Kong
+    /// names it); the table name for the rest.
+    public var adminPath: String {
+        switch self {
+        case .keyAuthCredentials: "key-auths"
+        case .basicAuthCredentials: "basic-auths"
+        case .jwtSecrets: "jwts"
+        default: rawValue
         }
     }
 
     /// The field that names an entity uniquely among its kind, when there is one (`name`,
-    /// `username`); Admin API paths accept it in place of the id.
+    /// `username`, a key-auth `key`); Admin API paths accept it in place of the id.
     public var uniqueField: String? {
         switch self {
-        case .services, .routes, .upstreams: "name"
-        case .consumers: "username"
-        case .targets, .plugins: nil
+        case .services, .routes, .upstreams, .snis: "name"
+        case .consumers, .basicAuthCredentials: "username"
+        case .keyAuthCredentials, .jwtSecrets: "key"
+        case .targets, .plugins, .acls, .certificates, .caCertificates: nil
         }
     }
+
+    /// The fields through which entities of this kind refer to others (one column each in the store).
+    public var referenceFields: [EntityReferenceField] {
+        switch self {
+        case .routes: [.service]
+        case .targets: [.upstream]
+        case .plugins: [.service, .route, .consumer]
+        case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls: [.consumer]
+        case .snis: [.certificate]
+        case .services, .upstreams, .consumers, .certificates, .caCertificates: []
+        }
+    }
+
+    /// The Swift type that holds entities of this kind.
+    public var valueType: any EntityValue.Type {
+        switch self {
+        case .services: Service.self
+        case .routes: Route.self
+        case .upstreams: Upstream.self
+        case .targets: Target.self
+        case .consumers: Consumer.self
+        case .plugins: Plugin.self
+        case .keyAuthCredentials: KeyAuthCredential.self
+        case .basicAuthCredentials: BasicAuthCredential.self
+        case .jwtSecrets: JWTSecret.self
+        case .acls: ACLGroup.self
+        case .certificates: TLSCertificate.self
+        case .snis: SNI.self
+        case .caCertificates: CACertificate.self
+        }
+    }
+}
+
+/// What every entity type shares: an id, tags, its place in a `Configuration`, its references
+/// and its Admin API fields.
+public protocol EntityValue: Sendable, Hashable {
+    static var kind: EntityKind { get }
+    /// Where a configuration keeps the entities of this type.
+    static var list: WritableKeyPath<Configuration, [Self]> { get }
+    var id: String { get set }
+    var tags: [String] { get }
+    /// The value of the kind's unique field (`EntityKind.uniqueField`), when set.
+    var uniqueName: String? { get }
+    /// Ids of the entities this one refers to, by field.
+    var references: [EntityReferenceField: String] { get }
+    /// Sets every reference field from `ids`; a field missing from `ids` is cleared.
+    mutating func setReferences(_ ids: [EntityReferenceField: String])
+    /// Every field as the Admin API shows it, except id and times (`Entity.json`).
+    var jsonFields: [String: JSONValue] { get }
+    var entity: Entity { get }
+}
+
+extension EntityValue {
+    public var uniqueName: String? { nil }
+    public var references: [EntityReferenceField: String] { [:] }
+    public mutating func setReferences(_ ids: [EntityReferenceField: String]) {}
 }
 
 /// One entity of any kind.
@@ -33,83 +115,76 @@ public enum Entity: Sendable, Hashable {
     case target(Target)
     case consumer(Consumer)
     case plugin(Plugin)
+    case keyAuthCredential(KeyAuthCredential)
+    case basicAuthCredential(BasicAuthCredential)
+    case jwtSecret(JWTSecret)
+    case acl(ACLGroup)
+    case certificate(TLSCertificate)
+    case sni(SNI)
+    case caCertificate(CACertificate)
 
-    public var kind: EntityKind {
+    /// The entity's value, for what every kind shares.
+    public var value: any EntityValue {
         switch self {
-        case .service: .services
-        case .route: .routes
-        case .upstream: .upstreams
-        case .target: .targets
-        case .consumer: .consumers
-        case .plugin: .plugins
+        case .service(let value): value
+        case .route(let value): value
+        case .upstream(let value): value
+        case .target(let value): value
+        case .consumer(let value): value
+        case .plugin(let value): value
+        case .keyAuthCredential(let value): value
+        case .basicAuthCredential(let value): value
+        case .jwtSecret(let value): value
+        case .acl(let value): value
+        case .certificate(let value): value
+        case .sni(let value): value
+        case .caCertificate(let value): value
         }
     }
 
+    public var kind: EntityKind { type(of: value).kind }
+
     public var id: String {
-        get {
-            switch self {
-            case .service(let value): value.id
-            case .route(let value): value.id
-            case .upstream(let value): value.id
-            case .target(let value): value.id
-            case .consumer(let value): value.id
-            case .plugin(let value): value.id
-            }
-        }
+        get { value.id }
         set {
-            switch self {
-            case .service(var value): value.id = newValue; self = .service(value)
-            case .route(var value): value.id = newValue; self = .route(value)
-            case .upstream(var value): value.id = newValue; self = .upstream(value)
-            case .target(var value): value.id = newValue; self = .target(value)
-            case .consumer(var value): value.id = newValue; self = .consumer(value)
-            case .plugin(var value): value.id = newValue; self = .plugin(value)
-            }
+            var changed = value
+            changed.id = newValue
+            self = changed.entity
         }
     }
 
     /// The value of the kind's unique field (`EntityKind.uniqueField`), when set.
-    public var uniqueName: String? {
-        switch self {
-        case .service(let value): value.name
-        case .route(let value): value.name
-        case .upstream(let value): value.name
-        case .consumer(let value): value.username
-        case .target, .plugin: nil
-        }
-    }
+    public var uniqueName: String? { value.uniqueName }
 
-    public var tags: [String] {
-        switch self {
-        case .service(let value): value.tags
-        case .route(let value): value.tags
-        case .upstream(let value): value.tags
-        case .target(let value): value.tags
-        case .consumer(let value): value.tags
-        case .plugin(let value): value.tags
-        }
-    }
+    public var tags: [String] { value.tags }
 
     /// The entities this one refers to, by field: `service` of a route, `upstream` of a target,
-    /// `service`/`route`/`consumer` of a plugin.
-    public var references: [EntityReferenceField: String] {
-        var result: [EntityReferenceField: String] = [:]
+    /// `service`/`route`/`consumer` of a plugin, `consumer` of a credential, `certificate` of an SNI.
+    public var references: [EntityReferenceField: String] { value.references }
+
+    /// The entity with its reference fields set from `ids` (a field missing from `ids` is cleared).
+    public func settingReferences(_ ids: [EntityReferenceField: String]) -> Entity {
+        var changed = value
+        changed.setReferences(ids)
+        return changed.entity
+    }
+
+    /// Values that must not repeat among entities of the kind, besides the id and the unique
+    /// name: a consumer's `custom_id`, a consumer's ACL group, a CA certificate's digest. Each
+    /// is the field to name in an error and the value compared.
+    public var otherUniqueValues: [(field: String, value: String)] {
         switch self {
-        case .route(let value): result[.service] = value.serviceID
-        case .target(let value): result[.upstream] = value.upstreamID
-        case .plugin(let value):
-            result[.service] = value.serviceID
-            result[.route] = value.routeID
-            result[.consumer] = value.consumerID
-        case .service, .upstream, .consumer: break
+        case .consumer(let consumer): consumer.customID.map { [("custom_id", $0)] } ?? []
+        case .acl(let acl): [("group", "\(acl.consumerID) \(acl.group)")]
+        case .caCertificate(let ca): [("cert_digest", ca.certDigest)]
+        default: []
         }
-        return result
     }
 }
 
 /// A field through which one entity refers to another.
 public enum EntityReferenceField: String, Sendable, Hashable, CaseIterable {
-    case service, route, upstream, consumer
+    case service, route, upstream, consumer, certificate
 
     /// The kind of entity the field refers to.
     public var kind: EntityKind {
@@ -118,29 +193,59 @@ public enum EntityReferenceField: String, Sendable, Hashable, CaseIterable {
         case .route: .routes
         case .upstream: .upstreams
         case .consumer: .consumers
+        case .certificate: .certificates
         }
     }
 }
 
 extension Configuration {
-    /// Every entity, services first, in the order a declarative file would list them.
+    /// Every entity, kind by kind in `EntityKind` order (parents first), each kind in its order.
     public var entities: [Entity] {
-        services.map(Entity.service) + routes.map(Entity.route) + upstreams.map(Entity.upstream)
-            + targets.map(Entity.target) + consumers.map(Entity.consumer) + plugins.map(Entity.plugin)
+        EntityKind.allCases.flatMap { entities(of: $0) }
+    }
+
+    /// The entities of one kind, in order.
+    public func entities(of kind: EntityKind) -> [Entity] {
+        func all<Value: EntityValue>(_ type: Value.Type) -> [Entity] { self[keyPath: Value.list].map(\.entity) }
+        return all(kind.valueType)
+    }
+
+    /// How many entities of `kind` there are.
+    public func count(of kind: EntityKind) -> Int {
+        func count<Value: EntityValue>(_ type: Value.Type) -> Int { self[keyPath: Value.list].count }
+        return count(kind.valueType)
+    }
+
+    /// The entity of `kind` at `position` in its list.
+    public func entity(_ kind: EntityKind, at position: Int) -> Entity {
+        func get<Value: EntityValue>(_ type: Value.Type) -> Entity { self[keyPath: Value.list][position].entity }
+        return get(kind.valueType)
+    }
+
+    /// Puts `entity` at `position` in its list (replacing what is there), or at the end when
+    /// `position` is nil; returns where it went.
+    @discardableResult
+    public mutating func put(_ entity: Entity, at position: Int? = nil) -> Int {
+        func put<Value: EntityValue>(_ value: Value) -> Int {
+            if let position {
+                self[keyPath: Value.list][position] = value
+                return position
+            }
+            self[keyPath: Value.list].append(value)
+            return self[keyPath: Value.list].count - 1
+        }
+        return put(entity.value)
+    }
+
+    /// Removes the entity of `kind` at `position`, moving up those after it.
+    public mutating func remove(_ kind: EntityKind, at position: Int) {
+        func remove<Value: EntityValue>(_ type: Value.Type) { self[keyPath: Value.list].remove(at: position) }
+        remove(kind.valueType)
     }
 
     /// A configuration holding `entities`, each kind in the order given.
     public init(entities: some Sequence<Entity>) {
         self.init()
-        for entity in entities {
-            switch entity {
-            case .service(let value): services.append(value)
-            case .route(let value): routes.append(value)
-            case .upstream(let value): upstreams.append(value)
-            case .target(let value): targets.append(value)
-            case .consumer(let value): consumers.append(value)
-            case .plugin(let value): plugins.append(value)
-            }
-        }
+        for entity in entities { put(entity) }
     }
 }

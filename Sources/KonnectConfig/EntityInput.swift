@@ -31,7 +31,12 @@ public struct EntityInput: Sendable {
     /// and they are ignored.
     static let storeFields: Set<String> = ["created_at", "updated_at"]
 
+    /// The names a certificate body lists in `snis` (Kong's short form, which sets the
+    /// certificate's SNIs), or nil when it has no `snis` field.
+    public var sniNames: [String]?
+
     /// Reads an entity of `kind` from `object`, a JSON object as decoded from a request body.
+    /// A key-auth key, or a JWT credential's key and secret, that the body leaves out is generated.
     public static func read(_ kind: EntityKind, from object: JSONValue) -> EntityInput {
         guard case .object(var fields) = object else {
             return EntityInput(entity: nil, issues: [ConfigIssue(path: "", expected: "a JSON object")],
@@ -44,39 +49,64 @@ public struct EntityInput: Sendable {
             issues.append(ConfigIssue(path: key, expected: "no \(key) here: create them at their own endpoint"))
             fields[key] = nil
         }
+        let generated: [String] = switch kind {
+        case .keyAuthCredentials: ["key"]
+        case .jwtSecrets: ["key", "secret"]
+        default: []
+        }
+        for key in generated where fields[key] == nil || fields[key] == .null {
+            fields[key] = .string(randomKey())
+        }
         let reader = ConfigReader()
         let node = JSONValue.object(fields).yamlNode
         var references: [EntityReferenceField: Reference] = [:]
         var entity: Entity?
+        var info: DraftInfo?
+        var sniNames: [String]?
         switch kind {
         case .services:
             reader.readService(node, at: "", index: 0)
             entity = reader.services.first.map { .service($0.service) }
+            info = reader.services.first?.info
         case .routes:
             reader.readRoute(node, at: "", index: 0, service: nil)
             entity = reader.routes.first.map { .route($0.route) }
+            info = reader.routes.first?.info
             references[.service] = reader.routes.first?.serviceReference
         case .upstreams:
             reader.readUpstream(node, at: "", index: 0)
             entity = reader.upstreams.first.map { .upstream($0.upstream) }
+            info = reader.upstreams.first?.info
         case .targets:
             reader.readTarget(node, at: "", index: 0, upstream: nil)
             entity = reader.targets.first.map { .target($0.target) }
+            info = reader.targets.first?.info
             references[.upstream] = reader.targets.first?.upstreamReference
         case .consumers:
             reader.readConsumer(node, at: "", index: 0)
             entity = reader.consumers.first.map { .consumer($0.consumer) }
+            info = reader.consumers.first?.info
         case .plugins:
             reader.readPlugin(node, at: "", index: 0, parent: nil)
             entity = reader.plugins.first.map { .plugin($0.plugin) }
+            info = reader.plugins.first?.info
             references[.service] = reader.plugins.first?.serviceReference
             references[.route] = reader.plugins.first?.routeReference
             references[.consumer] = reader.plugins.first?.consumerReference
+        case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls, .certificates, .snis, .caCertificates:
+            reader.readDraft(kind, node, at: "", index: 0, parent: nil)
+            let draft = reader.drafts[kind]?.first
+            entity = draft?.entity
+            info = draft?.info
+            if let field = kind.referenceFields.first { references[field] = draft?.parentReference }
+            if kind == .certificates, fields["snis"] != nil, fields["snis"] != .null {
+                sniNames = reader.drafts[.snis, default: []].map { draft in
+                    if case .sni(let sni) = draft.entity { sni.name } else { "" }
+                }
+            }
         }
         issues += reader.issues
-        let infos = reader.services.map(\.info) + reader.routes.map(\.info) + reader.upstreams.map(\.info)
-            + reader.targets.map(\.info) + reader.consumers.map(\.info) + reader.plugins.map(\.info)
-        let givenID = infos.first?.givenID?.value
+        let givenID = info?.givenID?.value
         if let givenID, var read = entity {
             read.id = givenID
             entity = read
@@ -91,8 +121,19 @@ public struct EntityInput: Sendable {
                 case .id(let id): .id(id)
                 case .name(let name): .name(name)
                 }
-            }
+            },
+            sniNames: sniNames
         )
+    }
+
+    /// 32 lower-case hex digits from the system's secure random source, as Kong generates keys.
+    static func randomKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in
+            let byte = UInt8.random(in: .min ... .max, using: &generator)
+            let digits = Array("0123456789abcdef")
+            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+        }.joined()
     }
 
     private static func nestedCollections(of kind: EntityKind) -> [String] {
@@ -101,7 +142,7 @@ public struct EntityInput: Sendable {
         case .routes: ["plugins"]
         case .upstreams: ["targets"]
         case .consumers: ["plugins"] + ConfigReader.credentialLists
-        case .targets, .plugins: []
+        default: []
         }
     }
 }

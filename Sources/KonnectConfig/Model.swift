@@ -158,7 +158,7 @@ public struct Target: Sendable, Hashable {
     }
 }
 
-/// A user of the proxied services; credentials and behaviour arrive with the auth plugins.
+/// A user of the proxied services, identified by the authentication plugins through its credentials.
 public struct Consumer: Sendable, Hashable {
     public var id: String
     public var username: String?
@@ -221,6 +221,13 @@ public struct Configuration: Sendable, Hashable {
     public var targets: [Target]
     public var consumers: [Consumer]
     public var plugins: [Plugin]
+    public var keyAuthCredentials: [KeyAuthCredential] = []
+    public var basicAuthCredentials: [BasicAuthCredential] = []
+    public var jwtSecrets: [JWTSecret] = []
+    public var acls: [ACLGroup] = []
+    public var certificates: [TLSCertificate] = []
+    public var snis: [SNI] = []
+    public var caCertificates: [CACertificate] = []
 
     public init(
         formatVersion: String = "3.0", services: [Service] = [], routes: [Route] = [],

@@ -14,8 +14,25 @@ public actor ControlPlane {
         public var entity: Entity
         public var createdAt: Int
         public var updatedAt: Int
+        /// A certificate's SNI names, sorted (Kong's `snis` pseudo-field); nil for other kinds.
+        public var snis: [String]?
 
-        public var json: JSONValue { entity.json(createdAt: createdAt, updatedAt: updatedAt) }
+        public init(entity: Entity, createdAt: Int, updatedAt: Int, snis: [String]? = nil) {
+            self.entity = entity
+            self.createdAt = createdAt
+            self.updatedAt = updatedAt
+            self.snis = snis
+        }
+
+        /// The entity as the Admin API shows it.
+        public var json: JSONValue {
+            var json = entity.json(createdAt: createdAt, updatedAt: updatedAt)
+            if let snis, case .object(var fields) = json {
+                fields["snis"] = .array(snis.map(JSONValue.string))
+                json = .object(fields)
+            }
+            return json
+        }
     }
 
     /// One page of a listing.
@@ -94,7 +111,7 @@ public actor ControlPlane {
                 continue
             }
             entity.id = stored.id
-            entity = Self.settingReferences(of: entity, to: stored.references)
+            entity = entity.settingReferences(stored.references)
             loaded.append(Record(entity: entity, createdAt: stored.createdAt, updatedAt: stored.updatedAt))
         }
         guard problems.isEmpty else { throw StoreLoadError(problems: problems) }
@@ -138,72 +155,19 @@ public actor ControlPlane {
     /// The entity with `id`, with its times.
     private func record(_ kind: EntityKind, _ id: String) -> Record? {
         guard let slot = slots[kind]?[id] else { return nil }
-        let entity: Entity = switch kind {
-        case .services: .service(current.services[slot.position])
-        case .routes: .route(current.routes[slot.position])
-        case .upstreams: .upstream(current.upstreams[slot.position])
-        case .targets: .target(current.targets[slot.position])
-        case .consumers: .consumer(current.consumers[slot.position])
-        case .plugins: .plugin(current.plugins[slot.position])
-        }
-        return Record(entity: entity, createdAt: slot.createdAt, updatedAt: slot.updatedAt)
-    }
-
-    /// Puts `entity` in `current`: in its old place when it is there, else at the end; returns
-    /// the place.
-    private func place(_ entity: Entity) -> Int {
-        let position = slots[entity.kind]?[entity.id]?.position
-        func put<Value>(_ value: Value, into list: inout [Value]) -> Int {
-            if let position {
-                list[position] = value
-                return position
-            }
-            list.append(value)
-            return list.count - 1
-        }
-        switch entity {
-        case .service(let value): return put(value, into: &current.services)
-        case .route(let value): return put(value, into: &current.routes)
-        case .upstream(let value): return put(value, into: &current.upstreams)
-        case .target(let value): return put(value, into: &current.targets)
-        case .consumer(let value): return put(value, into: &current.consumers)
-        case .plugin(let value): return put(value, into: &current.plugins)
-        }
+        return Record(entity: current.entity(kind, at: slot.position), createdAt: slot.createdAt, updatedAt: slot.updatedAt)
     }
 
     /// Ids of a kind in the order they were created: the order of listings and snapshots.
     private func ids(of kind: EntityKind) -> [String] {
-        switch kind {
-        case .services: current.services.map(\.id)
-        case .routes: current.routes.map(\.id)
-        case .upstreams: current.upstreams.map(\.id)
-        case .targets: current.targets.map(\.id)
-        case .consumers: current.consumers.map(\.id)
-        case .plugins: current.plugins.map(\.id)
-        }
-    }
-
-    /// Takes the entity out of `current`, moving up those after it.
-    private func unplace(_ kind: EntityKind, at position: Int) {
-        func remove<Value>(from list: inout [Value], id: (Value) -> String) {
-            list.remove(at: position)
-            for index in position..<list.count { slots[kind]?[id(list[index])]?.position = index }
-        }
-        switch kind {
-        case .services: remove(from: &current.services, id: \.id)
-        case .routes: remove(from: &current.routes, id: \.id)
-        case .upstreams: remove(from: &current.upstreams, id: \.id)
-        case .targets: remove(from: &current.targets, id: \.id)
-        case .consumers: remove(from: &current.consumers, id: \.id)
-        case .plugins: remove(from: &current.plugins, id: \.id)
-        }
+        (0..<current.count(of: kind)).map { current.entity(kind, at: $0).id }
     }
 
     private func remember(_ record: Record) {
         let kind = record.entity.kind
         let id = record.entity.id
         if let name = self.record(kind, id)?.entity.uniqueName { names[kind]?[name] = nil }
-        let position = place(record.entity)
+        let position = current.put(record.entity, at: slots[kind]?[id]?.position)
         slots[kind, default: [:]][id] = Slot(position: position, createdAt: record.createdAt, updatedAt: record.updatedAt)
         if let name = record.entity.uniqueName { names[kind, default: [:]][name] = id }
     }
@@ -211,18 +175,35 @@ public actor ControlPlane {
     private func forget(_ kind: EntityKind, id: String) {
         guard let record = record(kind, id), let slot = slots[kind]?.removeValue(forKey: id) else { return }
         if let name = record.entity.uniqueName { names[kind]?[name] = nil }
-        unplace(kind, at: slot.position)
+        current.remove(kind, at: slot.position)
+        for position in slot.position..<current.count(of: kind) {
+            slots[kind]?[current.entity(kind, at: position).id]?.position = position
+        }
     }
 
     // MARK: Reading
 
-    /// The entity `key` names: its id, or its unique name.
+    /// The entity `key` names: its id, or its unique name (under a consumer, an ACL's group too).
     public func find(_ kind: EntityKind, _ key: String, in scope: Scope? = nil) throws(EntityError) -> Record {
-        guard let record = lookUp(kind, .idOrName(key)) else { throw .notFound() }
         if let scope {
             let parent = try parentID(of: scope)
-            guard record.entity.references[scope.field] == parent else { throw .notFound() }
+            if let record = lookUp(kind, .idOrName(key)), record.entity.references[scope.field] == parent {
+                return withSNIs(record)
+            }
+            if kind == .acls, let acl = current.acls.first(where: { $0.consumerID == parent && $0.group == key }) {
+                return record(kind, acl.id)!
+            }
+            throw .notFound()
         }
+        guard let record = lookUp(kind, .idOrName(key)) else { throw .notFound() }
+        return withSNIs(record)
+    }
+
+    /// The record with its certificate's SNI names, for a certificate.
+    private func withSNIs(_ record: Record) -> Record {
+        guard case .certificate(let certificate) = record.entity else { return record }
+        var record = record
+        record.snis = current.snis.filter { $0.certificateID == certificate.id }.map(\.name).sorted()
         return record
     }
 
@@ -253,7 +234,7 @@ public actor ControlPlane {
                 next = id
                 break
             }
-            page.append(record)
+            page.append(withSNIs(record))
         }
         return Page(records: page, nextOffset: next)
     }
@@ -279,7 +260,7 @@ public actor ControlPlane {
             entity.id = UUID().uuidString.lowercased()
         }
         let time = now()
-        return try await save(Record(entity: entity, createdAt: time, updatedAt: time))
+        return try await save(Record(entity: entity, createdAt: time, updatedAt: time), sniNames: input.sniNames)
     }
 
     /// Creates or replaces the entity `key` names (PUT): a UUID is taken as the id, anything
@@ -303,7 +284,7 @@ public actor ControlPlane {
         if !input.hasGivenID { entity.id = UUID().uuidString.lowercased() }
         let time = now()
         let createdAt = slots[kind]?[entity.id]?.createdAt ?? time
-        return try await save(Record(entity: entity, createdAt: createdAt, updatedAt: time))
+        return try await save(Record(entity: entity, createdAt: createdAt, updatedAt: time), sniNames: input.sniNames)
     }
 
     /// Changes the fields a body gives of an existing entity (PATCH).
@@ -330,7 +311,7 @@ public actor ControlPlane {
         let input = EntityInput.read(kind, from: try scoped(.object(fields), in: scope))
         var entity = try resolved(input)
         entity.id = existing.entity.id
-        return try await save(Record(entity: entity, createdAt: existing.createdAt, updatedAt: now()))
+        return try await save(Record(entity: entity, createdAt: existing.createdAt, updatedAt: now()), sniNames: input.sniNames)
     }
 
     /// Deletes the entity `key` names, with what Kong deletes along with it (a service's or
@@ -349,18 +330,14 @@ public actor ControlPlane {
         if kind == .services, routes(using: id).first != nil {
             throw .referencedBy(.routes, parent: .services)
         }
+        // What goes with it: plugins of a service, route or consumer, a consumer's credentials,
+        // an upstream's targets, a certificate's SNIs.
         var removals: [(EntityKind, String)] = []
-        let childField: EntityReferenceField? = switch kind {
-        case .services: .service
-        case .routes: .route
-        case .consumers: .consumer
-        case .upstreams: .upstream
-        case .targets, .plugins: nil
-        }
-        if let childField {
-            let childKind: EntityKind = childField == .upstream ? .targets : .plugins
-            for childID in ids(of: childKind) where self.record(childKind, childID)?.entity.references[childField] == id {
-                removals.append((childKind, childID))
+        for childKind in EntityKind.allCases {
+            for field in childKind.referenceFields where field.kind == kind {
+                for child in current.entities(of: childKind) where child.references[field] == id {
+                    removals.append((childKind, child.id))
+                }
             }
         }
         removals.append((kind, id))
@@ -417,26 +394,63 @@ public actor ControlPlane {
             guard let target = lookUp(field.kind, key) else { throw .missingReference(field, key: key) }
             ids[field] = target.entity.id
         }
-        entity = Self.settingReferences(of: entity, to: ids)
-        if case .target(let target) = entity, target.upstreamID.isEmpty {
-            throw .schemaViolation([ConfigIssue(path: "upstream", expected: "the upstream of the target")])
+        entity = entity.settingReferences(ids)
+        // Only a route's service and a plugin's scopes may be left unset.
+        if ![.routes, .plugins].contains(entity.kind) {
+            for field in entity.kind.referenceFields where entity.references[field, default: ""].isEmpty {
+                throw .schemaViolation([ConfigIssue(path: field.rawValue, expected: "the \(field.kind.noun) of the \(entity.kind.noun); the field is required")])
+            }
         }
         return entity
     }
 
     /// Checks unique names, then stores and publishes the record.
-    private func save(_ record: Record) async throws(EntityError) -> Record {
+    private func save(_ record: Record, sniNames: [String]? = nil) async throws(EntityError) -> Record {
         let entity = record.entity
         if let name = entity.uniqueName, let owner = names[entity.kind]?[name], owner != entity.id {
             throw .uniqueViolation(field: entity.kind.uniqueField ?? "name", value: name)
         }
-        if case .consumer(let consumer) = entity, let customID = consumer.customID {
-            if current.consumers.contains(where: { $0.customID == customID && $0.id != consumer.id }) {
-                throw .uniqueViolation(field: "custom_id", value: customID)
+        for (field, value) in entity.otherUniqueValues {
+            let taken = current.entities(of: entity.kind).contains { other in
+                other.id != entity.id && other.otherUniqueValues.contains { $0.field == field && $0.value == value }
+            }
+            if taken {
+                // An ACL's value pairs the consumer with the group; the group is what the user gave.
+                let shown = if case .acl(let acl) = entity { acl.group } else { value }
+                throw .uniqueViolation(field: field, value: shown)
             }
         }
-        try await commit([.put(Self.stored(record))]) { remember(record) }
-        return record
+        var operations = [StoreOperation.put(Self.stored(record))]
+        var sniChanges: (removed: [String], added: [Record]) = ([], [])
+        if let sniNames {
+            sniChanges = try sniChangesFor(certificate: entity.id, names: sniNames, time: record.updatedAt)
+            operations += sniChanges.removed.map { .delete(.snis, id: $0) } + sniChanges.added.map { .put(Self.stored($0)) }
+        }
+        try await commit(operations) {
+            remember(record)
+            for id in sniChanges.removed { forget(.snis, id: id) }
+            for added in sniChanges.added { remember(added) }
+        }
+        return withSNIs(record)
+    }
+
+    /// What makes the SNIs of `certificate` exactly `names` (Kong's `snis` field of a
+    /// certificate): those to delete, and those to create. A name another certificate has is a
+    /// conflict (409).
+    private func sniChangesFor(certificate: String, names: [String], time: Int) throws(EntityError) -> (removed: [String], added: [Record]) {
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            throw .schemaViolation([ConfigIssue(path: "snis", value: name, expected: "names without repeats (\(name) is duplicated)")])
+        }
+        let existing = current.snis.filter { $0.certificateID == certificate }
+        var added: [Record] = []
+        for name in names where !existing.contains(where: { $0.name == name }) {
+            if self.names[.snis]?[name] != nil { throw .uniqueViolation(field: "snis", value: name) }
+            let sni = SNI(id: UUID().uuidString.lowercased(), name: name, certificateID: certificate)
+            added.append(Record(entity: .sni(sni), createdAt: time, updatedAt: time))
+        }
+        let removed = existing.filter { !seen.contains($0.name) }.map(\.id)
+        return (removed, added)
     }
 
     /// Writes `operations` in one transaction, then applies the same change in memory and
@@ -482,25 +496,8 @@ public actor ControlPlane {
     static func stored(_ record: Record) -> StoredEntity {
         StoredEntity(kind: record.entity.kind, id: record.entity.id, uniqueName: record.entity.uniqueName,
                      references: record.entity.references, createdAt: record.createdAt,
-                     updatedAt: record.updatedAt, json: record.json.jsonText)
-    }
-
-    static func settingReferences(of entity: Entity, to ids: [EntityReferenceField: String]) -> Entity {
-        switch entity {
-        case .route(var route):
-            route.serviceID = ids[.service]
-            return .route(route)
-        case .target(var target):
-            target.upstreamID = ids[.upstream] ?? ""
-            return .target(target)
-        case .plugin(var plugin):
-            plugin.serviceID = ids[.service]
-            plugin.routeID = ids[.route]
-            plugin.consumerID = ids[.consumer]
-            return .plugin(plugin)
-        case .service, .upstream, .consumer:
-            return entity
-        }
+                     updatedAt: record.updatedAt,
+                     json: record.entity.json(createdAt: record.createdAt, updatedAt: record.updatedAt).jsonText)
     }
 }
 

@@ -64,18 +64,24 @@ public final class SQLiteStore: Sendable {
 
     // MARK: Schema
 
+    /// A table for one kind: id, the unique name when the kind has one, `columns`, the times
+    /// and the entity's JSON.
+    private static func entityTable(_ kind: EntityKind, in db: Database, _ columns: (TableDefinition) -> Void) throws {
+        try db.create(table: kind.rawValue) { table in
+            table.column("id", .text).primaryKey()
+            if kind.uniqueField != nil { table.column("name", .text).unique() }
+            columns(table)
+            table.column("created_at", .integer).notNull()
+            table.column("updated_at", .integer).notNull()
+            table.column("entity", .text).notNull()
+        }
+    }
+
     private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("001_entities") { db in
             func entityTable(_ kind: EntityKind, _ columns: (TableDefinition) -> Void) throws {
-                try db.create(table: kind.rawValue) { table in
-                    table.column("id", .text).primaryKey()
-                    if kind.uniqueField != nil { table.column("name", .text).unique() }
-                    columns(table)
-                    table.column("created_at", .integer).notNull()
-                    table.column("updated_at", .integer).notNull()
-                    table.column("entity", .text).notNull()
-                }
+                try Self.entityTable(kind, in: db, columns)
             }
             try entityTable(.services) { _ in }
             try entityTable(.routes) { table in
@@ -92,6 +98,19 @@ public final class SQLiteStore: Sendable {
                 table.column("route_id", .text).references("routes", onDelete: .cascade).indexed()
                 table.column("consumer_id", .text).references("consumers", onDelete: .cascade).indexed()
             }
+        }
+        migrator.registerMigration("002_credentials_certificates") { db in
+            // Credentials go with their consumer, SNIs with their certificate (as Kong deletes them).
+            for kind in [EntityKind.keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls] {
+                try entityTable(kind, in: db) { table in
+                    table.column("consumer_id", .text).notNull().references("consumers", onDelete: .cascade).indexed()
+                }
+            }
+            try entityTable(.certificates, in: db) { _ in }
+            try entityTable(.snis, in: db) { table in
+                table.column("certificate_id", .text).notNull().references("certificates", onDelete: .cascade).indexed()
+            }
+            try entityTable(.caCertificates, in: db) { _ in }
         }
         return migrator
     }
@@ -116,13 +135,13 @@ public final class SQLiteStore: Sendable {
 
     // MARK: Reading and writing
 
-    /// Every stored entity, by kind (services, routes, upstreams, targets, consumers, plugins),
-    /// each kind in the order its entities were first stored.
+    /// Every stored entity, kind by kind in `EntityKind` order, each kind in the order its
+    /// entities were first stored.
     public func loadAll() throws -> [StoredEntity] {
         try pool.read { db in
             var result: [StoredEntity] = []
             for kind in EntityKind.allCases {
-                let referenceColumns = Self.referenceFields(of: kind)
+                let referenceColumns = kind.referenceFields
                 let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(kind.rawValue) ORDER BY rowid")
                 while let row = try rows.next() {
                     var references: [EntityReferenceField: String] = [:]
@@ -165,7 +184,7 @@ public final class SQLiteStore: Sendable {
             columns.append("name")
             values.append(entity.uniqueName)
         }
-        for field in referenceFields(of: entity.kind) {
+        for field in entity.kind.referenceFields {
             columns.append("\(field.rawValue)_id")
             values.append(entity.references[field])
         }
@@ -176,15 +195,5 @@ public final class SQLiteStore: Sendable {
                 + "ON CONFLICT(id) DO UPDATE SET \(updates)",
             arguments: StatementArguments(values)
         )
-    }
-
-    /// The reference columns a kind's table has.
-    static func referenceFields(of kind: EntityKind) -> [EntityReferenceField] {
-        switch kind {
-        case .routes: [.service]
-        case .targets: [.upstream]
-        case .plugins: [.service, .route, .consumer]
-        case .services, .upstreams, .consumers: []
-        }
     }
 }

@@ -233,7 +233,13 @@ struct DeclarativeConfigTests {
             ),
             Plugin(id: "8a9b0c1d-2e3f-4a4b-9c5d-7e8f9a0b1c2d", name: "prometheus"),
         ]
-    )
+    ).with {
+        // The consumer's nested key-auth credential, with the id derived from its key.
+        $0.keyAuthCredentials = [
+            KeyAuthCredential(id: "70d3cb85-28dc-5c97-89ed-943b276966ee",
+                              consumerID: "6e7f8a9b-0c1d-4e2f-9a3b-5c6d7e8f9a0b", key: "secret"),
+        ]
+    }
 
     @Test func fullYAMLDocumentParsesIntoTheModel() {
         let configuration = parseValid(Self.fullYAML)
@@ -485,5 +491,14 @@ struct DeclarativeConfigTests {
         #expect(configuration.upstreams.map(\.name) == ["echo-pool"])
         #expect(configuration.targets.map(\.port) == [9000, 9001])
         #expect(configuration.services.last?.host == "echo-pool")
+    }
+}
+
+extension Configuration {
+    /// The configuration changed by `change`, for expected values built in one expression.
+    func with(_ change: (inout Configuration) -> Void) -> Configuration {
+        var copy = self
+        change(&copy)
+        return copy
     }
 }

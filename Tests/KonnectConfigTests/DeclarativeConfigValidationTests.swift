@@ -273,8 +273,8 @@ struct DeclarativeConfigValidationTests {
               - host: a
             """, path: "servces", line: 2),
         InvalidDocument(name: "a Kong section Konnect does not read yet", body: """
-            certificates: []
-            """, path: "certificates", line: 2),
+            vaults: []
+            """, path: "vaults", line: 2),
         InvalidDocument(name: "_transform not a boolean", body: """
             _transform: "no"
             """, path: "_transform", line: 2),

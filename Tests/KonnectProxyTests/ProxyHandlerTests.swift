@@ -282,7 +282,7 @@ struct ProxyHandlerTests {
             defer { client.close() }
             // The origin waits, so the close of the sending side is seen before the response head
             // is written (it then says `Connection: close`) even on a loaded machine.
-            try await client.send("GET /half?delay=500 HTTP/1.1\r\nHost: a\r\n\r\n")
+            try await client.send("GET /half?delay=3000 HTTP/1.1\r\nHost: a\r\n\r\n")
             try await client.closeSendingSide()
             let response = try await client.readResponse()
             #expect(response.status == 200)

@@ -21,7 +21,7 @@ struct ReloadAndShutdownTests {
             let client = try await fx.client()
             defer { client.close() }
             // The origin answers well after the reload, even on a loaded machine.
-            try await client.send("GET /slow?delay=1000 HTTP/1.1\r\nHost: a\r\n\r\n")
+            try await client.send("GET /slow?delay=3000 HTTP/1.1\r\nHost: a\r\n\r\n")
             try await Task.sleep(nanoseconds: 50_000_000)
             try await fx.runtime.apply(.empty)
             #expect(try await client.readResponse().status == 200)
@@ -62,8 +62,8 @@ struct ReloadAndShutdownTests {
         let fixture = try await ProxyFixture.start(configure: { ProxyFixture.simple(port: $0[0]) })
         let client = try await fixture.client()
         defer { client.close() }
-        // The origin answers well after shutdown begins, even on a loaded machine.
-        try await client.send("GET /slow?delay=1000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        // The origin answers well after shutdown begins, even when other tests keep both cores busy.
+        try await client.send("GET /slow?delay=3000 HTTP/1.1\r\nHost: a\r\n\r\n")
         try await Task.sleep(nanoseconds: 50_000_000)
         async let stopped: Void = fixture.runtime.shutdown()
         let response = try await client.readResponse()
