@@ -32,6 +32,19 @@ seed /upstreams '{"name": "example-upstream"}'
 seed /upstreams/example-upstream/targets '{"id": "0b5c7a7e-5d0a-4b7e-8a41-3f6c1d2e9a10", "target": "10.0.0.1:80"}'
 seed /consumers '{"username": "example-consumer"}'
 seed /plugins '{"id": "6f2d9c1b-8e4a-4c3f-b5d7-1a9e0c8b7d64", "name": "cors", "route": {"name": "example-route"}}'
+seed /consumers/example-consumer/key-auth '{"key": "example-key"}'
+seed /consumers/example-consumer/basic-auth '{"username": "example-user", "password": "example-password"}'
+seed /consumers/example-consumer/jwt '{"key": "example-issuer"}'
+seed /consumers/example-consumer/acls '{"id": "3a7e1c52-9b0d-4f6e-8c21-5d4b7a9e0f13", "group": "example-group"}'
+# Certificates go up as multipart forms, as with `curl -F cert=@cert.pem`.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=example.test \
+    -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=Example CA" \
+    -addext basicConstraints=critical,CA:TRUE -keyout "$work/ca-key.pem" -out "$work/ca.pem" 2>/dev/null
+curl -sf -o /dev/null "$admin/certificates" -F id=8c4f2a1e-6d3b-4e7a-9f05-2b1c8d7e6a54 \
+    -F cert=@"$work/cert.pem" -F key=@"$work/key.pem" -F 'snis[]=example.test' || { echo "seeding a certificate failed"; exit 1; }
+curl -sf -o /dev/null "$admin/ca_certificates" -F id=1e9d7c3b-2a4f-4b8e-a6d0-7f5c3e1b9a28 -F cert=@"$work/ca.pem" \
+    || { echo "seeding a CA certificate failed"; exit 1; }
 
 .venv/bin/schemathesis run "http://$admin/openapi.json" --checks not_a_server_error \
     --max-examples "${SCHEMATHESIS_EXAMPLES:-10}" --seed "${SCHEMATHESIS_SEED:-$RANDOM}" --no-color 2>&1 \

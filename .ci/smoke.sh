@@ -69,11 +69,22 @@ json() { curl -s -o "$work/out.json" -w '%{http_code}' -H 'Content-Type: applica
 [ "$(json -X POST "$admin/services" -d '{"name": "echo", "host": "x"}')" = 409 ] || fail "duplicate name not refused"
 [ "$(json -X POST "$admin/routes" -d '{"paths": ["no-slash"]}')" = 400 ] || fail "invalid route not refused"
 grep -q '"paths"' "$work/out.json" || fail "400 without the field: $(cat "$work/out.json")"
+# Credentials and certificates (stored now, used by the auth plugins and TLS later).
+[ "$(json -X POST "$admin/consumers" -d '{"username": "alice"}')" = 201 ] || fail "creating a consumer"
+[ "$(json -X POST "$admin/consumers/alice/key-auth" -d '{"key": "alice-key"}')" = 201 ] || fail "creating a key"
+[ "$(json -X POST "$admin/consumers/alice/basic-auth" -d '{"username": "alice", "password": "wonderland"}')" = 201 ] \
+    || fail "creating a basic-auth credential: $(cat "$work/out.json")"
+grep -q wonderland "$work/out.json" && fail "a basic-auth password came back in clear"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=smoke.test -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+[ "$(curl -s -o "$work/out.json" -w '%{http_code}' "$admin/certificates" -F cert=@"$work/cert.pem" \
+    -F key=@"$work/key.pem" -F 'snis[]=smoke.test')" = 201 ] || fail "uploading a certificate: $(cat "$work/out.json")"
 [ "$(curl -s 127.0.0.1:18020/echo/hello.txt)" = "origin 9000" ] || fail "route from the Admin API not serving"
 { kill -9 "$db" && wait "$db"; } 2>/dev/null || true
 start_db_node
 [ "$(curl -s 127.0.0.1:18020/echo/hello.txt)" = "origin 9000" ] || fail "configuration lost after kill -9: $(cat "$work/db.log")"
 [ "$(json "$admin/routes/echo")" = 200 ] || fail "route not found after restart"
+[ "$(json "$admin/key-auths/alice-key")" = 200 ] || fail "key-auth credential lost after restart"
+[ "$(json "$admin/snis/smoke.test")" = 200 ] || fail "SNI lost after restart"
 kill -TERM "$db"
 wait "$db" || fail "database node did not exit 0 on SIGTERM"
 "$bin" migrations status --data-dir "$work/data" > "$work/migrations.out" || fail "migrations status"

@@ -129,11 +129,7 @@ public struct EntityInput: Sendable {
     /// 32 lower-case hex digits from the system's secure random source, as Kong generates keys.
     static func randomKey() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in
-            let byte = UInt8.random(in: .min ... .max, using: &generator)
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-        }.joined()
+        return NameBasedUUID.hex((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     private static func nestedCollections(of kind: EntityKind) -> [String] {

@@ -83,7 +83,7 @@ enum KeyMaterial {
     static func digest(of certificate: X509.Certificate) -> String {
         var serializer = DER.Serializer()
         guard (try? serializer.serialize(certificate)) != nil else { return "" }
-        return SHA256.hash(data: serializer.serializedBytes).map { String(format: "%02x", $0) }.joined()
+        return NameBasedUUID.hex(SHA256.hash(data: serializer.serializedBytes))
     }
 
     /// What is wrong with a certificate and key pair, or nil when the key is the certificate's.

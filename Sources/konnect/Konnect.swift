@@ -121,9 +121,12 @@ struct Config: ParsableCommand {
         func run() throws {
             do {
                 let configuration = try DeclarativeConfig.load(path: file)
-                print("\(file): valid (\(configuration.services.count) services, \(configuration.routes.count) routes, "
-                    + "\(configuration.upstreams.count) upstreams, \(configuration.targets.count) targets, "
-                    + "\(configuration.consumers.count) consumers, \(configuration.plugins.count) plugins)")
+                // The first six kinds always, the rest when the file has some.
+                let counts = EntityKind.allCases.enumerated().compactMap { index, kind -> String? in
+                    let count = configuration.count(of: kind)
+                    return index < 6 || count > 0 ? "\(count) \(kind.rawValue)" : nil
+                }
+                print("\(file): valid (\(counts.joined(separator: ", ")))")
             } catch {
                 printError(error.description)
                 throw ExitCode(1)
