@@ -29,7 +29,8 @@ public struct ConfigurationDiff: Sendable {
     }
 
     private static func describe(_ entity: Entity) -> String {
-        let name = entity.uniqueName.map { " \($0)" } ?? ""
+        // A key-auth key is a secret; its id names it well enough.
+        let name = entity.kind == .keyAuthCredentials ? "" : entity.uniqueName.map { " \($0)" } ?? ""
         return "\(entity.kind.noun)\(name) (\(entity.id))"
     }
 }
