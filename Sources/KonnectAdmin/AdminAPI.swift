@@ -251,8 +251,7 @@ public struct AdminAPI: HTTPResponder {
 
     // MARK: Bodies
 
-    /// The request body as a JSON object: JSON, or a form (`a=1&b[]=x&service.id=…`) typed by
-    /// `kind`'s fields.
+    /// The request body's bytes, up to `maxBodySize` (413 beyond).
     private func rawBody(of request: Request) async throws -> ByteBuffer {
         do {
             return try await request.body.collect(upTo: maxBodySize)
@@ -261,6 +260,8 @@ public struct AdminAPI: HTTPResponder {
         }
     }
 
+    /// The request body as a JSON object: JSON, or a form (`a=1&b[]=x&service.id=…`, URL-encoded
+    /// or multipart) typed by `kind`'s fields.
     private func body(of request: Request, kind: EntityKind) async throws -> JSONValue {
         let buffer = try await rawBody(of: request)
         let text = String(buffer: buffer)

@@ -21,6 +21,9 @@ struct DraftInfo {
 struct ServiceDraft {
     var service: Service
     var info: DraftInfo
+    var clientCertificateReference: Reference?
+    /// The ids in `ca_certificates`, where they were written.
+    var caCertificates: [Located<String>] = []
 }
 
 struct RouteDraft {

@@ -42,7 +42,8 @@ extension ConfigReader {
         resolvePlugins(services: serviceIndex, routes: routeIndex, consumers: consumerIndex)
 
         let certificateIndex = resolveDrafts(.certificates, parents: nil)
-        _ = resolveDrafts(.caCertificates, parents: nil)
+        let caIndex = resolveDrafts(.caCertificates, parents: nil)
+        resolveServiceTLS(certificates: certificateIndex, caCertificates: caIndex)
         let certificateIDs = drafts[.certificates, default: []].map(\.entity.id)
         _ = resolveDrafts(.snis, parents: (certificateIndex, certificateIDs))
         let consumerIDs = consumers.map(\.consumer.id)
@@ -93,14 +94,31 @@ extension ConfigReader {
         for (position, draft) in list.enumerated() {
             for (field, value) in draft.entity.otherUniqueValues {
                 if let first = seen["\(field) \(value)"] {
-                    report(ConfigReader.path(draft.info.path, field), draft.info.location,
-                           expected: "a \(field) not used by another \(kind.noun) (\(list[first].info.path) has it)")
+                    let expected = kind == .acls
+                        ? "a group the consumer is not already in (\(list[first].info.path) has it)"
+                        : "a \(field) not used by another \(kind.noun) (\(list[first].info.path) has it)"
+                    report(ConfigReader.path(draft.info.path, field), draft.info.location, expected: expected)
                 } else {
                     seen["\(field) \(value)"] = position
                 }
             }
         }
         return index
+    }
+
+    /// A service's client certificate and CA certificates, which must be in the file.
+    private func resolveServiceTLS(certificates: EntityIndex, caCertificates: EntityIndex) {
+        let certificateIDs = drafts[.certificates, default: []].map(\.entity.id)
+        for position in services.indices {
+            let draft = services[position]
+            if let reference = draft.clientCertificateReference,
+               let found = scope(implied: nil, reference: reference, in: certificates, describe: { certificates.paths[$0] }) {
+                services[position].service.clientCertificateID = certificateIDs[found]
+            }
+            for id in draft.caCertificates where caCertificates.byID[id.value] == nil {
+                report(id.path, id.location, value: id.value, expected: "the id of a CA certificate defined in this file")
+            }
+        }
     }
 
     /// "a service", "an SNI", "an ACL group".

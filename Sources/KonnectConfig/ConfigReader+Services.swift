@@ -71,11 +71,29 @@ extension ConfigReader {
         if let node = fields["enabled"], let value = boolean(node, at: fields.path("enabled")) {
             service.enabled = value
         }
-        if let node = fields["tls_verify"] { _ = boolean(node, at: fields.path("tls_verify")) }
-        if let node = fields["tls_verify_depth"] { _ = integer(node, at: fields.path("tls_verify_depth"), in: 0...64) }
+        if let node = fields["tls_verify"] { service.tlsVerify = boolean(node, at: fields.path("tls_verify")) }
+        if let node = fields["tls_verify_depth"] {
+            service.tlsVerifyDepth = integer(node, at: fields.path("tls_verify_depth"), in: 0...64)
+        }
+        var caCertificates: [Located<String>] = []
+        if let node = fields["ca_certificates"] {
+            _ = stringList(node, at: fields.path("ca_certificates"), expected: "a list of CA certificate ids") { text, item, itemPath in
+                guard NameBasedUUID.isValid(text) else {
+                    report(itemPath, node: item, expected: "the id (a UUID) of a CA certificate")
+                    return nil
+                }
+                caCertificates.append(Located(value: text.lowercased(), path: itemPath, location: TextLocation(item)))
+                return text
+            }
+        }
+        service.caCertificateIDs = caCertificates.map(\.value)
         service.tags = tags(fields)
 
-        services.append(ServiceDraft(service: service, info: info))
+        services.append(ServiceDraft(
+            service: service, info: info,
+            clientCertificateReference: reference(fields, "client_certificate", kind: "a certificate"),
+            caCertificates: caCertificates
+        ))
         let serviceIndex = services.count - 1
         for entry in fields.ordered {
             switch entry.key {

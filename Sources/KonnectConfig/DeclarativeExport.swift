@@ -45,10 +45,12 @@ extension Configuration {
         }
     }
 
-    /// `_format_version` first, then the kinds in declarative order, `id` and `name` first in an
-    /// entity, the rest alphabetically.
+    /// `_format_version` first, then the kinds as Kong's files list them (services first, TLS
+    /// material last), `id` and `name` first in an entity, the rest alphabetically.
     private static func order(_ left: String, _ right: String) -> Bool {
-        let first = ["_format_version"] + EntityKind.allCases.map(\.rawValue) + ["id", "name", "username"]
+        let tls: [EntityKind] = [.certificates, .snis, .caCertificates]
+        let kinds = EntityKind.allCases.filter { !tls.contains($0) } + tls
+        let first = ["_format_version"] + kinds.map(\.rawValue) + ["id", "name", "username"]
         let l = first.firstIndex(of: left) ?? first.count, r = first.firstIndex(of: right) ?? first.count
         return l != r ? l < r : left < right
     }

@@ -1,13 +1,14 @@
-/// The kinds of entity a configuration holds, by their Kong collection (table) names, parents
-/// before the entities that refer to them.
+/// The kinds of entity a configuration holds, by their Kong collection (table) names, each
+/// after the kinds its entities refer to (services may refer to certificates).
 public enum EntityKind: String, Sendable, CaseIterable, Hashable {
+    case certificates
+    case caCertificates = "ca_certificates"
+    case snis
     case services, routes, upstreams, targets, consumers, plugins
     case keyAuthCredentials = "keyauth_credentials"
     case basicAuthCredentials = "basicauth_credentials"
     case jwtSecrets = "jwt_secrets"
     case acls
-    case certificates, snis
-    case caCertificates = "ca_certificates"
 
     /// "service", "route", … for messages.
     public var noun: String {
@@ -53,12 +54,31 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
     /// The fields through which entities of this kind refer to others (one column each in the store).
     public var referenceFields: [EntityReferenceField] {
         switch self {
+        case .services: [.clientCertificate]
         case .routes: [.service]
         case .targets: [.upstream]
         case .plugins: [.service, .route, .consumer]
         case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls: [.consumer]
         case .snis: [.certificate]
-        case .services, .upstreams, .consumers, .certificates, .caCertificates: []
+        case .upstreams, .consumers, .certificates, .caCertificates: []
+        }
+    }
+
+    /// What happens to entities of this kind when the one they refer to through `field` is
+    /// deleted, as in Kong: they go with it (a service's plugins, a consumer's credentials), or,
+    /// for a route's service and a service's client certificate, the deletion is refused.
+    public func goesWithParent(through field: EntityReferenceField) -> Bool {
+        !(self == .routes && field == .service) && !(self == .services && field == .clientCertificate)
+    }
+
+    /// The reference an entity of this kind cannot be without (a target's upstream, a
+    /// credential's consumer, an SNI's certificate).
+    public var requiredReference: EntityReferenceField? {
+        switch self {
+        case .targets: .upstream
+        case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls: .consumer
+        case .snis: .certificate
+        default: nil
         }
     }
 
@@ -185,10 +205,12 @@ public enum Entity: Sendable, Hashable {
 /// A field through which one entity refers to another.
 public enum EntityReferenceField: String, Sendable, Hashable, CaseIterable {
     case service, route, upstream, consumer, certificate
+    case clientCertificate = "client_certificate"
 
     /// The kind of entity the field refers to.
     public var kind: EntityKind {
         switch self {
+        case .clientCertificate: .certificates
         case .service: .services
         case .route: .routes
         case .upstream: .upstreams
@@ -208,6 +230,12 @@ extension Configuration {
     public func entities(of kind: EntityKind) -> [Entity] {
         func all<Value: EntityValue>(_ type: Value.Type) -> [Entity] { self[keyPath: Value.list].map(\.entity) }
         return all(kind.valueType)
+    }
+
+    /// The ids of the entities of one kind, in order.
+    public func ids(of kind: EntityKind) -> [String] {
+        func ids<Value: EntityValue>(_ type: Value.Type) -> [String] { self[keyPath: Value.list].map(\.id) }
+        return ids(kind.valueType)
     }
 
     /// How many entities of `kind` there are.

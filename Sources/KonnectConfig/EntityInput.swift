@@ -68,6 +68,7 @@ public struct EntityInput: Sendable {
             reader.readService(node, at: "", index: 0)
             entity = reader.services.first.map { .service($0.service) }
             info = reader.services.first?.info
+            references[.clientCertificate] = reader.services.first?.clientCertificateReference
         case .routes:
             reader.readRoute(node, at: "", index: 0, service: nil)
             entity = reader.routes.first.map { .route($0.route) }

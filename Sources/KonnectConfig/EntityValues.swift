@@ -5,6 +5,8 @@ extension Service: EntityValue {
     public static var list: WritableKeyPath<Configuration, [Service]> { \.services }
     public var entity: Entity { .service(self) }
     public var uniqueName: String? { name }
+    public var references: [EntityReferenceField: String] { clientCertificateID.map { [.clientCertificate: $0] } ?? [:] }
+    public mutating func setReferences(_ ids: [EntityReferenceField: String]) { clientCertificateID = ids[.clientCertificate] }
 
     public var jsonFields: [String: JSONValue] {
         [
@@ -12,7 +14,8 @@ extension Service: EntityValue {
             "port": EntityField.number(port), "path": EntityField.text(path), "retries": EntityField.number(retries),
             "connect_timeout": EntityField.number(connectTimeout), "write_timeout": EntityField.number(writeTimeout),
             "read_timeout": EntityField.number(readTimeout), "enabled": .bool(enabled), "tags": EntityField.list(tags),
-            "client_certificate": .null, "tls_verify": .null, "tls_verify_depth": .null, "ca_certificates": .null,
+            "client_certificate": EntityField.reference(clientCertificateID), "tls_verify": tlsVerify.map(JSONValue.bool) ?? .null,
+            "tls_verify_depth": tlsVerifyDepth.map(EntityField.number) ?? .null, "ca_certificates": EntityField.list(caCertificateIDs),
         ]
     }
 }

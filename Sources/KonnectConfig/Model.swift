@@ -22,6 +22,13 @@ public struct Service: Sendable, Hashable {
     public var readTimeout: Int
     public var enabled: Bool
     public var tags: [String]
+    /// The certificate presented to the upstream when it asks for one (https services).
+    public var clientCertificateID: String?
+    /// Whether the upstream's certificate is verified; nil leaves it to the node's default.
+    public var tlsVerify: Bool?
+    public var tlsVerifyDepth: Int?
+    /// CA certificates the upstream's certificate is verified against.
+    public var caCertificateIDs: [String] = []
 
     public init(
         id: String, name: String? = nil, protocol: String = "http", host: String, port: Int = 80,

@@ -158,11 +158,6 @@ public actor ControlPlane {
         return Record(entity: current.entity(kind, at: slot.position), createdAt: slot.createdAt, updatedAt: slot.updatedAt)
     }
 
-    /// Ids of a kind in the order they were created: the order of listings and snapshots.
-    private func ids(of kind: EntityKind) -> [String] {
-        (0..<current.count(of: kind)).map { current.entity(kind, at: $0).id }
-    }
-
     private func remember(_ record: Record) {
         let kind = record.entity.kind
         let id = record.entity.id
@@ -176,9 +171,8 @@ public actor ControlPlane {
         guard let record = record(kind, id), let slot = slots[kind]?.removeValue(forKey: id) else { return }
         if let name = record.entity.uniqueName { names[kind]?[name] = nil }
         current.remove(kind, at: slot.position)
-        for position in slot.position..<current.count(of: kind) {
-            slots[kind]?[current.entity(kind, at: position).id]?.position = position
-        }
+        let ids = current.ids(of: kind)
+        for position in slot.position..<ids.count { slots[kind]?[ids[position]]?.position = position }
     }
 
     // MARK: Reading
@@ -212,7 +206,8 @@ public actor ControlPlane {
     public func list(_ kind: EntityKind, in scope: Scope? = nil, tags: [String] = [], matchAll: Bool = true,
                      size: Int = 100, offset: String? = nil) throws(EntityError) -> Page {
         let parent = try scope.map { scope throws(EntityError) in (scope.field, try parentID(of: scope)) }
-        let ids = ids(of: kind)
+        // Entities in the order they were created: the order of listings and snapshots.
+        let ids = current.ids(of: kind)
         var start = 0
         if let offset {
             guard let position = ids.firstIndex(of: offset) else {
@@ -327,18 +322,20 @@ public actor ControlPlane {
             throw error
         }
         let id = record.entity.id
-        if kind == .services, routes(using: id).first != nil {
-            throw .referencedBy(.routes, parent: .services)
-        }
         // What goes with it: plugins of a service, route or consumer, a consumer's credentials,
-        // an upstream's targets, a certificate's SNIs.
+        // an upstream's targets, a certificate's SNIs. A service that routes use, a certificate
+        // that services present and a CA certificate that services trust stay.
         var removals: [(EntityKind, String)] = []
         for childKind in EntityKind.allCases {
             for field in childKind.referenceFields where field.kind == kind {
                 for child in current.entities(of: childKind) where child.references[field] == id {
+                    guard childKind.goesWithParent(through: field) else { throw .referencedBy(childKind, parent: kind) }
                     removals.append((childKind, child.id))
                 }
             }
+        }
+        if kind == .caCertificates, current.services.contains(where: { $0.caCertificateIDs.contains(id) }) {
+            throw .referencedBy(.services, parent: kind)
         }
         removals.append((kind, id))
         try await commit(removals.map { StoreOperation.delete($0.0, id: $0.1) }) {
@@ -395,10 +392,15 @@ public actor ControlPlane {
             ids[field] = target.entity.id
         }
         entity = entity.settingReferences(ids)
-        // Only a route's service and a plugin's scopes may be left unset.
-        if ![.routes, .plugins].contains(entity.kind) {
-            for field in entity.kind.referenceFields where entity.references[field, default: ""].isEmpty {
-                throw .schemaViolation([ConfigIssue(path: field.rawValue, expected: "the \(field.kind.noun) of the \(entity.kind.noun); the field is required")])
+        if let field = entity.kind.requiredReference, entity.references[field, default: ""].isEmpty {
+            throw .schemaViolation([ConfigIssue(path: field.rawValue, expected: "the \(field.kind.noun) of the \(entity.kind.noun); the field is required")])
+        }
+        // A service's CA certificates are a list of ids, outside `references`.
+        if case .service(let service) = entity {
+            for (index, caID) in service.caCertificateIDs.enumerated() where slots[.caCertificates]?[caID] == nil {
+                throw .coded(400, .foreignKeyViolation, name: "foreign key violation",
+                             message: "the CA certificate '\(caID)' does not exist",
+                             fields: .object(["ca_certificates": .array(service.caCertificateIDs.indices.map { $0 == index ? .string("does not exist") : .null })]))
             }
         }
         return entity
@@ -482,10 +484,6 @@ public actor ControlPlane {
             if Self.isUUID(text), let found = record(kind, text.lowercased()) { return found }
             return names[kind]?[text].flatMap { record(kind, $0) }
         }
-    }
-
-    private func routes(using serviceID: String) -> [String] {
-        current.routes.filter { $0.serviceID == serviceID }.map(\.id)
     }
 
     static func isUUID(_ text: String) -> Bool {

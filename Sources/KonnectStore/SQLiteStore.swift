@@ -112,6 +112,13 @@ public final class SQLiteStore: Sendable {
             }
             try entityTable(.caCertificates, in: db) { _ in }
         }
+        migrator.registerMigration("003_service_client_certificate") { db in
+            // Kong refuses to delete a certificate that a service presents to its upstream.
+            try db.alter(table: EntityKind.services.rawValue) { table in
+                table.add(column: "client_certificate_id", .text).references("certificates", onDelete: .restrict)
+            }
+            try db.create(index: "services_on_client_certificate_id", on: "services", columns: ["client_certificate_id"])
+        }
         return migrator
     }
 

@@ -121,10 +121,11 @@ struct Config: ParsableCommand {
         func run() throws {
             do {
                 let configuration = try DeclarativeConfig.load(path: file)
-                // The first six kinds always, the rest when the file has some.
-                let counts = EntityKind.allCases.enumerated().compactMap { index, kind -> String? in
+                // The proxy's kinds always, the rest when the file has some.
+                let always: Set<EntityKind> = [.services, .routes, .upstreams, .targets, .consumers, .plugins]
+                let counts = EntityKind.allCases.compactMap { kind -> String? in
                     let count = configuration.count(of: kind)
-                    return index < 6 || count > 0 ? "\(count) \(kind.rawValue)" : nil
+                    return always.contains(kind) || count > 0 ? "\(count) \(kind.rawValue)" : nil
                 }
                 print("\(file): valid (\(counts.joined(separator: ", ")))")
             } catch {

@@ -209,6 +209,45 @@ struct AdminCredentialsTests {
         }
     }
 
+    @Test func aServicePresentsACertificateAndTrustsCAs() async throws {
+        let client = try TestCertificates.selfSigned(commonName: "gateway.internal")
+        let ca = try TestCertificates.selfSigned(commonName: "Internal CA", isCA: true)
+        try await AdminFixture().run { api in
+            let certificate = try await api.call(.post, "/certificates", json: JSONValue.object([
+                "cert": .string(client.cert), "key": .string(client.key),
+            ]).jsonText)
+            let authority = try await api.call(.post, "/ca_certificates", json: JSONValue.object(["cert": .string(ca.cert)]).jsonText)
+            let certificateID = try #require(certificate.body["id"]?.string)
+            let caID = try #require(authority.body["id"]?.string)
+
+            let service = try await api.call(.post, "/services", json: JSONValue.object([
+                "name": .string("billing"), "url": .string("https://billing.internal"),
+                "client_certificate": .object(["id": .string(certificateID)]),
+                "ca_certificates": .array([.string(caID)]), "tls_verify": .bool(true), "tls_verify_depth": .number(2),
+            ]).jsonText)
+            #expect(service.status == 201)
+            #expect(service.body["client_certificate"] == .object(["id": .string(certificateID)]))
+            #expect(service.body["ca_certificates"] == .array([.string(caID)]))
+            #expect(service.body["tls_verify"] == .bool(true))
+            #expect(service.body["tls_verify_depth"] == .number(2))
+
+            // What a service uses cannot be deleted from under it.
+            #expect(try await api.call(.delete, "/certificates/\(certificateID)").status == 400)
+            #expect(try await api.call(.delete, "/ca_certificates/\(caID)").status == 400)
+            let unknownCA = try await api.call(.patch, "/services/billing",
+                                               json: #"{"ca_certificates": ["1e9d7c3b-2a4f-4b8e-a6d0-7f5c3e1b9a28"]}"#)
+            #expect(unknownCA.status == 400)
+            #expect(unknownCA.body["fields"]?["ca_certificates"] != nil)
+
+            // Once the service lets go, both can go.
+            let released = try await api.call(.patch, "/services/billing", json: #"{"client_certificate": null, "ca_certificates": null}"#)
+            #expect(released.status == 200)
+            #expect(released.body["client_certificate"] == .null)
+            #expect(try await api.call(.delete, "/certificates/\(certificateID)").status == 204)
+            #expect(try await api.call(.delete, "/ca_certificates/\(caID)").status == 204)
+        }
+    }
+
     @Test func credentialsAndCertificatesSurviveARestart() async throws {
         let directory = NSTemporaryDirectory() + "konnect-credentials-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -225,8 +264,12 @@ struct AdminCredentialsTests {
         let basic = try await first.create(.basicAuthCredentials, body: .object([
             "username": .string("frank"), "password": .string("pw"),
         ]), in: scope)
-        _ = try await first.create(.certificates, body: .object([
+        let certificate = try await first.create(.certificates, body: .object([
             "cert": .string(pair.cert), "key": .string(pair.key), "snis": .array([.string("frank.example.com")]),
+        ]))
+        _ = try await first.create(.services, body: .object([
+            "name": .string("mtls"), "url": .string("https://mtls.internal"),
+            "client_certificate": .object(["id": .string(certificate.entity.id)]),
         ]))
 
         let second = try open()
@@ -235,6 +278,7 @@ struct AdminCredentialsTests {
         #expect(loaded.basicAuthCredentials.first.map(Entity.basicAuthCredential) == basic.entity)
         #expect(loaded.snis.map(\.name) == ["frank.example.com"])
         #expect(loaded.certificates.first?.key == pair.key)
+        #expect(loaded.services.first?.clientCertificateID == certificate.entity.id)
         #expect(loaded == (try await first.configuration))
     }
 }

@@ -281,6 +281,36 @@ struct CredentialsConfigTests {
             == ["certificates[0].cert_alt"])
     }
 
+    @Test func aServiceRefersToItsClientCertificateAndCAs() throws {
+        let pair = try TestCertificates.selfSigned()
+        let ca = try TestCertificates.selfSigned(isCA: true)
+        let document = """
+            services:
+              - name: billing
+                url: https://billing.internal
+                client_certificate: 8c4f2a1e-6d3b-4e7a-9f05-2b1c8d7e6a54
+                ca_certificates: [1e9d7c3b-2a4f-4b8e-a6d0-7f5c3e1b9a28]
+                tls_verify: true
+            certificates:
+              - id: 8c4f2a1e-6d3b-4e7a-9f05-2b1c8d7e6a54
+                cert: \(Self.block(pair.cert, indent: 8))
+                key: \(Self.block(pair.key, indent: 8))
+            ca_certificates:
+              - id: 1e9d7c3b-2a4f-4b8e-a6d0-7f5c3e1b9a28
+                cert: \(Self.block(ca.cert, indent: 8))
+            """
+        let configuration = try Self.parse(document)
+        let service = try #require(configuration.services.first)
+        #expect(service.clientCertificateID == "8c4f2a1e-6d3b-4e7a-9f05-2b1c8d7e6a54")
+        #expect(service.caCertificateIDs == ["1e9d7c3b-2a4f-4b8e-a6d0-7f5c3e1b9a28"])
+        #expect(service.tlsVerify == true)
+        #expect(try DeclarativeConfig.parse(configuration.declarativeYAML) == configuration)
+
+        let dangling = document.replacingOccurrences(of: "ca_certificates: [1e9d7c3b", with: "ca_certificates: [2e9d7c3b")
+            .replacingOccurrences(of: "client_certificate: 8c4f", with: "client_certificate: 9c4f")
+        #expect(Set(Self.issues(dangling).map(\.path)) == ["services[0].client_certificate", "services[0].ca_certificates[0]"])
+    }
+
     @Test func aCACertificateMustBeOneUnexpiredCA() throws {
         let ca = try TestCertificates.selfSigned(commonName: "Konnect Test CA", isCA: true)
         let leaf = try TestCertificates.selfSigned()
