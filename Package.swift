@@ -62,6 +62,8 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        // Plugins: which instances apply to a request (Kong's scope precedence) and in what order.
+        .target(name: "KonnectPlugins", dependencies: ["KonnectConfig"]),
         // The data plane: HTTP/1.1 listener, upstream pools, balancers, snapshots, reload.
         .target(
             name: "KonnectProxy",
@@ -131,6 +133,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KonnectRouterTests", dependencies: ["KonnectRouter", "KonnectConfig"]),
+        .testTarget(name: "KonnectPluginsTests", dependencies: ["KonnectPlugins", "KonnectConfig"]),
         .testTarget(
             name: "KonnectHTTP1Tests",
             dependencies: ["KonnectHTTP1", .product(name: "NIOCore", package: "swift-nio")]

@@ -1,0 +1,88 @@
+import KonnectConfig
+import KonnectPlugins
+import Testing
+
+@Suite("Plugin scopes and order")
+struct PluginScopesTests {
+    static let route = "11111111-1111-4111-8111-111111111111"
+    static let service = "22222222-2222-4222-8222-222222222222"
+    static let consumer = "33333333-3333-4333-8333-333333333333"
+
+    /// A rate-limiting instance for the scope written as `r`, `s`, `c` letters ("" is global),
+    /// tagged with that text so the winner can be told apart.
+    static func instance(_ scope: String, enabled: Bool = true) -> Plugin {
+        Plugin(id: scope, name: "rate-limiting", enabled: enabled,
+               serviceID: scope.contains("s") ? service : nil, routeID: scope.contains("r") ? route : nil,
+               consumerID: scope.contains("c") ? consumer : nil, tags: [scope.isEmpty ? "global" : scope])
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        /// Scopes configured, as `r`/`s`/`c` letters.
+        var configured: [String]
+        /// Whether the request has been identified as the consumer.
+        var identified: Bool
+        /// The scope whose instance applies, or nil for none.
+        var winner: String?
+
+        var testDescription: String {
+            "\(configured.map { $0.isEmpty ? "global" : $0 }) \(identified ? "with" : "without") consumer → \(winner.map { $0.isEmpty ? "global" : $0 } ?? "none")"
+        }
+    }
+
+    static let cases: [Case] = [
+        Case(configured: ["", "s", "r", "rs", "c", "sc", "rc", "rsc"], identified: true, winner: "rsc"),
+        Case(configured: ["", "s", "r", "rs", "c", "sc", "rc"], identified: true, winner: "rc"),
+        Case(configured: ["", "s", "r", "rs", "c", "sc"], identified: true, winner: "sc"),
+        Case(configured: ["", "s", "r", "rs", "c"], identified: true, winner: "rs"),
+        Case(configured: ["", "s", "r", "c"], identified: true, winner: "c"),
+        Case(configured: ["", "s", "r"], identified: true, winner: "r"),
+        Case(configured: ["", "s"], identified: true, winner: "s"),
+        Case(configured: [""], identified: true, winner: ""),
+        // Before (or without) authentication, consumer scopes do not apply.
+        Case(configured: ["", "s", "r", "c", "rc", "rsc"], identified: false, winner: "r"),
+        Case(configured: ["c", "sc"], identified: false, winner: nil),
+        Case(configured: ["c", "s"], identified: false, winner: "s"),
+        // Route and service together beat a consumer alone.
+        Case(configured: ["c", "rs"], identified: true, winner: "rs"),
+        Case(configured: [], identified: true, winner: nil),
+    ]
+
+    @Test(arguments: cases)
+    func theMostSpecificScopeWins(_ test: Case) {
+        let scopes = PluginScopes(plugins: test.configured.shuffled().map { Self.instance($0) })
+        let applied = scopes.applicable(route: Self.route, service: Self.service,
+                                        consumer: test.identified ? Self.consumer : nil)
+        #expect(applied.map(\.id) == (test.winner.map { [$0] } ?? []))
+    }
+
+    @Test func instancesForOtherEntitiesDoNotApply() {
+        let other = "44444444-4444-4444-8444-444444444444"
+        let scopes = PluginScopes(plugins: [
+            Plugin(id: "other-route", name: "cors", routeID: other),
+            Plugin(id: "other-service", name: "acl", serviceID: other),
+            Plugin(id: "other-consumer", name: "key-auth", consumerID: other),
+            Plugin(id: "this-route-other-service", name: "jwt", serviceID: other, routeID: Self.route),
+        ])
+        #expect(scopes.applicable(route: Self.route, service: Self.service, consumer: Self.consumer).isEmpty)
+        #expect(scopes.hasConsumerScopes)
+    }
+
+    @Test func aDisabledInstanceDoesNotHideALessSpecificOne() {
+        let scopes = PluginScopes(plugins: [Self.instance("r", enabled: false), Self.instance("")])
+        #expect(scopes.applicable(route: Self.route, service: Self.service, consumer: nil).map(\.id) == [""])
+        #expect(!scopes.hasConsumerScopes)
+    }
+
+    @Test func pluginsRunInKongsPriorityOrderThenByName() {
+        let names = ["rate-limiting", "acl", "key-auth", "correlation-id", "prometheus", "cors", "datadog", "ai-proxy"]
+        let scopes = PluginScopes(plugins: names.map { Plugin(id: $0, name: $0) })
+        #expect(scopes.applicable(route: nil, service: nil, consumer: nil).map(\.name) == [
+            "correlation-id", "cors", "key-auth", "acl", "rate-limiting", "ai-proxy", "prometheus", "datadog",
+        ])
+        #expect(PluginPriority.runsBefore("key-auth", "acl"))
+        #expect(PluginPriority.runsBefore("acl", "rate-limiting"))
+        // Without a number, after every plugin that has one; among themselves by name.
+        #expect(PluginPriority.runsBefore("post-function", "some-plugin"))
+        #expect(PluginPriority.runsBefore("a-plugin", "b-plugin"))
+    }
+}
