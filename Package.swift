@@ -63,7 +63,10 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         // Plugins: which instances apply to a request (Kong's scope precedence) and in what order.
-        .target(name: "KonnectPlugins", dependencies: ["KonnectConfig"]),
+        .target(
+            name: "KonnectPlugins",
+            dependencies: ["KonnectConfig", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The data plane: HTTP/1.1 listener, upstream pools, balancers, snapshots, reload.
         .target(
             name: "KonnectProxy",
@@ -72,6 +75,7 @@ let package = Package(
                 "KonnectRouter",
                 "KonnectHTTP1",
                 "KonnectIO",
+                "KonnectPlugins",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import KonnectConfig
+import KonnectPlugins
 import KonnectRouter
 import NIOCore
 
@@ -12,6 +13,8 @@ public final class ConfigSnapshot: Sendable {
     let router: Router
     /// Balancing plan for each selectable route, by `RouteTarget.index` (nil without a service).
     private let plansByRoute: [UpstreamPlan?]
+    /// The access-phase plugins of each route, by `RouteTarget.index`, in the order they run.
+    private let accessByRoute: [[any AccessPlugin]]
 
     /// Compiles `configuration` for a data plane with `loopCount` event loops.
     public init(configuration: Configuration, version: Int, loopCount: Int) {
@@ -49,7 +52,22 @@ public final class ConfigSnapshot: Sendable {
             }
         }
         self.plansByRoute = router.targets.map { target in target.service.flatMap { plans[$0.id] } }
+
+        // One plugin object per plugin entity, shared by every route it applies to.
+        let scopes = PluginScopes(plugins: configuration.plugins)
+        let credentials = CredentialIndex(configuration)
+        var made: [String: (any AccessPlugin)?] = [:]
+        self.accessByRoute = router.targets.map { target in
+            scopes.applicable(route: target.route.id, service: target.service?.id, consumer: nil).compactMap { plugin in
+                if let plugin = made[plugin.id] { return plugin }
+                let access = AccessPlugins.make(plugin, credentials: credentials)
+                made[plugin.id] = access
+                return access
+            }
+        }
     }
 
     func plan(forRoute index: Int) -> UpstreamPlan? { plansByRoute[index] }
+
+    func accessPlugins(forRoute index: Int) -> [any AccessPlugin] { accessByRoute[index] }
 }

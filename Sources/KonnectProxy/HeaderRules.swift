@@ -1,4 +1,5 @@
 import KonnectHTTP1
+import KonnectPlugins
 import KonnectRouter
 
 /// Request headers seen through the router's eyes.
@@ -109,5 +110,14 @@ extension StringProtocol {
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return s
+    }
+}
+
+/// A request head as plugins read it.
+struct PluginHead: PluginRequestHead {
+    let head: HTTP1Head
+
+    func values(named lowercased: String) -> [String] {
+        head.values(named: lowercased)
     }
 }

@@ -1,6 +1,7 @@
 import KonnectConfig
 import KonnectHTTP1
 import KonnectIO
+import KonnectPlugins
 import KonnectRouter
 import NIOCore
 import NIOHTTP1
@@ -340,6 +341,19 @@ final class ProxyHandler: TCPStreamDelegate {
             respondWithError(503, message: "no Service found with those values")
             return
         }
+        // Plugins (authentication, access control) decide before anything goes upstream.
+        var access: AccessContext?
+        let plugins = snapshot.accessPlugins(forRoute: match.target.index)
+        if !plugins.isEmpty {
+            let context = AccessContext(method: head.method, head: PluginHead(head: head), query: query, clientIP: clientIP)
+            for plugin in plugins {
+                if case .respond(let status, let message, let headers) = plugin.access(context) {
+                    respondWithError(status, message: message, headers: headers)
+                    return
+                }
+            }
+            access = context
+        }
         routeTarget = match.target
         self.plan = plan
         preserveHost = match.route.preserveHost
@@ -353,7 +367,8 @@ final class ProxyHandler: TCPStreamDelegate {
             setCookie = "\(name)=\(value); Path=\(cookiePath)"
         }
 
-        writeUpstreamHead(head, facts: facts, match: match, query: query, originalPath: rawPath, host: host)
+        writeUpstreamHead(head, facts: facts, match: match, query: access.map { $0.rewrittenQuery() } ?? query,
+                          originalPath: rawPath, host: host, access: access)
         if requestFraming != .none {
             holdClientReads(true)
             if awaitingContinue {
@@ -367,11 +382,14 @@ final class ProxyHandler: TCPStreamDelegate {
     /// The request as the upstream sees it: path rewritten, hop-by-hop headers gone, forwarding
     /// headers and the request id added, framing set anew. `Host` is added per target.
     private func writeUpstreamHead(_ head: HTTP1Head, facts: RequestFacts, match: RouteMatch, query: Substring?,
-                                   originalPath: Substring, host: String) {
+                                   originalPath: Substring, host: String, access: AccessContext?) {
         guard !closed else { return }
         let named = facts.connectionNames
+        let removed = access?.removedHeaders
+        let added = access?.addedHeaders ?? []
         let estimate = head.bytes.readableBytes + match.upstreamPath.utf8.count + originalPath.utf8.count
             + host.utf8.count + 2 * clientIP.utf8.count + (match.strippedPrefix?.utf8.count ?? 0) + 320
+            + added.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         var out = allocator.buffer(capacity: estimate + 64)  // room for Host, written per attempt
         out.writeHead(estimate: estimate) { out in
             out.write(head.method)
@@ -386,6 +404,9 @@ final class ProxyHandler: TCPStreamDelegate {
             head.writeFieldLines(to: &out) { field in
                 if HeaderRules.isHopByHop(head, field) || HeaderRules.isSetByProxy(head, field)
                     || (named.map { HeaderRules.isNamed(head, field, by: $0) } ?? false) {
+                    return false
+                }
+                if let removed, removed.contains(where: { field.nameLength == $0.utf8.count && head.name(of: field, equalsLowercased: $0) }) {
                     return false
                 }
                 if field.nameLength == 15 && head.name(of: field, is: "x-forwarded-for") {
@@ -407,6 +428,12 @@ final class ProxyHandler: TCPStreamDelegate {
             if let prefix = match.strippedPrefix { out.writeField("X-Forwarded-Prefix", prefix) }
             out.writeField("X-Real-IP", clientIP)
             out.write(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
+            for field in added {
+                out.write(field.name)
+                out.write(": ")
+                out.write(field.value)
+                out.write("\r\n")
+            }
             if case .generated = requestID { writeRequestIDField(to: &out) }
             switch requestFraming {
             case .chunked:
@@ -798,7 +825,8 @@ final class ProxyHandler: TCPStreamDelegate {
     }
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.
-    private func respondWithError(_ status: Int, message: String, forceClose: Bool = false, location: String? = nil) {
+    private func respondWithError(_ status: Int, message: String, forceClose: Bool = false, location: String? = nil,
+                                  headers: [AccessResult.Header] = []) {
         guard !closed, !responseStarted else {
             stream.close()
             return
@@ -808,14 +836,22 @@ final class ProxyHandler: TCPStreamDelegate {
         if forceClose { clientKeepAlive = false }
         let body = ErrorBody.json(message: message, requestID: requestID.description)
         let minorVersion = request?.minorVersion ?? 1
-        var out = allocator.buffer(capacity: 256 + body.utf8.count + (location?.utf8.count ?? 0))
-        out.writeHead(estimate: 256 + body.utf8.count + (location?.utf8.count ?? 0)) { out in
+        let estimate = 256 + body.utf8.count + (location?.utf8.count ?? 0)
+            + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        var out = allocator.buffer(capacity: estimate)
+        out.writeHead(estimate: estimate) { out in
             out.write(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             out.writeDecimal(status)
             out.write(" ")
             out.write(HTTPResponseStatus(statusCode: status).reasonPhrase)
             out.write("\r\n")
             if let location { out.writeField("Location", location) }
+            for field in headers {
+                out.write(field.name)
+                out.write(": ")
+                out.write(field.value)
+                out.write("\r\n")
+            }
             out.write("Content-Type: application/json; charset=utf-8\r\nContent-Length: ")
             out.writeDecimal(body.utf8.count)
             out.write("\r\n")
