@@ -32,6 +32,8 @@ SINK_PORT=${SINK_PORT:-19110}
 NGINX_PORT=${NGINX_PORT:-19200}
 KONNECT_PORT=${KONNECT_PORT:-19300}
 HOST=127.0.0.1
+# The key of the consumer that may use /bench-auth.
+BENCH_KEY=bench-key-0123456789abcdef
 # The origin's response body: 50 bytes.
 BODY='origin says hello: this body is fifty bytes long.'
 BODY_BYTES=$((${#BODY} + 1))
@@ -279,6 +281,9 @@ write_konnect_config() {
     {
         printf '_format_version: "3.0"\nservices:\n  - name: origin\n    url: http://%s:%s\n    routes:\n' "$HOST" "$ORIGIN_PORT"
         printf '      - name: bench\n        paths: ["/bench"]\n        strip_path: false\n'
+        # The same route behind key-auth and acl (issue #4's benchmark).
+        printf '      - name: bench-auth\n        paths: ["/bench-auth"]\n        strip_path: false\n'
+        printf '        plugins:\n          - name: key-auth\n          - name: acl\n            config: {allow: [bench]}\n'
         printf '      - name: big\n        paths: ["/big/"]\n        strip_path: false\n'
         printf '      - name: early-upload\n        paths: ["/early-upload"]\n        strip_path: false\n'
         awk -v n="$extra_routes" 'BEGIN {
@@ -287,6 +292,7 @@ write_konnect_config() {
         }'
         printf '  - name: sink\n    url: http://%s:%s\n    routes:\n' "$HOST" "$SINK_PORT"
         printf '      - name: upload\n        paths: ["/upload"]\n        strip_path: false\n'
+        printf 'consumers:\n  - username: bench\n    keyauth_credentials: [{key: %s}]\n    acls: [{group: bench}]\n' "$BENCH_KEY"
     } >"$file"
 }
 
@@ -337,6 +343,9 @@ to_ms() {
     }'
 }
 
+# Extra wrk arguments (a request header) for the next runs.
+WRK_EXTRA=()
+
 # run_wrk URL PID...: warm-up, then a measured run. Sets W_RPS W_P50 W_P99 W_REQUESTS W_CPU_US
 # W_USER_US W_CORES W_ERRORS; the raw wrk output goes to the logs.
 WRK_RUNS=0
@@ -344,10 +353,10 @@ run_wrk() {
     local url=$1 out before after user_before user_after t0 t1 seconds non2xx socket_errors
     shift
     WRK_RUNS=$((WRK_RUNS + 1))
-    timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+    timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${WRK_EXTRA[@]}" "$url" >/dev/null
     before=$(cpu_ticks "$@") user_before=$(user_ticks "$@")
     t0=$(date +%s.%N)
-    out=$(timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency "$url")
+    out=$(timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency "${WRK_EXTRA[@]}" "$url")
     t1=$(date +%s.%N)
     after=$(cpu_ticks "$@") user_after=$(user_ticks "$@")
     printf '%s\n%s\n' "$url" "$out" >"$WORK/logs/wrk-$WRK_RUNS.txt"
@@ -484,7 +493,7 @@ main() {
     write_konnect_config "$WORK/konnect-bench.yaml" 0
 
     local threads nginx_pid konnect_pid
-    local -a comparison=() ratios=() rounds=() memory=() behaviour=()
+    local -a comparison=() ratios=() rounds=() memory=() behaviour=() plugins=()
     for threads in $THREAD_COUNTS; do
         write_nginx_proxy_config "$threads"
         start_nginx nginx_pid "$WORK/nginx-$threads" "$NGINX_PORT"
@@ -492,6 +501,10 @@ main() {
         check_body "http://$HOST:$NGINX_PORT/bench" || die "nginx proxy does not relay the origin's body"
         check_body "http://$HOST:$KONNECT_PORT/bench" ||
             die "konnect does not relay the origin's body: $(curl -s -i --max-time 5 "http://$HOST:$KONNECT_PORT/bench" | head -20)"
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$HOST:$KONNECT_PORT/bench-auth") == 401 ]] ||
+            die "konnect lets /bench-auth through without a key"
+        [[ $(curl -s -H "apikey: $BENCH_KEY" "http://$HOST:$KONNECT_PORT/bench-auth") == "$BODY" ]] ||
+            die "konnect does not relay /bench-auth with the consumer's key"
 
         local -a npids
         read -r -a npids <<<"$(nginx_pids "$nginx_pid")"
@@ -502,15 +515,21 @@ main() {
         # nginx and Konnect in turn, ROUNDS times, so that a slow spell of the machine hits both.
         local round
         local -a n_rps=() n_p50=() n_p99=() n_cpu=() n_user=() n_cores=() n_req=() k_rps=() k_p50=() k_p99=() k_cpu=() k_user=() k_cores=() k_req=()
-        local n_errors=none k_errors=none
+        local -a a_rps=() a_cpu=() a_user=()
+        local n_errors=none k_errors=none a_errors=none
         for ((round = 1; round <= ROUNDS; round++)); do
-            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect"
+            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect, then konnect with key-auth + acl"
             run_wrk "http://$HOST:$NGINX_PORT/bench" "${npids[@]}"
             n_rps+=("$W_RPS") n_p50+=("$W_P50") n_p99+=("$W_P99") n_cpu+=("$W_CPU_US") n_user+=("$W_USER_US") n_cores+=("$W_CORES") n_req+=("$W_REQUESTS")
             [[ $W_ERRORS == none ]] || n_errors=$W_ERRORS
             run_wrk "http://$HOST:$KONNECT_PORT/bench" "$konnect_pid"
             k_rps+=("$W_RPS") k_p50+=("$W_P50") k_p99+=("$W_P99") k_cpu+=("$W_CPU_US") k_user+=("$W_USER_US") k_cores+=("$W_CORES") k_req+=("$W_REQUESTS")
             [[ $W_ERRORS == none ]] || k_errors=$W_ERRORS
+            WRK_EXTRA=(-H "apikey: $BENCH_KEY")
+            run_wrk "http://$HOST:$KONNECT_PORT/bench-auth" "$konnect_pid"
+            WRK_EXTRA=()
+            a_rps+=("$W_RPS") a_cpu+=("$W_CPU_US") a_user+=("$W_USER_US")
+            [[ $W_ERRORS == none ]] || a_errors=$W_ERRORS
         done
         local nr np50 np99 nc nu kr kp50 kp99 kc ku
         nr=$(median "${n_rps[@]}") np50=$(median "${n_p50[@]}") np99=$(median "${n_p99[@]}") nc=$(median "${n_cpu[@]}") nu=$(median "${n_user[@]}")
@@ -518,6 +537,9 @@ main() {
         comparison+=("| nginx $(nginx -v 2>&1 | sed 's|.*nginx/||') | $threads | $nr | $np50 | $np99 | $nc | $nu | $(median "${n_cores[@]}") | $(mib "$nginx_idle") | $(median "${n_req[@]}") | $n_errors |")
         comparison+=("| Konnect | $threads | $kr | $kp50 | $kp99 | $kc | $ku | $(median "${k_cores[@]}") | $(mib "$konnect_idle") | $(median "${k_req[@]}") | $k_errors |")
         ratios+=("| $threads | $(awk -v a="$kr" -v b="$nr" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp50" -v b="$np50" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp99" -v b="$np99" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$ku" -v b="$nu" 'BEGIN { printf "%.2f", a / b }') |")
+        local ar ac au
+        ar=$(median "${a_rps[@]}") ac=$(median "${a_cpu[@]}") au=$(median "${a_user[@]}")
+        plugins+=("| $threads | $kr | $ar | $kc | $ac | $(awk -v a="$ac" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$ac" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${a_cpu[*]} | $a_errors |")
         rounds+=("| $threads | ${n_cpu[*]} | ${k_cpu[*]} | $(paste -d' ' <(printf '%s\n' "${k_cpu[@]}") <(printf '%s\n' "${n_cpu[@]}") | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }') |")
         kill -0 "$konnect_pid" 2>/dev/null || die "konnect (threads $threads) exited during the load run"
 
@@ -606,6 +628,14 @@ main() {
         echo "| Threads | nginx | Konnect | ratio |"
         echo "|---:|---|---|---|"
         printf '%s\n' "${rounds[@]}"
+        echo
+        echo "### Plugins: key-auth + acl on the route"
+        echo
+        echo 'The same route with key-auth and acl (allow one group; the key sent in `apikey`), measured right after the bare route in each round. Medians; the per-round figures in order.'
+        echo
+        echo "| Threads | Requests/s bare | Requests/s key-auth + acl | CPU µs/request bare | CPU µs/request key-auth + acl | plugins / bare | plugins / nginx | bare rounds | plugin rounds | Errors |"
+        echo "|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
+        printf '%s\n' "${plugins[@]}"
         echo
         echo "### Konnect route table size (threads 1)"
         echo

@@ -21,6 +21,11 @@ public enum AccessResult: Sendable, Equatable {
             self.name = name
             self.value = value
         }
+
+        /// Whether `value` can go in a header field: no control characters but tab.
+        public static func isSafe(_ value: String) -> Bool {
+            !value.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }
+        }
     }
 }
 
@@ -36,24 +41,21 @@ public final class AccessContext {
     public let query: Substring?
     public let clientIP: String
 
-    /// The consumer authentication identified (or the anonymous consumer), when one did.
-    public private(set) var consumer: Consumer?
-    /// The id of the credential that identified the consumer.
-    public private(set) var credentialID: String?
-    public private(set) var isAnonymous = false
-    /// The consumer's ACL groups, once an acl plugin has looked them up.
-    public var groups: [String]?
+    /// Who authentication identified (or the anonymous consumer), when it did.
+    public private(set) var identity: Identity?
+    public var consumer: Consumer? { identity?.consumer }
+    public var isAnonymous: Bool { identity?.isAnonymous ?? false }
 
-    /// Header names (lower-cased) the upstream request leaves out.
-    public private(set) var removedHeaders: Set<String> = []
+    /// Header names (lower-cased) the upstream request leaves out: always the identity headers a
+    /// client sent, so they cannot be forged.
+    public private(set) var removedHeaders: [String] = AccessContext.identityHeaders
     /// Header fields the upstream request adds, in order.
     public private(set) var addedHeaders: [AccessResult.Header] = []
     /// Query arguments the upstream request leaves out (`hide_credentials`).
-    public private(set) var removedQueryArguments: Set<String> = []
+    public private(set) var removedQueryArguments: [String] = []
 
-    /// Headers that carry the identity Konnect established; a client's own are always dropped
-    /// so they cannot be forged.
-    public static let identityHeaders: Set<String> = [
+    /// Headers that carry the identity Konnect established.
+    public static let identityHeaders = [
         "x-consumer-id", "x-consumer-username", "x-consumer-custom-id", "x-credential-identifier",
         "x-anonymous-consumer", "x-consumer-groups",
     ]
@@ -63,35 +65,32 @@ public final class AccessContext {
         self.head = head
         self.query = query
         self.clientIP = clientIP
-        removedHeaders = Self.identityHeaders
     }
 
-    /// Records the consumer, and tells the upstream who it is with Kong's headers.
-    public func authenticate(_ consumer: Consumer, credentialID: String?, anonymous: Bool = false) {
-        self.consumer = consumer
-        self.credentialID = credentialID
-        isAnonymous = anonymous
-        addedHeaders.removeAll { Self.identityHeaders.contains($0.name.lowercased()) && $0.name.lowercased() != "x-consumer-groups" }
-        addHeader("X-Consumer-ID", consumer.id)
-        if let username = consumer.username { addHeader("X-Consumer-Username", username) }
-        if let customID = consumer.customID { addHeader("X-Consumer-Custom-ID", customID) }
-        if let credentialID { addHeader("X-Credential-Identifier", credentialID) }
-        if anonymous { addHeader("X-Anonymous-Consumer", "true") }
+    /// Records who the request is from, and tells the upstream with Kong's headers (replacing
+    /// those of an identity recorded before, such as the anonymous consumer's).
+    public func identify(_ identity: Identity) {
+        if let previous = self.identity {
+            addedHeaders.removeAll { header in previous.headers.contains { $0.name == header.name } }
+        }
+        self.identity = identity
+        if addedHeaders.isEmpty {
+            addedHeaders = identity.headers  // shared, not copied
+        } else {
+            addedHeaders += identity.headers
+        }
     }
 
     public func removeHeader(_ lowercasedName: String) {
-        removedHeaders.insert(lowercasedName)
+        if !removedHeaders.contains(lowercasedName) { removedHeaders.append(lowercasedName) }
     }
 
-    /// Adds a header field to the upstream request; a value with control characters (which a
-    /// consumer's username could hold) is left out rather than let it split the head.
-    public func addHeader(_ name: String, _ value: String) {
-        guard !value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) else { return }
-        addedHeaders.append(.init(name, value))
+    public func addHeader(_ header: AccessResult.Header) {
+        addedHeaders.append(header)
     }
 
     public func removeQueryArgument(_ name: String) {
-        removedQueryArguments.insert(name)
+        if !removedQueryArguments.contains(name) { removedQueryArguments.append(name) }
     }
 
     /// The values of the query argument `name` (`a=1&a=2` gives both), percent-decoded.

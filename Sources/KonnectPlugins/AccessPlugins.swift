@@ -65,12 +65,14 @@ extension JSONValue {
 struct KeyAuthPlugin: AccessPlugin {
     let name = "key-auth"
     let keyNames: [String]
+    /// `keyNames` lower-cased, as header names are compared.
+    let headerNames: [String]
     let keyInHeader: Bool
     let keyInQuery: Bool
     let hideCredentials: Bool
     let runOnPreflight: Bool
-    /// The consumer to use when no valid key is given, instead of answering 401.
-    let anonymous: Consumer?
+    /// Who a request is taken to be from when it has no valid key, instead of answering 401.
+    let anonymous: Identity?
     let credentials: CredentialIndex
 
     init?(config: JSONValue, credentials: CredentialIndex) {
@@ -82,6 +84,7 @@ struct KeyAuthPlugin: AccessPlugin {
               let anonymous = config.optionalString("anonymous")
         else { return nil }
         self.keyNames = keyNames
+        headerNames = keyNames.map { $0.lowercased() }
         self.keyInHeader = keyInHeader
         self.keyInQuery = keyInQuery
         self.hideCredentials = hideCredentials
@@ -89,7 +92,7 @@ struct KeyAuthPlugin: AccessPlugin {
         self.credentials = credentials
         if let anonymous {
             guard let consumer = credentials.consumer(anonymous) else { return nil }
-            self.anonymous = consumer
+            self.anonymous = Identity(consumer: consumer, credentialID: nil, anonymous: true)
         } else {
             self.anonymous = nil
         }
@@ -98,10 +101,9 @@ struct KeyAuthPlugin: AccessPlugin {
     func access(_ context: AccessContext) -> AccessResult {
         if !runOnPreflight, context.method == "OPTIONS" { return .proceed }
         // An earlier authentication plugin identified the consumer already.
-        if let consumer = context.consumer, !context.isAnonymous, consumer.id != anonymous?.id { return .proceed }
+        if context.consumer != nil, !context.isAnonymous { return .proceed }
         var found: String?
-        for name in keyNames {
-            let lowercased = name.lowercased()
+        for (name, lowercased) in zip(keyNames, headerNames) {
             var values = keyInHeader ? context.head.values(named: lowercased) : []
             if values.isEmpty, keyInQuery { values = context.queryValues(name) }
             guard !values.isEmpty else { continue }
@@ -115,15 +117,15 @@ struct KeyAuthPlugin: AccessPlugin {
             break
         }
         guard let key = found else { return refuse("No API key found in request", context) }
-        guard let match = credentials.keyAuth(key) else { return refuse("Unauthorized", context) }
-        context.authenticate(match.consumer, credentialID: match.credential.id)
+        guard let identity = credentials.keyAuth(key) else { return refuse("Unauthorized", context) }
+        context.identify(identity)
         return .proceed
     }
 
     /// 401, or the anonymous consumer when there is one.
     private func refuse(_ message: String, _ context: AccessContext) -> AccessResult {
         if let anonymous {
-            context.authenticate(anonymous, credentialID: nil, anonymous: true)
+            context.identify(anonymous)
             return .proceed
         }
         return .respond(status: 401, message: message, headers: [.init("WWW-Authenticate", "Key realm=\"konnect\"")])
@@ -154,12 +156,12 @@ struct ACLPlugin: AccessPlugin {
         guard let consumer = context.consumer else {
             return .respond(status: 401, message: "Unauthorized")
         }
-        let groups = context.groups ?? credentials.groups(of: consumer.id)
-        context.groups = groups
-        let permitted = if let allow { groups.contains(where: allow.contains) } else { !groups.contains(where: deny!.contains) }
+        let groups = credentials.groups(of: consumer.id)
+        let names = groups?.names ?? []
+        let permitted = if let allow { names.contains(where: allow.contains) } else { !names.contains(where: deny!.contains) }
         guard permitted else { return .respond(status: 403, message: "You cannot consume this service") }
-        if !hideGroupsHeader, !groups.isEmpty {
-            context.addHeader("X-Consumer-Groups", groups.joined(separator: ", "))
+        if !hideGroupsHeader, let header = groups?.header {
+            context.addHeader(.init("X-Consumer-Groups", header))
         }
         return .proceed
     }

@@ -1,26 +1,62 @@
-import Crypto
 import KonnectConfig
+
+/// A consumer as identified by a credential, with the headers that tell the upstream who it is
+/// (made once per snapshot, not per request).
+public struct Identity: Sendable {
+    public let consumer: Consumer
+    /// The id of the credential that identified the consumer (nil for the anonymous consumer).
+    public let credentialID: String?
+    public let isAnonymous: Bool
+    /// Kong's identity headers for the upstream. A value with control characters (a username
+    /// could hold one) is left out rather than let it split the head.
+    public let headers: [AccessResult.Header]
+
+    public init(consumer: Consumer, credentialID: String?, anonymous: Bool = false) {
+        self.consumer = consumer
+        self.credentialID = credentialID
+        isAnonymous = anonymous
+        var headers: [AccessResult.Header] = [.init("X-Consumer-ID", consumer.id)]
+        if let username = consumer.username { headers.append(.init("X-Consumer-Username", username)) }
+        if let customID = consumer.customID { headers.append(.init("X-Consumer-Custom-ID", customID)) }
+        if let credentialID { headers.append(.init("X-Credential-Identifier", credentialID)) }
+        if anonymous { headers.append(.init("X-Anonymous-Consumer", "true")) }
+        self.headers = headers.filter { AccessResult.Header.isSafe($0.value) }
+    }
+}
 
 /// A configuration's consumers and credentials, indexed for lookups on the request path. Built
 /// once per configuration snapshot.
 public struct CredentialIndex: Sendable {
     private let consumersByID: [String: Consumer]
     private let consumersByUsername: [String: Consumer]
-    /// Key-auth credentials by the SHA-256 of their key: a lookup's timing says nothing about the
-    /// keys themselves, and the key is then compared in constant time.
-    private let keysByDigest: [SHA256Digest: KeyAuthCredential]
-    private let groupsByConsumer: [String: [String]]
+    /// Key-auth credentials by key. The dictionary's hashing is seeded per process, and a key it
+    /// finds is compared again in constant time.
+    private let keys: [String: (key: String, identity: Identity)]
+    private let groupsByConsumer: [String: ConsumerGroups]
+
+    /// A consumer's ACL groups, and the `X-Consumer-Groups` value they make.
+    public struct ConsumerGroups: Sendable {
+        public let names: [String]
+        public let header: String?
+    }
 
     public init(_ configuration: Configuration) {
         consumersByID = Dictionary(configuration.consumers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         consumersByUsername = Dictionary(
             configuration.consumers.compactMap { consumer in consumer.username.map { ($0, consumer) } },
             uniquingKeysWith: { first, _ in first })
-        keysByDigest = Dictionary(configuration.keyAuthCredentials.map { (SHA256.hash(data: Array($0.key.utf8)), $0) },
-                                  uniquingKeysWith: { first, _ in first })
-        var groups: [String: [String]] = [:]
-        for acl in configuration.acls { groups[acl.consumerID, default: []].append(acl.group) }
-        groupsByConsumer = groups
+        var keys: [String: (key: String, identity: Identity)] = [:]
+        for credential in configuration.keyAuthCredentials {
+            guard let consumer = consumersByID[credential.consumerID] else { continue }
+            keys[credential.key] = (credential.key, Identity(consumer: consumer, credentialID: credential.id))
+        }
+        self.keys = keys
+        var names: [String: [String]] = [:]
+        for acl in configuration.acls { names[acl.consumerID, default: []].append(acl.group) }
+        groupsByConsumer = names.mapValues { groups in
+            let header = groups.joined(separator: ", ")
+            return ConsumerGroups(names: groups, header: AccessResult.Header.isSafe(header) ? header : nil)
+        }
     }
 
     /// The consumer with this id, or else this username (how a plugin's `anonymous` names one).
@@ -28,23 +64,26 @@ public struct CredentialIndex: Sendable {
         consumersByID[idOrUsername.lowercased()] ?? consumersByUsername[idOrUsername]
     }
 
-    /// The key-auth credential whose key is `key`, and its consumer.
-    public func keyAuth(_ key: String) -> (credential: KeyAuthCredential, consumer: Consumer)? {
-        let bytes = Array(key.utf8)
-        guard let credential = keysByDigest[SHA256.hash(data: bytes)],
-              Self.constantTimeEquals(Array(credential.key.utf8), bytes),
-              let consumer = consumersByID[credential.consumerID]
-        else { return nil }
-        return (credential, consumer)
+    /// Who the key-auth key `key` identifies.
+    public func keyAuth(_ key: String) -> Identity? {
+        guard let found = keys[key], Self.constantTimeEquals(found.key, key) else { return nil }
+        return found.identity
     }
 
     /// The ACL groups of a consumer.
-    public func groups(of consumerID: String) -> [String] {
-        groupsByConsumer[consumerID] ?? []
+    public func groups(of consumerID: String) -> ConsumerGroups? {
+        groupsByConsumer[consumerID]
     }
 
-    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { left in
+            b.withUTF8 { right in
+                guard left.count == right.count else { return false }
+                var difference: UInt8 = 0
+                for index in 0..<left.count { difference |= left[index] ^ right[index] }
+                return difference == 0
+            }
+        }
     }
 }
