@@ -5,6 +5,15 @@ import KonnectConfig
 public protocol PluginRequestHead {
     /// Every value of the header fields named `lowercased` (any case), in order.
     func values(named lowercased: String) -> [String]
+    /// The value of the one field named `lowercased` (any case); `.many` when there are several.
+    func value(named lowercased: String) -> HeaderValue
+}
+
+/// A header looked up where only one value makes sense (a key, a token).
+public enum HeaderValue: Equatable, Sendable {
+    case none
+    case one(String)
+    case many
 }
 
 /// A plugin's decision in the access phase.
@@ -21,6 +30,9 @@ public enum AccessResult: Sendable, Equatable {
             self.name = name
             self.value = value
         }
+
+        /// `Name: value\r\n`.
+        public var line: String { "\(name): \(value)\r\n" }
 
         /// Whether `value` can go in a header field: no control characters but tab.
         public static func isSafe(_ value: String) -> Bool {
@@ -49,8 +61,8 @@ public final class AccessContext {
     /// Header names (lower-cased) the upstream request leaves out: always the identity headers a
     /// client sent, so they cannot be forged.
     public private(set) var removedHeaders: [String] = AccessContext.identityHeaders
-    /// Header fields the upstream request adds, in order.
-    public private(set) var addedHeaders: [AccessResult.Header] = []
+    /// The `X-Consumer-Groups` line (`Name: value\r\n`) an acl plugin adds after the identity's.
+    public var groupsLine: String?
     /// Query arguments the upstream request leaves out (`hide_credentials`).
     public private(set) var removedQueryArguments: [String] = []
 
@@ -67,26 +79,14 @@ public final class AccessContext {
         self.clientIP = clientIP
     }
 
-    /// Records who the request is from, and tells the upstream with Kong's headers (replacing
-    /// those of an identity recorded before, such as the anonymous consumer's).
+    /// Records who the request is from (replacing an identity recorded before, such as the
+    /// anonymous consumer's); the upstream is told with the identity's header lines.
     public func identify(_ identity: Identity) {
-        if let previous = self.identity {
-            addedHeaders.removeAll { header in previous.headers.contains { $0.name == header.name } }
-        }
         self.identity = identity
-        if addedHeaders.isEmpty {
-            addedHeaders = identity.headers  // shared, not copied
-        } else {
-            addedHeaders += identity.headers
-        }
     }
 
     public func removeHeader(_ lowercasedName: String) {
         if !removedHeaders.contains(lowercasedName) { removedHeaders.append(lowercasedName) }
-    }
-
-    public func addHeader(_ header: AccessResult.Header) {
-        addedHeaders.append(header)
     }
 
     public func removeQueryArgument(_ name: String) {

@@ -104,12 +104,17 @@ struct KeyAuthPlugin: AccessPlugin {
         if context.consumer != nil, !context.isAnonymous { return .proceed }
         var found: String?
         for (name, lowercased) in zip(keyNames, headerNames) {
-            var values = keyInHeader ? context.head.values(named: lowercased) : []
-            if values.isEmpty, keyInQuery { values = context.queryValues(name) }
-            guard !values.isEmpty else { continue }
+            var value = keyInHeader ? context.head.value(named: lowercased) : .none
+            if value == .none, keyInQuery {
+                let values = context.queryValues(name)
+                value = values.isEmpty ? .none : values.count == 1 ? .one(values[0]) : .many
+            }
             // Two keys for one name: refuse rather than guess which one counts.
-            guard values.count == 1 else { return refuse("Duplicate API key found", context) }
-            found = values[0]
+            guard case .one(let key) = value else {
+                if value == .many { return refuse("Duplicate API key found", context) }
+                continue
+            }
+            found = key
             if hideCredentials {
                 context.removeHeader(lowercased)
                 context.removeQueryArgument(name)
@@ -160,9 +165,7 @@ struct ACLPlugin: AccessPlugin {
         let names = groups?.names ?? []
         let permitted = if let allow { names.contains(where: allow.contains) } else { !names.contains(where: deny!.contains) }
         guard permitted else { return .respond(status: 403, message: "You cannot consume this service") }
-        if !hideGroupsHeader, let header = groups?.header {
-            context.addHeader(.init("X-Consumer-Groups", header))
-        }
+        if !hideGroupsHeader { context.groupsLine = groups?.headerLine }
         return .proceed
     }
 }

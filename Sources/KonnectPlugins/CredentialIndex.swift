@@ -1,15 +1,15 @@
 import KonnectConfig
 
-/// A consumer as identified by a credential, with the headers that tell the upstream who it is
-/// (made once per snapshot, not per request).
-public struct Identity: Sendable {
+/// A consumer as identified by a credential, with the header lines that tell the upstream who it
+/// is (made once per snapshot, not per request; an object, so passing one costs one retain).
+public final class Identity: Sendable {
     public let consumer: Consumer
     /// The id of the credential that identified the consumer (nil for the anonymous consumer).
     public let credentialID: String?
     public let isAnonymous: Bool
-    /// Kong's identity headers for the upstream. A value with control characters (a username
-    /// could hold one) is left out rather than let it split the head.
-    public let headers: [AccessResult.Header]
+    /// Kong's identity headers for the upstream, as `Name: value\r\n` lines. A value with
+    /// control characters (a username could hold one) is left out rather than let it split the head.
+    public let headerLines: String
 
     public init(consumer: Consumer, credentialID: String?, anonymous: Bool = false) {
         self.consumer = consumer
@@ -20,7 +20,7 @@ public struct Identity: Sendable {
         if let customID = consumer.customID { headers.append(.init("X-Consumer-Custom-ID", customID)) }
         if let credentialID { headers.append(.init("X-Credential-Identifier", credentialID)) }
         if anonymous { headers.append(.init("X-Anonymous-Consumer", "true")) }
-        self.headers = headers.filter { AccessResult.Header.isSafe($0.value) }
+        headerLines = headers.filter { AccessResult.Header.isSafe($0.value) }.map(\.line).joined()
     }
 }
 
@@ -34,10 +34,16 @@ public struct CredentialIndex: Sendable {
     private let keys: [String: (key: String, identity: Identity)]
     private let groupsByConsumer: [String: ConsumerGroups]
 
-    /// A consumer's ACL groups, and the `X-Consumer-Groups` value they make.
-    public struct ConsumerGroups: Sendable {
+    /// A consumer's ACL groups, and the `X-Consumer-Groups` line they make.
+    public final class ConsumerGroups: Sendable {
         public let names: [String]
-        public let header: String?
+        public let headerLine: String?
+
+        init(names: [String]) {
+            self.names = names
+            let header = AccessResult.Header("X-Consumer-Groups", names.joined(separator: ", "))
+            headerLine = AccessResult.Header.isSafe(header.value) ? header.line : nil
+        }
     }
 
     public init(_ configuration: Configuration) {
@@ -53,10 +59,7 @@ public struct CredentialIndex: Sendable {
         self.keys = keys
         var names: [String: [String]] = [:]
         for acl in configuration.acls { names[acl.consumerID, default: []].append(acl.group) }
-        groupsByConsumer = names.mapValues { groups in
-            let header = groups.joined(separator: ", ")
-            return ConsumerGroups(names: groups, header: AccessResult.Header.isSafe(header) ? header : nil)
-        }
+        groupsByConsumer = names.mapValues(ConsumerGroups.init)
     }
 
     /// The consumer with this id, or else this username (how a plugin's `anonymous` names one).

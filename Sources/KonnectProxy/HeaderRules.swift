@@ -120,4 +120,13 @@ struct PluginHead: PluginRequestHead {
     func values(named lowercased: String) -> [String] {
         head.values(named: lowercased)
     }
+
+    func value(named lowercased: String) -> HeaderValue {
+        var found: HTTP1Field?
+        for field in head.fields where field.nameLength == lowercased.utf8.count && head.name(of: field, equalsLowercased: lowercased) {
+            if found != nil { return .many }
+            found = field
+        }
+        return found.map { .one(head.value($0)) } ?? .none
+    }
 }

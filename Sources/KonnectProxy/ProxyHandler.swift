@@ -386,10 +386,11 @@ final class ProxyHandler: TCPStreamDelegate {
         guard !closed else { return }
         let named = facts.connectionNames
         let removed = access?.removedHeaders
-        let added = access?.addedHeaders ?? []
+        let identityLines = access?.identity?.headerLines
+        let groupsLine = access?.groupsLine
         let estimate = head.bytes.readableBytes + match.upstreamPath.utf8.count + originalPath.utf8.count
             + host.utf8.count + 2 * clientIP.utf8.count + (match.strippedPrefix?.utf8.count ?? 0) + 320
-            + added.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            + (identityLines?.utf8.count ?? 0) + (groupsLine?.utf8.count ?? 0)
         var out = allocator.buffer(capacity: estimate + 64)  // room for Host, written per attempt
         out.writeHead(estimate: estimate) { out in
             out.write(head.method)
@@ -428,12 +429,8 @@ final class ProxyHandler: TCPStreamDelegate {
             if let prefix = match.strippedPrefix { out.writeField("X-Forwarded-Prefix", prefix) }
             out.writeField("X-Real-IP", clientIP)
             out.write(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
-            for field in added {
-                out.write(field.name)
-                out.write(": ")
-                out.write(field.value)
-                out.write("\r\n")
-            }
+            if let identityLines { out.write(identityLines) }
+            if let groupsLine { out.write(groupsLine) }
             if case .generated = requestID { writeRequestIDField(to: &out) }
             switch requestFraming {
             case .chunked:
