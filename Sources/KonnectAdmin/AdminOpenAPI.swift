@@ -218,8 +218,14 @@ public enum AdminOpenAPI {
     }
 
     /// Each top-level field's JSON type, for reading form values (`port=80` is a number,
-    /// `key=123` a string).
+    /// `key=123` a string); worked out once per kind.
     public static func fieldTypes(_ kind: EntityKind) -> [String: String] {
+        fieldTypesByKind[kind] ?? [:]
+    }
+
+    private static let fieldTypesByKind = Dictionary(uniqueKeysWithValues: EntityKind.allCases.map { ($0, schemaFieldTypes($0)) })
+
+    private static func schemaFieldTypes(_ kind: EntityKind) -> [String: String] {
         guard case .object(let schema) = entitySchema(kind), case .object(let properties)? = schema["properties"] else {
             return [:]
         }

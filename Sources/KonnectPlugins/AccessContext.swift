@@ -3,8 +3,6 @@ import KonnectConfig
 
 /// What a plugin can read of a request's head.
 public protocol PluginRequestHead {
-    /// Every value of the header fields named `lowercased` (any case), in order.
-    func values(named lowercased: String) -> [String]
     /// The value of the one field named `lowercased` (any case); `.many` when there are several.
     func value(named lowercased: String) -> HeaderValue
 }

@@ -10,53 +10,66 @@ public protocol AccessPlugin: Sendable {
 /// The access plugins of a configuration, built from plugin entities.
 public enum AccessPlugins {
     /// The plugin `plugin` configures, when Konnect implements it (nil for the others, which
-    /// are stored but do nothing yet). A configuration it cannot use gives a plugin that answers
-    /// 500: an authentication plugin that cannot run must not let requests through.
+    /// are stored but do nothing yet). A configuration it cannot use gives a `MisconfiguredPlugin`,
+    /// which answers 500: an authentication plugin that cannot run must not let requests through.
     public static func make(_ plugin: Plugin, credentials: CredentialIndex) -> (any AccessPlugin)? {
-        let made: (any AccessPlugin)?
-        switch plugin.name {
-        case "key-auth": made = KeyAuthPlugin(config: plugin.config, credentials: credentials)
-        case "acl": made = ACLPlugin(config: plugin.config, credentials: credentials)
-        default: return nil
+        do throws(PluginConfigProblem) {
+            switch plugin.name {
+            case "key-auth": return try KeyAuthPlugin(config: plugin.config, credentials: credentials)
+            case "acl": return try ACLPlugin(config: plugin.config, credentials: credentials)
+            default: return nil
+            }
+        } catch {
+            return MisconfiguredPlugin(name: plugin.name, pluginID: plugin.id, problem: error.description)
         }
-        return made ?? MisconfiguredPlugin(name: plugin.name)
     }
 }
 
-/// Stands in for a plugin whose configuration cannot be used: every request is refused.
-struct MisconfiguredPlugin: AccessPlugin {
-    let name: String
+/// What is wrong with a plugin's configuration.
+struct PluginConfigProblem: Error, CustomStringConvertible {
+    var description: String
+}
 
-    func access(_ context: AccessContext) -> AccessResult {
+/// Stands in for a plugin whose configuration cannot be used: every request is refused. The
+/// operator learns why from the log (`ConfigSnapshot.pluginProblems`); the client only gets 500.
+public struct MisconfiguredPlugin: AccessPlugin {
+    public let name: String
+    public let pluginID: String
+    /// What is wrong, naming the field.
+    public let problem: String
+
+    public func access(_ context: AccessContext) -> AccessResult {
         .respond(status: 500, message: "An unexpected error occurred (the \(name) plugin is misconfigured)")
     }
 }
 
-/// Reading plugin configuration values with their defaults.
+/// Reading plugin configuration values with their defaults; a value of the wrong type is a
+/// problem naming the field.
 extension JSONValue {
-    func bool(_ key: String, default value: Bool) -> Bool? {
+    func bool(_ key: String, default value: Bool) throws(PluginConfigProblem) -> Bool {
         switch self[key] {
-        case nil, .null?: value
-        case .bool(let flag)?: flag
-        default: nil
+        case nil, .null?: return value
+        case .bool(let flag)?: return flag
+        default: throw PluginConfigProblem(description: "config.\(key) must be true or false")
         }
     }
 
-    func strings(_ key: String, default value: [String]?) -> [String]?? {
+    func strings(_ key: String) throws(PluginConfigProblem) -> [String]? {
         switch self[key] {
-        case nil, .null?: return .some(value)
+        case nil, .null?: return nil
         case .array(let items)?:
             let texts = items.compactMap(\.string)
-            return texts.count == items.count ? .some(texts) : nil
-        default: return nil
+            if texts.count == items.count { return texts }
+        default: break
         }
+        throw PluginConfigProblem(description: "config.\(key) must be a list of strings")
     }
 
-    func optionalString(_ key: String) -> String?? {
+    func optionalString(_ key: String) throws(PluginConfigProblem) -> String? {
         switch self[key] {
-        case nil, .null?: .some(nil)
-        case .string(let text)?: .some(text.isEmpty ? nil : text)
-        default: nil
+        case nil, .null?: return nil
+        case .string(let text)?: return text.isEmpty ? nil : text
+        default: throw PluginConfigProblem(description: "config.\(key) must be a string")
         }
     }
 }
@@ -75,26 +88,22 @@ struct KeyAuthPlugin: AccessPlugin {
     let anonymous: Identity?
     let credentials: CredentialIndex
 
-    init?(config: JSONValue, credentials: CredentialIndex) {
-        guard let keyNames = config.strings("key_names", default: ["apikey"]) ?? nil, !keyNames.isEmpty,
-              let keyInHeader = config.bool("key_in_header", default: true),
-              let keyInQuery = config.bool("key_in_query", default: true),
-              let hideCredentials = config.bool("hide_credentials", default: false),
-              let runOnPreflight = config.bool("run_on_preflight", default: true),
-              let anonymous = config.optionalString("anonymous")
-        else { return nil }
-        self.keyNames = keyNames
+    init(config: JSONValue, credentials: CredentialIndex) throws(PluginConfigProblem) {
+        keyNames = try config.strings("key_names") ?? ["apikey"]
+        guard !keyNames.isEmpty else { throw PluginConfigProblem(description: "config.key_names must name at least one key") }
         headerNames = keyNames.map { $0.lowercased() }
-        self.keyInHeader = keyInHeader
-        self.keyInQuery = keyInQuery
-        self.hideCredentials = hideCredentials
-        self.runOnPreflight = runOnPreflight
+        keyInHeader = try config.bool("key_in_header", default: true)
+        keyInQuery = try config.bool("key_in_query", default: true)
+        hideCredentials = try config.bool("hide_credentials", default: false)
+        runOnPreflight = try config.bool("run_on_preflight", default: true)
         self.credentials = credentials
-        if let anonymous {
-            guard let consumer = credentials.consumer(anonymous) else { return nil }
-            self.anonymous = Identity(consumer: consumer, credentialID: nil, anonymous: true)
+        if let name = try config.optionalString("anonymous") {
+            guard let consumer = credentials.consumer(name) else {
+                throw PluginConfigProblem(description: "config.anonymous names no consumer (\(name))")
+            }
+            anonymous = Identity(consumer: consumer, credentialID: nil, anonymous: true)
         } else {
-            self.anonymous = nil
+            anonymous = nil
         }
     }
 
@@ -146,14 +155,14 @@ struct ACLPlugin: AccessPlugin {
     let hideGroupsHeader: Bool
     let credentials: CredentialIndex
 
-    init?(config: JSONValue, credentials: CredentialIndex) {
-        guard let allow = config.strings("allow", default: nil), let deny = config.strings("deny", default: nil),
-              (allow == nil) != (deny == nil),
-              let hideGroupsHeader = config.bool("hide_groups_header", default: false)
-        else { return nil }
+    init(config: JSONValue, credentials: CredentialIndex) throws(PluginConfigProblem) {
+        let allow = try config.strings("allow"), deny = try config.strings("deny")
+        guard (allow == nil) != (deny == nil) else {
+            throw PluginConfigProblem(description: "config needs exactly one of allow and deny")
+        }
         self.allow = allow.map(Set.init)
         self.deny = deny.map(Set.init)
-        self.hideGroupsHeader = hideGroupsHeader
+        hideGroupsHeader = try config.bool("hide_groups_header", default: false)
         self.credentials = credentials
     }
 

@@ -15,6 +15,8 @@ public final class ConfigSnapshot: Sendable {
     private let plansByRoute: [UpstreamPlan?]
     /// The access-phase plugins of each route, by `RouteTarget.index`, in the order they run.
     private let accessByRoute: [[any AccessPlugin]]
+    /// Plugins whose configuration cannot be used (each refuses its requests with 500), with why.
+    public let pluginProblems: [String]
 
     /// Compiles `configuration` for a data plane with `loopCount` event loops.
     public init(configuration: Configuration, version: Int, loopCount: Int) {
@@ -57,7 +59,7 @@ public final class ConfigSnapshot: Sendable {
         let scopes = PluginScopes(plugins: configuration.plugins)
         let credentials = CredentialIndex(configuration)
         var made: [String: (any AccessPlugin)?] = [:]
-        self.accessByRoute = router.targets.map { target in
+        let accessByRoute = router.targets.map { target in
             scopes.applicable(route: target.route.id, service: target.service?.id, consumer: nil).compactMap { plugin in
                 if let plugin = made[plugin.id] { return plugin }
                 let access = AccessPlugins.make(plugin, credentials: credentials)
@@ -65,6 +67,9 @@ public final class ConfigSnapshot: Sendable {
                 return access
             }
         }
+        self.accessByRoute = accessByRoute
+        self.pluginProblems = made.values.compactMap { $0 as? MisconfiguredPlugin }.sorted { $0.pluginID < $1.pluginID }
+            .map { "\($0.name) plugin \($0.pluginID): \($0.problem); requests it applies to are refused with 500" }
     }
 
     func plan(forRoute index: Int) -> UpstreamPlan? { plansByRoute[index] }

@@ -117,10 +117,6 @@ extension StringProtocol {
 struct PluginHead: PluginRequestHead {
     let head: HTTP1Head
 
-    func values(named lowercased: String) -> [String] {
-        head.values(named: lowercased)
-    }
-
     func value(named lowercased: String) -> HeaderValue {
         var found: HTTP1Field?
         for field in head.fields where field.nameLength == lowercased.utf8.count && head.name(of: field, equalsLowercased: lowercased) {

@@ -24,6 +24,7 @@ public final class ProxyRuntime: Sendable {
         let threads = max(1, settings.threads)
         self.helperGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let snapshot = ConfigSnapshot(configuration: configuration, version: 1, loopCount: threads)
+        for problem in snapshot.pluginProblems { logger.warning("\(problem)") }
         snapshotVersion.store(1, ordering: .relaxed)
         let dnsLoop = helperGroup.next()
         self.loops = (0..<threads).map { index in
@@ -49,6 +50,7 @@ public final class ProxyRuntime: Sendable {
     public func apply(_ configuration: Configuration) async throws {
         let version = snapshotVersion.wrappingIncrementThenLoad(ordering: .relaxed)
         let snapshot = ConfigSnapshot(configuration: configuration, version: version, loopCount: loops.count)
+        for problem in snapshot.pluginProblems { logger.warning("\(problem)") }
         for loop in loops {
             // The old snapshot comes back here, so that freeing a large one (a router of
             // thousands of routes) happens on this task, not on the loop, unless a request on
