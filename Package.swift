@@ -65,7 +65,15 @@ let package = Package(
         // Plugins: which instances apply to a request (Kong's scope precedence) and in what order.
         .target(
             name: "KonnectPlugins",
-            dependencies: ["KonnectConfig", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "KonnectConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         // The data plane: HTTP/1.1 listener, upstream pools, balancers, snapshots, reload.
         .target(
@@ -137,7 +145,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KonnectRouterTests", dependencies: ["KonnectRouter", "KonnectConfig"]),
-        .testTarget(name: "KonnectPluginsTests", dependencies: ["KonnectPlugins", "KonnectConfig"]),
+        .testTarget(
+            name: "KonnectPluginsTests",
+            dependencies: [
+                "KonnectPlugins", "KonnectConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "KonnectHTTP1Tests",
             dependencies: ["KonnectHTTP1", .product(name: "NIOCore", package: "swift-nio")]
@@ -150,6 +165,7 @@ let package = Package(
             name: "KonnectProxyTests",
             dependencies: [
                 "KonnectProxy", "KonnectConfig", "KonnectRouter", "KonnectStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

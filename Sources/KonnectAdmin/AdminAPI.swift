@@ -102,6 +102,16 @@ public struct AdminAPI: HTTPResponder {
         default:
             break
         }
+        if segments.count == 3, segments[0] == "schemas", segments[1] == "plugins", segments[2] != "validate" {
+            guard method == .get else { return Self.methodNotAllowed }
+            guard let schema = PluginSchema.named(segments[2]) else {
+                let message = KnownPlugins.names.contains(segments[2])
+                    ? "Konnect does not implement the plugin '\(segments[2])' yet: its config is stored as given, without a schema"
+                    : "No plugin named '\(segments[2])'"
+                return Self.json(404, .object(["message": .string(message)]))
+            }
+            return Self.json(200, schema.kongJSON)
+        }
         if segments.count == 2, segments[0] == "schemas", let kind = EntityKind(rawValue: segments[1]) {
             guard method == .get else { return Self.methodNotAllowed }
             return Self.json(200, AdminOpenAPI.kongSchema(kind))

@@ -6,9 +6,9 @@ import KonnectConfig
 /// `service.id=…` a nested object.
 ///
 /// Forms carry only text, so values are typed by the entity's fields (`FieldTypes`, from the
-/// OpenAPI schema): `port=80` is a number, `key=123` a string. Where no type is known (a plugin's
-/// `config.*`, until plugins have schemas) a value that reads as an integer or as `true`/`false`
-/// is taken as one. An empty value means unset.
+/// OpenAPI schema, and a plugin's `config.*` by the plugin's schema): `port=80` is a number,
+/// `key=123` a string. Where no type is known (the config of a plugin without a schema) a value
+/// that reads as an integer or as `true`/`false` is taken as one. An empty value means unset.
 enum FormBody {
     /// Top-level field name → JSON type name ("string", "integer", "boolean", "array", "object").
     typealias FieldTypes = [String: String]
@@ -62,11 +62,20 @@ enum FormBody {
 
     private static func build(_ pairs: [(String, String)], fieldTypes: FieldTypes) -> JSONValue {
         var root = JSONValue.object([:])
+        // A plugin's `config.*` values are typed by the plugin's schema, when the form names it.
+        let schema = pairs.first { $0.0 == "name" }.flatMap { PluginSchema.named($0.1) }
         for (key, value) in pairs where !key.isEmpty {
-            let steps = path(of: key)
+            var steps = path(of: key)
             guard case .key(let field)? = steps.first else { continue }
-            // A plugin's config has no schema here yet: its values are typed by how they read.
-            let type = field == "config" ? nil : fieldTypes[field]
+            var type = fieldTypes[field]
+            if field == "config" {
+                let names = steps.dropFirst().compactMap { step -> String? in
+                    if case .key(let name) = step { return name } else { return nil }
+                }
+                type = schema?.typeName(at: names)
+                if type == "array", case .key? = steps.last { steps.append(.index(nil)) }  // `config.key_names=apikey`
+                if type == "array" || type == nil { type = schema == nil ? nil : "string" }
+            }
             root = inserting(typed(value, as: type), at: steps[...], into: root)
         }
         return root

@@ -33,6 +33,9 @@ extension ConfigReader {
                 report(fields.path("config"), node: node, expected: "a map of the plugin's settings")
             }
         }
+        if let schema = PluginSchema.named(plugin.name) {
+            checkConfig(&plugin, schema: schema, node: fields["config"], fields: fields)
+        }
         if let node = fields["enabled"], let value = boolean(node, at: fields.path("enabled")) {
             plugin.enabled = value
         }
@@ -54,5 +57,33 @@ extension ConfigReader {
             consumerReference: reference(fields, "consumer", kind: "a consumer"),
             parent: parent
         ))
+    }
+
+    /// Checks a plugin's config against its schema and fills in the defaults; each problem is
+    /// reported at the field it concerns (`config.key_names[1]`).
+    private func checkConfig(_ plugin: inout Plugin, schema: PluginSchema, node: Node?, fields: Fields) {
+        if let node, case .mapping = node {} else if node != nil { return }  // reported above
+        let (config, problems) = schema.normalize(plugin.config)
+        plugin.config = config
+        for problem in problems {
+            let path = fields.path("config") + problem.dotted.dropFirst("config".count)
+            if let node {
+                report(path, node: Self.node(at: problem.path[...], in: node), expected: problem.expected)
+            } else {
+                report(path, fields.location, expected: problem.expected)
+            }
+        }
+    }
+
+    /// The node a schema path leads to below `node`, as far as it exists.
+    private static func node(at path: ArraySlice<PluginSchema.PathStep>, in node: Node) -> Node {
+        guard let step = path.first else { return node }
+        let child: Node?
+        switch (step, node) {
+        case (.key(let key), .mapping(let mapping)): child = mapping.first { $0.key.string == key }?.value
+        case (.index(let index), .sequence(let sequence)): child = index < sequence.count ? sequence[index] : nil
+        default: child = nil
+        }
+        return child.map { Self.node(at: path.dropFirst(), in: $0) } ?? node
     }
 }

@@ -11,6 +11,7 @@ public enum KnownPlugins {
         "acl", "acme", "aws-lambda", "azure-functions", "basic-auth", "bot-detection",
         "correlation-id", "cors", "datadog", "file-log", "grpc-gateway", "grpc-web", "hmac-auth",
         "http-log", "ip-restriction", "jwt", "key-auth", "ldap-auth", "loggly", "oauth2",
+        "oauth2-introspection",
         "opentelemetry", "post-function", "pre-function", "prometheus", "proxy-cache",
         "rate-limiting", "redirect", "request-size-limiting", "request-termination",
         "request-transformer", "response-ratelimiting", "response-transformer", "session",

@@ -1,3 +1,4 @@
+import Foundation
 import KonnectConfig
 
 /// A consumer as identified by a credential, with the header lines that tell the upstream who it
@@ -33,6 +34,11 @@ public struct CredentialIndex: Sendable {
     /// finds is compared again in constant time.
     private let keys: [String: (key: String, identity: Identity)]
     private let groupsByConsumer: [String: ConsumerGroups]
+    /// JWT credentials by key (the `iss`, or the plugin's key claim): their verification key and
+    /// who they identify.
+    private let jwt: [String: (key: JWTVerificationKey?, base64Key: JWTVerificationKey?, identity: Identity)]
+    /// Basic-auth credentials by username: the stored password hash and who it identifies.
+    private let basicAuth: [String: (passwordHash: String, identity: Identity)]
 
     /// A consumer's ACL groups, and the `X-Consumer-Groups` line they make.
     public final class ConsumerGroups: Sendable {
@@ -57,6 +63,26 @@ public struct CredentialIndex: Sendable {
             keys[credential.key] = (credential.key, Identity(consumer: consumer, credentialID: credential.id))
         }
         self.keys = keys
+        var basicAuth: [String: (passwordHash: String, identity: Identity)] = [:]
+        for credential in configuration.basicAuthCredentials {
+            guard let consumer = consumersByID[credential.consumerID] else { continue }
+            basicAuth[credential.username] = (credential.passwordHash, Identity(consumer: consumer, credentialID: credential.id))
+        }
+        self.basicAuth = basicAuth
+        var jwt: [String: (key: JWTVerificationKey?, base64Key: JWTVerificationKey?, identity: Identity)] = [:]
+        for secret in configuration.jwtSecrets {
+            guard let consumer = consumersByID[secret.consumerID] else { continue }
+            let identity = Identity(consumer: consumer, credentialID: secret.id)
+            if secret.algorithm.isHMAC {
+                jwt[secret.key] = (JWTVerificationKey(algorithm: secret.algorithm, secret: Array(secret.secret.utf8)),
+                                   Data(base64Encoded: secret.secret).flatMap { JWTVerificationKey(algorithm: secret.algorithm, secret: Array($0)) },
+                                   identity)
+            } else {
+                let key = secret.rsaPublicKey.flatMap { JWTVerificationKey(algorithm: secret.algorithm, pem: $0) }
+                jwt[secret.key] = (key, key, identity)
+            }
+        }
+        self.jwt = jwt
         var names: [String: [String]] = [:]
         for acl in configuration.acls { names[acl.consumerID, default: []].append(acl.group) }
         groupsByConsumer = names.mapValues(ConsumerGroups.init)
@@ -71,6 +97,18 @@ public struct CredentialIndex: Sendable {
     public func keyAuth(_ key: String) -> Identity? {
         guard let found = keys[key], Self.constantTimeEquals(found.key, key) else { return nil }
         return found.identity
+    }
+
+    /// The password hash of the basic-auth credential `username`, and who it identifies.
+    public func basicAuth(_ username: String) -> (passwordHash: String, identity: Identity)? {
+        basicAuth[username]
+    }
+
+    /// The JWT credential with key `key`: its verification key (for HMAC, with the secret taken
+    /// as base64 when `base64Secret`) and who it identifies.
+    public func jwt(_ key: String, base64Secret: Bool) -> (key: JWTVerificationKey?, identity: Identity)? {
+        guard let found = jwt[key] else { return nil }
+        return (base64Secret ? found.base64Key : found.key, found.identity)
     }
 
     /// The ACL groups of a consumer.

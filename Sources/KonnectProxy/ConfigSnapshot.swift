@@ -13,10 +13,11 @@ public final class ConfigSnapshot: Sendable {
     let router: Router
     /// Balancing plan for each selectable route, by `RouteTarget.index` (nil without a service).
     private let plansByRoute: [UpstreamPlan?]
-    /// The access-phase plugins of each route, by `RouteTarget.index`, in the order they run.
-    private let accessByRoute: [[any AccessPlugin]]
+    /// The configuration's plugins, and the chain of each route by `RouteTarget.index`.
+    let plugins: PluginSet
+    private let chainsByRoute: [PluginChain]
     /// Plugins whose configuration cannot be used (each refuses its requests with 500), with why.
-    public let pluginProblems: [String]
+    public var pluginProblems: [String] { plugins.problems }
 
     /// Compiles `configuration` for a data plane with `loopCount` event loops.
     public init(configuration: Configuration, version: Int, loopCount: Int) {
@@ -55,24 +56,11 @@ public final class ConfigSnapshot: Sendable {
         }
         self.plansByRoute = router.targets.map { target in target.service.flatMap { plans[$0.id] } }
 
-        // One plugin object per plugin entity, shared by every route it applies to.
-        let scopes = PluginScopes(plugins: configuration.plugins)
-        let credentials = CredentialIndex(configuration)
-        var made: [String: (any AccessPlugin)?] = [:]
-        let accessByRoute = router.targets.map { target in
-            scopes.applicable(route: target.route.id, service: target.service?.id, consumer: nil).compactMap { plugin in
-                if let plugin = made[plugin.id] { return plugin }
-                let access = AccessPlugins.make(plugin, credentials: credentials)
-                made[plugin.id] = access
-                return access
-            }
-        }
-        self.accessByRoute = accessByRoute
-        self.pluginProblems = made.values.compactMap { $0 as? MisconfiguredPlugin }.sorted { $0.pluginID < $1.pluginID }
-            .map { "\($0.name) plugin \($0.pluginID): \($0.problem); requests it applies to are refused with 500" }
+        plugins = PluginSet(configuration)
+        chainsByRoute = router.targets.map { [plugins] target in plugins.chain(route: target.route.id, service: target.service?.id) }
     }
 
     func plan(forRoute index: Int) -> UpstreamPlan? { plansByRoute[index] }
 
-    func accessPlugins(forRoute index: Int) -> [any AccessPlugin] { accessByRoute[index] }
+    func plugins(forRoute index: Int) -> PluginChain { chainsByRoute[index] }
 }

@@ -1,3 +1,4 @@
+import KonnectConfig
 import KonnectHTTP1
 import KonnectPlugins
 import KonnectRouter
@@ -124,5 +125,30 @@ struct PluginHead: PluginRequestHead {
             found = field
         }
         return found.map { .one(head.value($0)) } ?? .none
+    }
+}
+
+extension PluginHead {
+    func allFields() -> [(name: String, value: String)] {
+        head.fields.map { (head.nameString($0), head.value($0)) }
+    }
+}
+
+/// The client's address as Konnect settles it (Kong's `trusted_ips` with a recursive real-IP
+/// lookup): from a trusted proxy, the last `X-Forwarded-For` address that is not itself
+/// trusted; otherwise the peer's own.
+enum ClientAddress {
+    static func resolve(peer: String, head: HTTP1Head, trusted: [IPNetwork]) -> String {
+        guard let address = IPAddress(peer), trusted.contains(where: { $0.contains(address) }) else { return peer }
+        let hops = head.values(named: "x-forwarded-for").flatMap { $0.split(separator: ",") }
+            .map { String($0.trimmingASCIISpaces()) }
+        var chosen = peer
+        for hop in hops.reversed() {
+            // Anything unreadable ends the walk: what lies left of it cannot be trusted.
+            guard let hopAddress = IPAddress(hop) else { break }
+            chosen = hop
+            if !trusted.contains(where: { $0.contains(hopAddress) }) { break }
+        }
+        return chosen
     }
 }

@@ -24,6 +24,7 @@ final class ProxyHandler: TCPStreamDelegate {
     /// Request body parts were written upstream since the last flush.
     private var upstreamNeedsFlush = false
     private static let coalesceLimit = 4096
+    private static let longestPluginWait = TimeAmount.seconds(60)
     /// A keep-alive connection with no request for this long lets its read buffer go. Not at
     /// the first tick that finds it idle: a busy connection is idle for a moment between every
     /// two requests, and would free and allocate a buffer each time.
@@ -88,6 +89,19 @@ final class ProxyHandler: TCPStreamDelegate {
     private var clientKeepAlive = true
     private var sentUpstreamAt = NIODeadline.now()
     private var lastUpstreamProgress = NIODeadline.now()
+    /// The client's address for this request: the peer's, or from a trusted proxy's `X-Forwarded-For`.
+    private var requestClientIP = ""
+    /// What plugins know and decided about the request, when any apply.
+    private var pluginContext: PluginContext?
+    private var pluginChain: PluginChain?
+    /// The access decision the request waits for, and where it goes once it is made.
+    private var waitingOn: PendingAccess?
+    private var waitingRoute: RoutedRequest?
+    private var waitStarted = NIODeadline.now()
+    /// The largest request body allowed (node setting and plugins together).
+    private var bodyLimit = Int64.max
+    /// The status the client was sent, for the log phase.
+    private var responseStatus = 0
 
     /// Takes charge of a freshly accepted client stream.
     init(stream: TCPStream, loop: LoopContext, runtime: ProxyRuntime, serverPort: Int) {
@@ -217,7 +231,7 @@ final class ProxyHandler: TCPStreamDelegate {
         guard inRequest else { return }
         bodyBytes += Int64(buffer.readableBytes)
         lastClientRead = now
-        if settings.maxBodySize > 0, bodyBytes > settings.maxBodySize {
+        if bodyBytes > bodyLimit {
             respondWithError(413, message: "Request size limit exceeded", forceClose: true)
             return
         }
@@ -288,6 +302,7 @@ final class ProxyHandler: TCPStreamDelegate {
         lastClientRead = receivedAt
         idleDeadline = nil
         snapshot = loop.snapshot
+        bodyLimit = settings.maxBodySize > 0 ? settings.maxBodySize : .max
     }
 
     private func startRequest(_ head: HTTP1Head) {
@@ -315,9 +330,26 @@ final class ProxyHandler: TCPStreamDelegate {
             return
         }
         guard let snapshot else { return }
+        requestClientIP = settings.trustedIPs.isEmpty
+            ? clientIP : ClientAddress.resolve(peer: clientIP, head: head, trusted: settings.trustedIPs)
+        let (rawPath, query) = target.originForm.splitPathAndQuery()
+
+        // Global plugins' rewrite phase, before the route is known.
+        if !snapshot.plugins.rewrite.isEmpty {
+            let context = makePluginContext(head, target: target.originForm, query: query)
+            pluginContext = context
+            context.plugins = snapshot.plugins.rewrite
+            for plugin in snapshot.plugins.rewrite {
+                switch plugin.rewrite(context) {
+                case .proceed: continue
+                case .wait: respondWithError(500, message: "An unexpected error occurred (\(plugin.name) cannot wait before routing)")
+                case let result: answer(result)
+                }
+                return
+            }
+        }
 
         // Route.
-        let (rawPath, query) = target.originForm.splitPathAndQuery()
         guard let path = PathNormalizer.normalize(rawPath) else {
             respondWithError(400, message: "Bad request", forceClose: true)
             return
@@ -341,25 +373,81 @@ final class ProxyHandler: TCPStreamDelegate {
             respondWithError(503, message: "no Service found with those values")
             return
         }
-        // Plugins (authentication, access control) decide before anything goes upstream.
-        var access: AccessContext?
-        let plugins = snapshot.accessPlugins(forRoute: match.target.index)
-        if !plugins.isEmpty {
-            let context = AccessContext(method: head.method, head: PluginHead(head: head), query: query, clientIP: clientIP)
-            for plugin in plugins {
-                if case .respond(let status, let message, let headers) = plugin.access(context) {
-                    respondWithError(status, message: message, headers: headers)
-                    return
-                }
+        let routed = RoutedRequest(facts: facts, match: match, plan: plan, retries: retries, query: query,
+                                   rawPath: rawPath, path: path, host: host, originForm: target.originForm)
+        // Plugins (authentication, access control …) decide before anything goes upstream.
+        let chain = snapshot.plugins(forRoute: match.target.index)
+        if !chain.isEmpty {
+            let context = pluginContext ?? makePluginContext(head, target: target.originForm, query: query)
+            pluginContext = context
+            pluginChain = chain
+            let result = chain.access(context)
+            guard case .proceed = result else {
+                decided(result, routed)
+                return
             }
-            access = context
         }
+        proceedUpstream(head, routed)
+    }
+
+    private func makePluginContext(_ head: HTTP1Head, target: String, query: Substring?) -> PluginContext {
+        PluginContext(method: head.method, head: PluginHead(head: head), target: target, query: query,
+                      clientIP: requestClientIP, eventLoop: loop.eventLoop)
+    }
+
+    /// Acts on an access decision other than proceed: waits for it, or answers the client.
+    private func decided(_ result: AccessResult, _ routed: RoutedRequest) {
+        switch result {
+        case .proceed:
+            guard let request else { return }
+            proceedUpstream(request, routed)
+        case .wait(let pending):
+            waitingOn = pending
+            waitingRoute = routed
+            waitStarted = now
+            if requestFraming != .none { holdClientReads(true) }
+            pending.whenComplete { [weak self] result in self?.pluginDecided(pending, result) }
+        case .respond, .respondRaw:
+            answer(result)
+        }
+    }
+
+    /// Answers the client as a plugin asked.
+    private func answer(_ result: AccessResult) {
+        switch result {
+        case .respond(let status, let message, let headers):
+            respondWithError(status, message: message, headers: headers)
+        case .respondRaw(let status, let contentType, let body, let headers):
+            respond(status, contentType: contentType, body: body, headers: headers)
+        case .proceed, .wait:
+            respondWithError(500, message: "An unexpected error occurred")
+        }
+    }
+
+    /// A plugin the request waited for has decided (on this loop): the chain carries on.
+    private func pluginDecided(_ pending: PendingAccess, _ result: AccessResult) {
+        guard waitingOn === pending, let context = pluginContext, let chain = pluginChain, let routed = waitingRoute else {
+            return  // the request is gone (the client left, or it timed out)
+        }
+        waitingOn = nil
+        waitingRoute = nil
+        decided(chain.resume(context, with: result), routed)
+    }
+
+    /// Sends the request upstream once plugins let it through.
+    private func proceedUpstream(_ head: HTTP1Head, _ routed: RoutedRequest) {
+        let match = routed.match, plan = routed.plan
         routeTarget = match.target
         self.plan = plan
         preserveHost = match.route.preserveHost
-        attemptsLeft = retries + 1
-        hashKey = HashKey.compute(plan: plan, head: head, target: target.originForm, clientIP: clientIP,
-                                  captures: match.captures, path: path)
+        attemptsLeft = routed.retries + 1
+        if let limit = pluginContext?.bodyLimit { bodyLimit = min(bodyLimit, limit) }
+        if bodyLimit < .max, case .length(let length) = requestFraming, length > bodyLimit {
+            respondWithError(413, message: "Request size limit exceeded", forceClose: true)
+            return
+        }
+        hashKey = HashKey.compute(plan: plan, head: head, target: routed.originForm, clientIP: requestClientIP,
+                                  captures: match.captures, path: routed.path)
         if hashKey == nil, plan.algorithm == .consistentHashing, case .cookie(let name, let cookiePath) = plan.hashOn {
             // No cookie yet: make one, hash it, and hand it to the client so it sticks (as Kong does).
             let value = loop.nextRequestID().description
@@ -367,8 +455,9 @@ final class ProxyHandler: TCPStreamDelegate {
             setCookie = "\(name)=\(value); Path=\(cookiePath)"
         }
 
-        writeUpstreamHead(head, facts: facts, match: match, query: access.map { $0.rewrittenQuery() } ?? query,
-                          originalPath: rawPath, host: host, access: access)
+        writeUpstreamHead(head, facts: routed.facts, match: match,
+                          query: pluginContext.map { $0.rewrittenQuery() } ?? routed.query,
+                          originalPath: routed.rawPath, host: routed.host, plugins: pluginContext)
         if requestFraming != .none {
             holdClientReads(true)
             if awaitingContinue {
@@ -382,15 +471,15 @@ final class ProxyHandler: TCPStreamDelegate {
     /// The request as the upstream sees it: path rewritten, hop-by-hop headers gone, forwarding
     /// headers and the request id added, framing set anew. `Host` is added per target.
     private func writeUpstreamHead(_ head: HTTP1Head, facts: RequestFacts, match: RouteMatch, query: Substring?,
-                                   originalPath: Substring, host: String, access: AccessContext?) {
+                                   originalPath: Substring, host: String, plugins: PluginContext?) {
         guard !closed else { return }
         let named = facts.connectionNames
-        let removed = access?.removedHeaders
-        let identityLines = access?.identity?.headerLines
-        let groupsLine = access?.groupsLine
+        let removed = plugins?.removedHeaders
+        let identityLines = plugins?.identity?.headerLines
+        let pluginLines = plugins?.upstreamLines
         let estimate = head.bytes.readableBytes + match.upstreamPath.utf8.count + originalPath.utf8.count
             + host.utf8.count + 2 * clientIP.utf8.count + (match.strippedPrefix?.utf8.count ?? 0) + 320
-            + (identityLines?.utf8.count ?? 0) + (groupsLine?.utf8.count ?? 0)
+            + (identityLines?.utf8.count ?? 0) + (pluginLines?.utf8.count ?? 0)
         var out = allocator.buffer(capacity: estimate + 64)  // room for Host, written per attempt
         out.writeHead(estimate: estimate) { out in
             out.write(head.method)
@@ -427,10 +516,10 @@ final class ProxyHandler: TCPStreamDelegate {
             out.writeField("X-Forwarded-Port", serverPortText)
             out.writeField("X-Forwarded-Path", originalPath)
             if let prefix = match.strippedPrefix { out.writeField("X-Forwarded-Prefix", prefix) }
-            out.writeField("X-Real-IP", clientIP)
+            out.writeField("X-Real-IP", requestClientIP)
             out.write(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
             if let identityLines { out.write(identityLines) }
-            if let groupsLine { out.write(groupsLine) }
+            if let pluginLines { out.write(pluginLines) }
             if case .generated = requestID { writeRequestIDField(to: &out) }
             switch requestFraming {
             case .chunked:
@@ -557,7 +646,18 @@ final class ProxyHandler: TCPStreamDelegate {
             let micros = Double((lastUpstreamProgress - sentUpstreamAt).nanoseconds) / 1000
             plan.loopStates[loop.index].recordLatency(target, microseconds: micros)
         }
+        responseStatus = head.status
+        runResponseHeaderPhase(status: head.status)
         sendToClient(makeClientHead(head, framing: framing, request: request))
+    }
+
+    /// Lets plugins add response header fields (once per response), for the upstream's response
+    /// or Konnect's own.
+    private func runResponseHeaderPhase(status: Int) {
+        guard let context = pluginContext else { return }
+        for plugin in context.plugins where plugin.phases.contains(.responseHeaders) {
+            plugin.responseHeaders(context, status: status)
+        }
     }
 
     /// Queues bytes for the client: small pieces join `clientOut`, large ones go out as they are.
@@ -681,7 +781,8 @@ final class ProxyHandler: TCPStreamDelegate {
         } else if framing == .chunked || framing == .untilClose {
             clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
         }
-        out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0)) { out in
+        let pluginLines = pluginContext?.responseLines
+        out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0) + (pluginLines?.utf8.count ?? 0)) { out in
             out.write(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             head.writeBytes(from: 9, to: statusLineEnd, to: &out)
             out.write("\r\n")
@@ -718,6 +819,7 @@ final class ProxyHandler: TCPStreamDelegate {
             }
             if !upstreamSentRequestID { writeRequestIDField(to: &out) }
             if let setCookie { out.writeField("Set-Cookie", setCookie) }
+            if let pluginLines { out.write(pluginLines) }
             out.write(head.minorVersion == 0 ? "Via: 1.0 konnect\r\n" : "Via: 1.1 konnect\r\n")
             out.write("X-Konnect-Upstream-Latency: ")
             out.writeDecimal(Int((now - sentUpstreamAt).nanoseconds / 1_000_000))
@@ -760,7 +862,9 @@ final class ProxyHandler: TCPStreamDelegate {
         releaseTarget()
         let keepAlive = clientKeepAlive && !closeAfterResponse
         let bodyUnread = !requestEnded
+        let logged = pluginContext.map { context in (context, logRecord()) }
         resetRequest()
+        defer { if let (context, record) = logged { runLogPhase(context, record) } }
         holdClientReads(false)
         if keepAlive {
             if let end { sendToClient(end) }
@@ -788,6 +892,21 @@ final class ProxyHandler: TCPStreamDelegate {
             stream.closeAfterFlush(.output)
         } else {
             stream.closeAfterFlush(.all)
+        }
+    }
+
+    private func logRecord() -> LogRecord {
+        let proxied = upstreamHeadSent || responseStatus != 0 && target >= 0
+        return LogRecord(
+            status: responseStatus, totalMicroseconds: (now - receivedAt).nanoseconds / 1000,
+            upstreamMicroseconds: proxied ? (now - sentUpstreamAt).nanoseconds / 1000 : nil,
+            requestBodyBytes: bodyBytes, routeID: routeTarget?.route.id, serviceID: routeTarget?.service?.id)
+    }
+
+    /// The log phase, after the response has been handed to the socket.
+    private func runLogPhase(_ context: PluginContext, _ record: LogRecord) {
+        for plugin in context.plugins where plugin.phases.contains(.log) {
+            plugin.log(context, record)
         }
     }
 
@@ -819,21 +938,38 @@ final class ProxyHandler: TCPStreamDelegate {
         responseIsHeadOnly = false
         upstreamResponseKeepAlive = true
         awaitingContinue = false
+        pluginContext = nil
+        pluginChain = nil
+        waitingOn = nil
+        waitingRoute = nil
+        responseStatus = 0
     }
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.
     private func respondWithError(_ status: Int, message: String, forceClose: Bool = false, location: String? = nil,
                                   headers: [AccessResult.Header] = []) {
+        respond(status, contentType: "application/json; charset=utf-8",
+                body: ErrorBody.json(message: message, requestID: requestID.description),
+                forceClose: forceClose, location: location, headers: headers)
+    }
+
+    /// Answers the current request from Konnect itself, if no response has started. An empty
+    /// content type sends no `Content-Type` (a body-less answer).
+    private func respond(_ status: Int, contentType: String, body: String, forceClose: Bool = false,
+                         location: String? = nil, headers: [AccessResult.Header] = []) {
         guard !closed, !responseStarted else {
             stream.close()
             return
         }
         abandonUpstream()
         responseStarted = true
+        responseStatus = status
+        waitingOn = nil
         if forceClose { clientKeepAlive = false }
-        let body = ErrorBody.json(message: message, requestID: requestID.description)
+        runResponseHeaderPhase(status: status)
+        let pluginLines = pluginContext?.responseLines ?? ""
         let minorVersion = request?.minorVersion ?? 1
-        let estimate = 256 + body.utf8.count + (location?.utf8.count ?? 0)
+        let estimate = 256 + body.utf8.count + (location?.utf8.count ?? 0) + pluginLines.utf8.count
             + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         var out = allocator.buffer(capacity: estimate)
         out.writeHead(estimate: estimate) { out in
@@ -849,7 +985,13 @@ final class ProxyHandler: TCPStreamDelegate {
                 out.write(field.value)
                 out.write("\r\n")
             }
-            out.write("Content-Type: application/json; charset=utf-8\r\nContent-Length: ")
+            out.write(pluginLines)
+            if !contentType.isEmpty {
+                out.write("Content-Type: ")
+                out.write(contentType)
+                out.write("\r\n")
+            }
+            out.write("Content-Length: ")
             out.writeDecimal(body.utf8.count)
             out.write("\r\n")
             writeRequestIDField(to: &out)
@@ -876,6 +1018,13 @@ final class ProxyHandler: TCPStreamDelegate {
             }
             return
         }
+        if waitingOn != nil {
+            // Plugins that wait enforce their own timeouts; this only stops a request waiting forever.
+            if now - waitStarted >= Self.longestPluginWait {
+                respondWithError(500, message: "An unexpected error occurred (a plugin did not decide in time)")
+            }
+            return
+        }
         if !requestEnded, !readsHeld, now - lastClientRead >= settings.clientBodyTimeout {
             if responseStarted { stream.close() } else {
                 respondWithError(408, message: "Request timeout", forceClose: true)
@@ -899,4 +1048,18 @@ enum ErrorBody {
     static func json(message: String, requestID: String) -> String {
         JSONValue.object(["message": .string(message), "request_id": .string(requestID)]).jsonText
     }
+}
+
+/// A routed request on its way upstream: what `startRequest` worked out, kept while plugins
+/// decide (they may make the request wait).
+struct RoutedRequest {
+    var facts: RequestFacts
+    var match: RouteMatch
+    var plan: UpstreamPlan
+    var retries: Int
+    var query: Substring?
+    var rawPath: Substring
+    var path: String
+    var host: String
+    var originForm: String
 }

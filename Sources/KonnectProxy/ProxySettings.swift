@@ -1,3 +1,4 @@
+import KonnectConfig
 import NIOCore
 
 /// Node settings of the proxy listener: where it listens and the limits it enforces on clients.
@@ -26,6 +27,10 @@ public struct ProxySettings: Sendable {
     public var maxURILength: Int = 8 * 1024
     /// Largest request body, from Content-Length or counted while streaming; 0 means no limit.
     public var maxBodySize: Int64 = 0
+    /// Proxies whose `X-Forwarded-For` is believed: for a request from one of them, the client
+    /// address (for plugins, `X-Real-IP` and logs) is the last address in that header not itself
+    /// trusted. Empty: the peer's address is the client's (Kong's `trusted_ips`).
+    public var trustedIPs: [IPNetwork] = []
     /// How long SIGTERM waits for in-flight requests before closing what remains.
     public var shutdownGracePeriod: TimeAmount = .seconds(10)
     /// Idle upstream keep-alive connections kept per target on each event loop, and how long.

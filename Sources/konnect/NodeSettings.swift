@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KonnectConfig
 import KonnectProxy
 import NIOCore
 
@@ -48,6 +49,15 @@ enum NodeSettings {
             } catch {
                 throw ValidationError("KONNECT_DNS_RESOLVER=\(text): \(error)")
             }
+        }
+        if let text = environment["KONNECT_TRUSTED_IPS"] {
+            settings.trustedIPs = try text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }.map { entry in
+                    guard let network = IPNetwork(entry) else {
+                        throw ValidationError("KONNECT_TRUSTED_IPS: \(entry) is not an IP address or CIDR block")
+                    }
+                    return network
+                }
         }
         if let path = environment["KONNECT_DNS_HOSTSFILE"] { settings.dnsHostsFile = path }
         if let value = try seconds("KONNECT_DNS_NOT_FOUND_TTL") { settings.dnsNotFoundTTL = value }

@@ -344,7 +344,14 @@ struct DeclarativeConfigValidationTests {
 
     @Test func everyKnownPluginNameIsAccepted() throws {
         #expect(KnownPlugins.names.isSuperset(of: ["key-auth", "rate-limiting", "ai-proxy", "ai-prompt-guard", "prometheus"]))
-        let plugins = KnownPlugins.names.sorted().map { "  - name: \($0)" }.joined(separator: "\n")
+        // The few plugins whose config has required fields get them.
+        let needed = [
+            "acl": "{allow: [staff]}", "ip-restriction": "{allow: [10.0.0.0/8]}",
+            "oauth2-introspection": "{introspection_url: \"https://idp.example/introspect\", authorization_value: \"Basic eDp5\"}",
+        ]
+        let plugins = KnownPlugins.names.sorted()
+            .map { name in "  - name: \(name)" + (needed[name].map { "\n    config: \($0)" } ?? "") }
+            .joined(separator: "\n")
         let configuration = try #require(parseValid("_format_version: \"3.0\"\nplugins:\n" + plugins))
         #expect(configuration.plugins.count == KnownPlugins.names.count)
     }
@@ -365,6 +372,7 @@ struct DeclarativeConfigValidationTests {
               - name: cors
                 route: {name: ghost}
               - name: acl
+                config: {allow: [staff]}
                 consumer: {id: 6e7f8a9b-0c1d-4e2f-9a3b-5c6d7e8f9a0b}
             """)
         let byPath = Dictionary(found.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })

@@ -1,10 +1,13 @@
 import Foundation
 import KonnectConfig
+import NIOCore
 
 /// What a plugin can read of a request's head.
 public protocol PluginRequestHead {
     /// The value of the one field named `lowercased` (any case); `.many` when there are several.
     func value(named lowercased: String) -> HeaderValue
+    /// Every field, names as sent, in order.
+    func allFields() -> [(name: String, value: String)]
 }
 
 /// A header looked up where only one value makes sense (a key, a token).
@@ -14,42 +17,32 @@ public enum HeaderValue: Equatable, Sendable {
     case many
 }
 
-/// A plugin's decision in the access phase.
-public enum AccessResult: Sendable, Equatable {
-    case proceed
-    /// Answer the client now, with `{"message": …}` and these extra header fields.
-    case respond(status: Int, message: String, headers: [Header] = [])
-
-    public struct Header: Sendable, Equatable {
-        public var name: String
-        public var value: String
-
-        public init(_ name: String, _ value: String) {
-            self.name = name
-            self.value = value
-        }
-
-        /// `Name: value\r\n`.
-        public var line: String { "\(name): \(value)\r\n" }
-
-        /// Whether `value` can go in a header field: no control characters but tab.
-        public static func isSafe(_ value: String) -> Bool {
-            !value.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }
-        }
-    }
-}
-
-/// One request as the access phase sees it, and what the plugins decided about it: who the
-/// consumer is, and how the head sent upstream differs from the client's.
+/// One request as plugins see it, and what they decided about it: who the consumer is, how the
+/// head sent upstream differs from the client's, what the response adds.
 ///
 /// Created per request on the request's event loop and dropped with it; plugins themselves hold
-/// no per-request state.
-public final class AccessContext {
+/// no per-request state (what one must carry from phase to phase goes in `values`).
+public final class PluginContext {
     public let method: String
     public let head: any PluginRequestHead
+    /// The request target as sent (origin form: path and query).
+    public let target: String
     /// The query string without `?`, when there is one.
     public let query: Substring?
     public let clientIP: String
+    /// The loop the request is served on: a plugin that waits completes its decision here.
+    public let eventLoop: any EventLoop
+    /// The plugins that apply, in order, once the access phase has run (consumer-scoped ones
+    /// included): the later phases run these.
+    public var plugins: [any ProxyPlugin] = []
+    /// Header lines (`Name: value\r\n`) added to the upstream request.
+    public private(set) var upstreamLines = ""
+    /// Header lines added to the response.
+    public private(set) var responseLines = ""
+    /// The largest request body allowed (request-size-limiting), when a plugin set one.
+    public var bodyLimit: Int64?
+    /// Values a plugin keeps from one phase to the next, by plugin name.
+    public var values: [String: String] = [:]
 
     /// Who authentication identified (or the anonymous consumer), when it did.
     public private(set) var identity: Identity?
@@ -58,9 +51,7 @@ public final class AccessContext {
 
     /// Header names (lower-cased) the upstream request leaves out: always the identity headers a
     /// client sent, so they cannot be forged.
-    public private(set) var removedHeaders: [String] = AccessContext.identityHeaders
-    /// The `X-Consumer-Groups` line (`Name: value\r\n`) an acl plugin adds after the identity's.
-    public var groupsLine: String?
+    public private(set) var removedHeaders: [String] = PluginContext.identityHeaders
     /// Query arguments the upstream request leaves out (`hide_credentials`).
     public private(set) var removedQueryArguments: [String] = []
 
@@ -70,11 +61,29 @@ public final class AccessContext {
         "x-anonymous-consumer", "x-consumer-groups",
     ]
 
-    public init(method: String, head: any PluginRequestHead, query: Substring?, clientIP: String) {
+    /// Where the access phase is: the plugin running (or waiting), and who was identified before it.
+    var position = 0
+    var identityBefore: Identity?
+
+    public init(method: String, head: any PluginRequestHead, target: String, query: Substring?, clientIP: String,
+                eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
         self.method = method
         self.head = head
+        self.target = target
         self.query = query
         self.clientIP = clientIP
+    }
+
+    /// Adds a header line (`Name: value\r\n`, checked by the caller) to the upstream request.
+    public func addUpstreamLine(_ line: String) {
+        upstreamLines += line
+    }
+
+    /// Adds a header field to the response; a value that could split the head is left out.
+    public func addResponseHeader(_ name: String, _ value: String) {
+        guard AccessResult.Header.isSafe(value) else { return }
+        responseLines += AccessResult.Header(name, value).line
     }
 
     /// Records who the request is from (replacing an identity recorded before, such as the

@@ -1,0 +1,31 @@
+import KonnectConfig
+
+/// Lets requests in by the client's address (Kong's ip-restriction): a `deny` block refuses,
+/// and when `allow` is given only its blocks pass. The address is the one Konnect settled on,
+/// which honours `X-Forwarded-For` only from trusted proxies.
+struct IPRestrictionPlugin: ProxyPlugin {
+    let name = "ip-restriction"
+    var phases: PluginPhases { .access }
+    let allow: [IPNetwork]
+    let deny: [IPNetwork]
+    let status: Int
+    let message: String
+
+    init(config: JSONValue) {
+        allow = config.texts("allow").compactMap(IPNetwork.init)
+        deny = config.texts("deny").compactMap(IPNetwork.init)
+        status = config.number("status").map { Int($0) } ?? 403
+        message = config.text("message") ?? "Your IP address is not allowed"
+    }
+
+    func access(_ context: PluginContext) -> AccessResult {
+        guard let address = IPAddress(context.clientIP) else {
+            return .respond(status: status, message: message)
+        }
+        if deny.contains(where: { $0.contains(address) }) { return .respond(status: status, message: message) }
+        if !allow.isEmpty, !allow.contains(where: { $0.contains(address) }) {
+            return .respond(status: status, message: message)
+        }
+        return .proceed
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import KonnectConfig
+import NIOCore
+
+/// Identifies the consumer by a signed JSON Web Token (Kong's jwt): the token's `iss` (or the
+/// configured key claim) names a JWT credential, whose secret or public key must verify the
+/// signature; `exp` and `nbf` are checked when asked. With `jwks_uri`, tokens signed by the
+/// identity provider's published keys verify too (the consumer is then the credential named by
+/// the key claim, if any), with keys fetched and refreshed by `JWKSCache`.
+struct JWTPlugin: ProxyPlugin {
+    let name = "jwt"
+    var phases: PluginPhases { .access }
+    let uriParamNames: [String]
+    let cookieNames: [String]
+    let headerNames: [String]
+    let keyClaimName: String
+    let secretIsBase64: Bool
+    let verifyExp: Bool
+    let verifyNbf: Bool
+    let maximumExpiration: Double
+    let runOnPreflight: Bool
+    let challenge: String
+    let anonymous: Identity?
+    let jwks: JWKSCache.Source?
+    let credentials: CredentialIndex
+
+    init(config: JSONValue, credentials: CredentialIndex) throws(PluginConfigProblem) {
+        uriParamNames = config.texts("uri_param_names")
+        cookieNames = config.texts("cookie_names")
+        headerNames = config.texts("header_names").map { $0.lowercased() }
+        keyClaimName = config.text("key_claim_name") ?? "iss"
+        secretIsBase64 = config.flag("secret_is_base64")
+        let claims = config.texts("claims_to_verify")
+        verifyExp = claims.contains("exp")
+        verifyNbf = claims.contains("nbf")
+        maximumExpiration = config.number("maximum_expiration") ?? 0
+        runOnPreflight = config.flag("run_on_preflight")
+        challenge = "Bearer realm=\"\(config.text("realm") ?? "konnect")\""
+        anonymous = try config.anonymousIdentity(credentials)
+        jwks = config.text("jwks_uri").map {
+            JWKSCache.Source(url: $0, refreshInterval: config.number("jwks_refresh_interval") ?? 60,
+                             cacheTTL: config.number("jwks_cache_ttl") ?? 3600)
+        }
+        self.credentials = credentials
+    }
+
+    func access(_ context: PluginContext) -> AccessResult {
+        if !runOnPreflight, context.method == "OPTIONS" { return .proceed }
+        if context.consumer != nil, !context.isAnonymous { return .proceed }
+        let text: String
+        switch findToken(context) {
+        case .none: return refuse("Unauthorized", context)
+        case .many: return refuse("Multiple tokens provided", context)
+        case .one(let found): text = found
+        }
+        let token: JWTToken
+        do {
+            token = try JWTToken(compact: text)
+        } catch {
+            return refuse("Bad token; \(error.description)", context)
+        }
+        let keyClaim = token.claims[keyClaimName]?.string ?? token.header[keyClaimName]?.string
+        let credential = keyClaim.flatMap { credentials.jwt($0, base64Secret: secretIsBase64) }
+        if let credential, let key = credential.key {
+            guard key.algorithm.rawValue == token.algorithm else { return refuse("Invalid algorithm", context) }
+            guard key.verifies(token) else { return refuse("Invalid signature", context) }
+            return accept(token, credential.identity, context)
+        }
+        guard let jwks else {
+            return refuse(keyClaim == nil ? "No mandatory '\(keyClaimName)' in claims" : "No credentials found for given '\(keyClaimName)'", context)
+        }
+        // Verified by the identity provider's published keys.
+        let identity = credential?.identity
+        switch JWKSCache.shared.keys(for: jwks, keyID: token.keyID, algorithm: token.algorithm) {
+        case .ready(let set):
+            guard set.verifies(token) else { return refuse("Invalid signature", context) }
+            return accept(token, identity, context)
+        case .unavailable:
+            return .respond(status: 503, message: "The signing keys of the token's issuer could not be fetched")
+        case .fetching(let pending):
+            let result = PendingAccess()
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((context, self, token), eventLoop: loop)
+            pending.whenFetched { set in
+                loop.execute {
+                    let (context, plugin, token) = bound.value
+                    guard let set else {
+                        result.complete(.respond(status: 503, message: "The signing keys of the token's issuer could not be fetched"))
+                        return
+                    }
+                    result.complete(set.verifies(token) ? plugin.accept(token, identity, context)
+                                                        : plugin.refuse("Invalid signature", context))
+                }
+            }
+            return .wait(result)
+        }
+    }
+
+    /// The token is authentic: checks its time claims and identifies the consumer.
+    private func accept(_ token: JWTToken, _ identity: Identity?, _ context: PluginContext) -> AccessResult {
+        let now = Date().timeIntervalSince1970
+        if verifyExp {
+            guard case .number(let exp)? = token.claims["exp"] else { return refuse("Token claim 'exp' must be a number", context) }
+            if exp <= now { return refuse("Token expired", context) }
+            if maximumExpiration > 0, exp - now > maximumExpiration {
+                return refuse("Token expiration exceeds the maximum allowed", context)
+            }
+        }
+        if verifyNbf {
+            guard case .number(let nbf)? = token.claims["nbf"] else { return refuse("Token claim 'nbf' must be a number", context) }
+            if nbf > now { return refuse("Token not valid yet", context) }
+        }
+        if let identity { context.identify(identity) }
+        return .proceed
+    }
+
+    /// The token from the query, a cookie or a header; `.many` when more than one is given.
+    private func findToken(_ context: PluginContext) -> HeaderValue {
+        var found: [String] = []
+        for name in uriParamNames { found += context.queryValues(name) }
+        if !cookieNames.isEmpty {
+            switch context.head.value(named: "cookie") {
+            case .one(let cookies): found += Self.cookies(cookies, named: cookieNames)
+            case .many:
+                let all = context.head.allFields().filter { $0.name.lowercased() == "cookie" }.map(\.value)
+                for cookies in all { found += Self.cookies(cookies, named: cookieNames) }
+            case .none: break
+            }
+        }
+        for name in headerNames {
+            switch context.head.value(named: name) {
+            case .none: continue
+            case .many: return .many
+            case .one(let value):
+                // `Bearer <token>`, or the bare token in a header of its own.
+                let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+                if parts.count == 2, parts[0].lowercased() == "bearer" {
+                    found.append(String(parts[1]).trimmingCharacters(in: .whitespaces))
+                } else if parts.count == 1, name != "authorization" {
+                    found.append(String(parts[0]))
+                } else {
+                    found.append(value)  // fails to parse as a token, and says so
+                }
+            }
+        }
+        let distinct = Set(found.filter { !$0.isEmpty })
+        if distinct.count > 1 { return .many }
+        return distinct.first.map(HeaderValue.one) ?? .none
+    }
+
+    static func cookies(_ header: String, named names: [String]) -> [String] {
+        header.split(separator: ";").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, names.contains(parts[0].trimmingCharacters(in: .whitespaces)) else { return nil }
+            return parts[1].trimmingCharacters(in: .whitespaces)
+        }
+    }
+
+    /// 401, or the anonymous consumer when there is one.
+    private func refuse(_ message: String, _ context: PluginContext) -> AccessResult {
+        if let anonymous {
+            context.identify(anonymous)
+            return .proceed
+        }
+        return .unauthorized(message, challenge: challenge)
+    }
+}

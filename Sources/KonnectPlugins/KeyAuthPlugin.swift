@@ -1,0 +1,71 @@
+import KonnectConfig
+
+/// Identifies the consumer by an API key in a header or query argument (Kong's key-auth).
+struct KeyAuthPlugin: ProxyPlugin {
+    let name = "key-auth"
+    var phases: PluginPhases { .access }
+    let keyNames: [String]
+    /// `keyNames` lower-cased, as header names are compared.
+    let headerNames: [String]
+    let keyInHeader: Bool
+    let keyInQuery: Bool
+    let hideCredentials: Bool
+    let runOnPreflight: Bool
+    let challenge: String
+    /// Who a request is taken to be from when it has no valid key, instead of answering 401.
+    let anonymous: Identity?
+    let credentials: CredentialIndex
+
+    init(config: JSONValue, credentials: CredentialIndex) throws(PluginConfigProblem) {
+        keyNames = config.texts("key_names")
+        headerNames = keyNames.map { $0.lowercased() }
+        keyInHeader = config.flag("key_in_header")
+        keyInQuery = config.flag("key_in_query")
+        if config.flag("key_in_body") {
+            throw PluginConfigProblem(description: "config.key_in_body is not supported yet (set it to false)")
+        }
+        hideCredentials = config.flag("hide_credentials")
+        runOnPreflight = config.flag("run_on_preflight")
+        challenge = "Key realm=\"\(config.text("realm") ?? "konnect")\""
+        self.credentials = credentials
+        anonymous = try config.anonymousIdentity(credentials)
+    }
+
+    func access(_ context: PluginContext) -> AccessResult {
+        if !runOnPreflight, context.method == "OPTIONS" { return .proceed }
+        // An earlier authentication plugin identified the consumer already.
+        if context.consumer != nil, !context.isAnonymous { return .proceed }
+        var found: String?
+        for (name, lowercased) in zip(keyNames, headerNames) {
+            var value = keyInHeader ? context.head.value(named: lowercased) : .none
+            if value == .none, keyInQuery {
+                let values = context.queryValues(name)
+                value = values.isEmpty ? .none : values.count == 1 ? .one(values[0]) : .many
+            }
+            // Two keys for one name: refuse rather than guess which one counts.
+            guard case .one(let key) = value else {
+                if value == .many { return refuse("Duplicate API key found", context) }
+                continue
+            }
+            found = key
+            if hideCredentials {
+                context.removeHeader(lowercased)
+                context.removeQueryArgument(name)
+            }
+            break
+        }
+        guard let key = found else { return refuse("No API key found in request", context) }
+        guard let identity = credentials.keyAuth(key) else { return refuse("Unauthorized", context) }
+        context.identify(identity)
+        return .proceed
+    }
+
+    /// 401, or the anonymous consumer when there is one.
+    private func refuse(_ message: String, _ context: PluginContext) -> AccessResult {
+        if let anonymous {
+            context.identify(anonymous)
+            return .proceed
+        }
+        return .unauthorized(message, challenge: challenge)
+    }
+}

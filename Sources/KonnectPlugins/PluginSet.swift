@@ -1,0 +1,99 @@
+import KonnectConfig
+
+/// A configuration's plugins, built once per snapshot: one plugin object per enabled plugin
+/// entity, and the chain of plugins for each route.
+public final class PluginSet: Sendable {
+    private let scopes: PluginScopes
+    private let instances: [String: any ProxyPlugin]
+    /// Global plugins that take part in the rewrite phase (before a route is matched).
+    public let rewrite: [any ProxyPlugin]
+    /// Plugins whose configuration cannot be used (each refuses its requests with 500), with why.
+    public let problems: [String]
+
+    public init(_ configuration: Configuration) {
+        scopes = PluginScopes(plugins: configuration.plugins)
+        let credentials = CredentialIndex(configuration)
+        var instances: [String: any ProxyPlugin] = [:]
+        for plugin in configuration.plugins where plugin.enabled {
+            instances[plugin.id] = ProxyPlugins.make(plugin, configuration: configuration, credentials: credentials)
+        }
+        self.instances = instances
+        rewrite = scopes.applicable(route: nil, service: nil, consumer: nil)
+            .compactMap { instances[$0.id] }.filter { $0.phases.contains(.rewrite) }
+        problems = instances.values.compactMap { $0 as? MisconfiguredPlugin }.sorted { $0.pluginID < $1.pluginID }
+            .map { "\($0.name) plugin \($0.pluginID): \($0.problem); requests it applies to are refused with 500" }
+    }
+
+    /// The chain for requests on `route` of `service`, before any consumer is known.
+    public func chain(route: String, service: String?) -> PluginChain {
+        PluginChain(plugins: plugins(route: route, service: service, consumer: nil), route: route, service: service,
+                    consumerScoped: scopes.hasConsumerScopes ? self : nil)
+    }
+
+    func plugins(route: String, service: String?, consumer: String?) -> [any ProxyPlugin] {
+        scopes.applicable(route: route, service: service, consumer: consumer).compactMap { instances[$0.id] }
+    }
+}
+
+/// The plugins of one route, in the order they run. Immutable and shared by the route's requests.
+public struct PluginChain: Sendable {
+    let plugins: [any ProxyPlugin]
+    let route: String
+    let service: String?
+    /// Where to look for plugins configured for the consumer a plugin identifies; nil when no
+    /// plugin is configured for any consumer.
+    let consumerScoped: PluginSet?
+
+    public var isEmpty: Bool { plugins.isEmpty }
+
+    /// Runs the access phase. When a plugin identifies a consumer, the plugins after it are those
+    /// that apply to that consumer (Kong's precedence), so consumer-scoped plugins take part.
+    /// The plugins that applied are left in `context.plugins` for the later phases. On `.wait`,
+    /// call `resume` with the plugin's decision once it is complete.
+    public func access(_ context: PluginContext) -> AccessResult {
+        context.plugins = plugins
+        context.position = 0
+        return run(context)
+    }
+
+    /// Carries on after the plugin that asked to wait has decided.
+    public func resume(_ context: PluginContext, with result: AccessResult) -> AccessResult {
+        guard case .proceed = result else { return refused(context, result) }
+        advance(context)
+        return run(context)
+    }
+
+    private func run(_ context: PluginContext) -> AccessResult {
+        while context.position < context.plugins.count {
+            let plugin = context.plugins[context.position]
+            context.identityBefore = context.identity
+            if plugin.phases.contains(.access) {
+                let result = plugin.access(context)
+                switch result {
+                case .proceed: break
+                case .wait: return result
+                default: return refused(context, result)
+                }
+            }
+            advance(context)
+        }
+        return .proceed
+    }
+
+    /// Moves past the plugin at `context.position`, taking in the plugins of a consumer it identified.
+    private func advance(_ context: PluginContext) {
+        if let consumerScoped, let identity = context.identity, identity !== context.identityBefore {
+            let current = context.plugins[context.position].name
+            let later = consumerScoped.plugins(route: route, service: service, consumer: identity.consumer.id)
+                .filter { PluginPriority.runsBefore(current, $0.name) }
+            context.plugins = Array(context.plugins[...context.position]) + later
+        }
+        context.position += 1
+    }
+
+    /// A refusal: the later phases run only the plugins that ran.
+    private func refused(_ context: PluginContext, _ result: AccessResult) -> AccessResult {
+        context.plugins = Array(context.plugins[...min(context.position, context.plugins.count - 1)])
+        return result
+    }
+}

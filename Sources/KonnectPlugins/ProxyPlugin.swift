@@ -1,0 +1,215 @@
+import KonnectConfig
+
+/// A plugin on the proxy path. Each phase defaults to doing nothing; `phases` says which ones a
+/// plugin implements, so the proxy calls no others.
+///
+/// Plugins are immutable values built from their (schema-checked) config with each
+/// configuration snapshot; what they learn about a request lives in its `PluginContext`.
+public protocol ProxyPlugin: Sendable {
+    var name: String { get }
+    var phases: PluginPhases { get }
+    /// Before the route is matched; only plugins configured globally take part.
+    func rewrite(_ context: PluginContext) -> AccessResult
+    /// After the route is matched and before the upstream is chosen: let the request proceed, or
+    /// answer it. Edits to the upstream request are recorded in the context.
+    func access(_ context: PluginContext) -> AccessResult
+    /// The response head is about to go to the client (from the upstream or from Konnect):
+    /// fields to add are recorded with `context.addResponseHeader`.
+    func responseHeaders(_ context: PluginContext, status: Int)
+    /// The exchange is over and the client has its response. Runs for every request that
+    /// reached the plugin, answered or not; must not block (hand slow work to another thread).
+    func log(_ context: PluginContext, _ record: LogRecord)
+}
+
+/// The phases a plugin takes part in.
+public struct PluginPhases: OptionSet, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let rewrite = PluginPhases(rawValue: 1)
+    public static let access = PluginPhases(rawValue: 2)
+    public static let responseHeaders = PluginPhases(rawValue: 4)
+    public static let log = PluginPhases(rawValue: 8)
+}
+
+extension ProxyPlugin {
+    public func rewrite(_ context: PluginContext) -> AccessResult { .proceed }
+    public func access(_ context: PluginContext) -> AccessResult { .proceed }
+    public func responseHeaders(_ context: PluginContext, status: Int) {}
+    public func log(_ context: PluginContext, _ record: LogRecord) {}
+}
+
+/// What the log phase is told about a finished exchange.
+public struct LogRecord: Sendable {
+    /// The status the client was sent (0 when the connection closed before any response).
+    public var status: Int
+    /// Microseconds from the request's head to the end of the response.
+    public var totalMicroseconds: Int64
+    /// Microseconds the upstream took to start answering (nil when nothing was proxied).
+    public var upstreamMicroseconds: Int64?
+    public var requestBodyBytes: Int64
+    public var routeID: String?
+    public var serviceID: String?
+
+    public init(status: Int, totalMicroseconds: Int64, upstreamMicroseconds: Int64?, requestBodyBytes: Int64,
+                routeID: String?, serviceID: String?) {
+        self.status = status
+        self.totalMicroseconds = totalMicroseconds
+        self.upstreamMicroseconds = upstreamMicroseconds
+        self.requestBodyBytes = requestBodyBytes
+        self.routeID = routeID
+        self.serviceID = serviceID
+    }
+}
+
+/// A plugin's decision in the rewrite and access phases.
+public enum AccessResult: Equatable {
+    case proceed
+    /// The decision comes later (a password being hashed, another server being asked): the
+    /// request waits, without blocking its event loop, until `pending` is completed.
+    case wait(PendingAccess)
+    /// Answer the client now, with `{"message": …}` and these extra header fields.
+    case respond(status: Int, message: String, headers: [Header] = [])
+    /// Answer the client now with this body as it is (`request-termination`).
+    case respondRaw(status: Int, contentType: String, body: String, headers: [Header] = [])
+
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+
+        /// `Name: value\r\n`.
+        public var line: String { "\(name): \(value)\r\n" }
+
+        /// Whether `value` can go in a header field: no control characters but tab.
+        public static func isSafe(_ value: String) -> Bool {
+            !value.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }
+        }
+    }
+
+    /// The answer for an authentication failure: 401 with `WWW-Authenticate` when the scheme has one.
+    static func unauthorized(_ message: String, challenge: String?) -> AccessResult {
+        .respond(status: 401, message: message, headers: challenge.map { [Header("WWW-Authenticate", $0)] } ?? [])
+    }
+}
+
+/// A decision an access plugin delivers later. The plugin completes it on the request's event
+/// loop (`PluginContext.eventLoop`); the proxy then carries on with the next plugin, or answers.
+/// Confined to that loop, like the context it belongs to.
+public final class PendingAccess: @unchecked Sendable, Equatable {
+    private var result: AccessResult?
+    private var handler: ((AccessResult) -> Void)?
+
+    public init() {}
+
+    /// Delivers the decision (once; later calls are ignored). Call on the request's event loop.
+    public func complete(_ result: AccessResult) {
+        guard self.result == nil else { return }
+        self.result = result
+        if let handler {
+            self.handler = nil
+            handler(result)
+        }
+    }
+
+    /// Calls `body` with the decision, now if it is already known.
+    public func whenComplete(_ body: @escaping (AccessResult) -> Void) {
+        if let result { body(result) } else { handler = body }
+    }
+
+    public static func == (lhs: PendingAccess, rhs: PendingAccess) -> Bool { lhs === rhs }
+}
+
+/// Builds plugins from plugin entities.
+public enum ProxyPlugins {
+    /// The plugin `plugin` configures, when Konnect implements it (nil for the others, which are
+    /// stored but do nothing yet). A configuration it cannot use gives a `MisconfiguredPlugin`,
+    /// which answers 500: an authentication plugin that cannot run must not let requests through.
+    public static func make(_ plugin: Plugin, configuration: Configuration, credentials: CredentialIndex) -> (any ProxyPlugin)? {
+        // Configs are checked when written; a configuration built in code is checked here too.
+        var config = plugin.config
+        if let schema = PluginSchema.named(plugin.name) {
+            let normalized = schema.normalize(config)
+            if let problem = normalized.problems.first {
+                return MisconfiguredPlugin(name: plugin.name, pluginID: plugin.id, problem: "\(problem.dotted) must be \(problem.expected)")
+            }
+            config = normalized.config
+        }
+        do throws(PluginConfigProblem) {
+            switch plugin.name {
+            case "key-auth": return try KeyAuthPlugin(config: config, credentials: credentials)
+            case "basic-auth": return try BasicAuthPlugin(config: config, credentials: credentials)
+            case "jwt": return try JWTPlugin(config: config, credentials: credentials)
+            case "oauth2-introspection":
+                return try OAuth2IntrospectionPlugin(config: config, configuration: configuration, credentials: credentials)
+            case "acl": return ACLPlugin(config: config, credentials: credentials)
+            case "ip-restriction": return IPRestrictionPlugin(config: config)
+            case "cors": return CORSPlugin(config: config)
+            case "request-size-limiting": return RequestSizeLimitingPlugin(config: config)
+            case "bot-detection": return BotDetectionPlugin(config: config)
+            case "request-termination": return RequestTerminationPlugin(config: config)
+            case "correlation-id": return CorrelationIDPlugin(config: config)
+            default: return nil
+            }
+        } catch {
+            return MisconfiguredPlugin(name: plugin.name, pluginID: plugin.id, problem: error.description)
+        }
+    }
+}
+
+/// What keeps a plugin's configuration from being used (checks that need other entities, such
+/// as the `anonymous` consumer, which the schema cannot make).
+struct PluginConfigProblem: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Stands in for a plugin whose configuration cannot be used: every request is refused. The
+/// operator learns why from the log (`PluginSet.problems`); the client only gets 500.
+public struct MisconfiguredPlugin: ProxyPlugin {
+    public let name: String
+    public let pluginID: String
+    /// What is wrong, naming the field.
+    public let problem: String
+    public var phases: PluginPhases { .access }
+
+    public func access(_ context: PluginContext) -> AccessResult {
+        .respond(status: 500, message: "An unexpected error occurred (the \(name) plugin is misconfigured)")
+    }
+}
+
+/// Reading a schema-checked plugin config: values have their schema's types and defaults, so a
+/// missing or mistyped value can only mean an unset optional field.
+extension JSONValue {
+    func flag(_ key: String) -> Bool {
+        if case .bool(let value)? = self[key] { return value }
+        return false
+    }
+
+    func text(_ key: String) -> String? {
+        if case .string(let value)? = self[key], !value.isEmpty { return value }
+        return nil
+    }
+
+    func texts(_ key: String) -> [String] {
+        guard case .array(let items)? = self[key] else { return [] }
+        return items.compactMap(\.string)
+    }
+
+    func number(_ key: String) -> Double? {
+        if case .number(let value)? = self[key] { return value }
+        return nil
+    }
+
+    /// The consumer a plugin's `anonymous` field names, as an anonymous identity.
+    func anonymousIdentity(_ credentials: CredentialIndex) throws(PluginConfigProblem) -> Identity? {
+        guard let name = text("anonymous") else { return nil }
+        guard let consumer = credentials.consumer(name) else {
+            throw PluginConfigProblem(description: "config.anonymous names no consumer (\(name))")
+        }
+        return Identity(consumer: consumer, credentialID: nil, anonymous: true)
+    }
+}
