@@ -73,7 +73,8 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: hotPathSettings
         ),
         // The data plane: HTTP/1.1 listener, upstream pools, balancers, snapshots, reload.
         .target(

@@ -21,9 +21,6 @@ struct KeyAuthPlugin: ProxyPlugin {
         headerNames = keyNames.map { $0.lowercased() }
         keyInHeader = config.flag("key_in_header")
         keyInQuery = config.flag("key_in_query")
-        if config.flag("key_in_body") {
-            throw PluginConfigProblem(description: "config.key_in_body is not supported yet (set it to false)")
-        }
         hideCredentials = config.flag("hide_credentials")
         runOnPreflight = config.flag("run_on_preflight")
         challenge = "Key realm=\"\(config.text("realm") ?? "konnect")\""

@@ -426,7 +426,8 @@ final class ProxyHandler: TCPStreamDelegate {
 
     /// A plugin the request waited for has decided (on this loop): the chain carries on.
     private func pluginDecided(_ pending: PendingAccess, _ result: AccessResult) {
-        guard waitingOn === pending, let context = pluginContext, let chain = pluginChain, let routed = waitingRoute else {
+        guard !closed, waitingOn === pending, let context = pluginContext, let chain = pluginChain,
+              let routed = waitingRoute else {
             return  // the request is gone (the client left, or it timed out)
         }
         waitingOn = nil
@@ -862,7 +863,9 @@ final class ProxyHandler: TCPStreamDelegate {
         releaseTarget()
         let keepAlive = clientKeepAlive && !closeAfterResponse
         let bodyUnread = !requestEnded
-        let logged = pluginContext.map { context in (context, logRecord()) }
+        let logged = pluginContext.flatMap { context in
+            context.plugins.contains { $0.phases.contains(.log) } ? (context, logRecord()) : nil
+        }
         resetRequest()
         defer { if let (context, record) = logged { runLogPhase(context, record) } }
         holdClientReads(false)
