@@ -13,15 +13,15 @@ struct BasicAuthPlugin: ProxyPlugin {
     let name = "basic-auth"
     var phases: PluginPhases { .access }
     let hideCredentials: Bool
-    let challenge: String
-    let anonymous: Identity?
+    /// The anonymous consumer, or 401 with the scheme's challenge.
+    let failure: AuthenticationFailure
     let credentials: CredentialIndex
 
     init(config: JSONValue, credentials: CredentialIndex) throws(PluginConfigProblem) {
         hideCredentials = config.flag("hide_credentials")
-        challenge = "Basic realm=\"\(config.text("realm") ?? "service")\""
         self.credentials = credentials
-        anonymous = try config.anonymousIdentity(credentials)
+        failure = AuthenticationFailure(challenge: "Basic realm=\"\(config.text("realm") ?? "service")\"",
+                                        anonymous: try config.anonymousIdentity(credentials))
     }
 
     func access(_ context: PluginContext) -> AccessResult {
@@ -34,12 +34,12 @@ struct BasicAuthPlugin: ProxyPlugin {
         }
         let value: String
         switch header {
-        case .none: return refuse("Unauthorized", context)
-        case .many: return refuse("Duplicate authorization header", context)
+        case .none: return failure.answer("Unauthorized", context)
+        case .many: return failure.answer("Duplicate authorization header", context)
         case .one(let text): value = text
         }
         guard let (username, password) = Self.decode(value) else {
-            return refuse("Invalid authentication credentials", context)
+            return failure.answer("Invalid authentication credentials", context)
         }
         if hideCredentials { context.removeHeader(headerName) }
         let found = credentials.basicAuth(username)
@@ -59,7 +59,7 @@ struct BasicAuthPlugin: ProxyPlugin {
                     context.identify(found.identity)
                     pending.complete(.proceed)
                 } else {
-                    pending.complete(plugin.refuse("Invalid authentication credentials", context))
+                    pending.complete(plugin.failure.answer("Invalid authentication credentials", context))
                 }
             }
         }
@@ -81,14 +81,6 @@ struct BasicAuthPlugin: ProxyPlugin {
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 
-    /// 401, or the anonymous consumer when there is one.
-    private func refuse(_ message: String, _ context: PluginContext) -> AccessResult {
-        if let anonymous {
-            context.identify(anonymous)
-            return .proceed
-        }
-        return .unauthorized(message, challenge: challenge)
-    }
 }
 
 /// Checks passwords against their stored hashes off the event loops, one at a time (a check is

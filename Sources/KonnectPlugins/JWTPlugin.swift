@@ -19,8 +19,8 @@ struct JWTPlugin: ProxyPlugin {
     let verifyNbf: Bool
     let maximumExpiration: Double
     let runOnPreflight: Bool
-    let challenge: String
-    let anonymous: Identity?
+    /// The anonymous consumer, or 401 with the scheme's challenge.
+    let failure: AuthenticationFailure
     let jwks: JWKSCache.Source?
     let credentials: CredentialIndex
 
@@ -35,8 +35,8 @@ struct JWTPlugin: ProxyPlugin {
         verifyNbf = claims.contains("nbf")
         maximumExpiration = config.number("maximum_expiration") ?? 0
         runOnPreflight = config.flag("run_on_preflight")
-        challenge = "Bearer realm=\"\(config.text("realm") ?? "konnect")\""
-        anonymous = try config.anonymousIdentity(credentials)
+        failure = AuthenticationFailure(challenge: "Bearer realm=\"\(config.text("realm") ?? "konnect")\"",
+                                        anonymous: try config.anonymousIdentity(credentials))
         jwks = config.text("jwks_uri").map {
             JWKSCache.Source(url: $0, refreshInterval: config.number("jwks_refresh_interval") ?? 60,
                              cacheTTL: config.number("jwks_cache_ttl") ?? 3600)
@@ -49,31 +49,31 @@ struct JWTPlugin: ProxyPlugin {
         if context.consumer != nil, !context.isAnonymous { return .proceed }
         let text: String
         switch findToken(context) {
-        case .none: return refuse("Unauthorized", context)
-        case .many: return refuse("Multiple tokens provided", context)
+        case .none: return failure.answer("Unauthorized", context)
+        case .many: return failure.answer("Multiple tokens provided", context)
         case .one(let found): text = found
         }
         let token: JWTToken
         do {
             token = try JWTToken(compact: text)
         } catch {
-            return refuse("Bad token; \(error.description)", context)
+            return failure.answer("Bad token; \(error.description)", context)
         }
         let keyClaim = token.claims[keyClaimName]?.string ?? token.header[keyClaimName]?.string
         let credential = keyClaim.flatMap { credentials.jwt($0, base64Secret: secretIsBase64) }
         if let credential, let key = credential.key {
-            guard key.algorithm.rawValue == token.algorithm else { return refuse("Invalid algorithm", context) }
-            guard key.verifies(token) else { return refuse("Invalid signature", context) }
+            guard key.algorithm.rawValue == token.algorithm else { return failure.answer("Invalid algorithm", context) }
+            guard key.verifies(token) else { return failure.answer("Invalid signature", context) }
             return accept(token, credential.identity, context)
         }
         guard let jwks else {
-            return refuse(keyClaim == nil ? "No mandatory '\(keyClaimName)' in claims" : "No credentials found for given '\(keyClaimName)'", context)
+            return failure.answer(keyClaim == nil ? "No mandatory '\(keyClaimName)' in claims" : "No credentials found for given '\(keyClaimName)'", context)
         }
         // Verified by the identity provider's published keys.
         let identity = credential?.identity
         switch JWKSCache.shared.keys(for: jwks, keyID: token.keyID, algorithm: token.algorithm) {
         case .ready(let set):
-            guard set.verifies(token) else { return refuse("Invalid signature", context) }
+            guard set.verifies(token) else { return failure.answer("Invalid signature", context) }
             return accept(token, identity, context)
         case .unavailable:
             return .respond(status: 503, message: "The signing keys of the token's issuer could not be fetched")
@@ -89,7 +89,7 @@ struct JWTPlugin: ProxyPlugin {
                         return
                     }
                     result.complete(set.verifies(token) ? plugin.accept(token, identity, context)
-                                                        : plugin.refuse("Invalid signature", context))
+                                                        : plugin.failure.answer("Invalid signature", context))
                 }
             }
             return .wait(result)
@@ -100,15 +100,15 @@ struct JWTPlugin: ProxyPlugin {
     private func accept(_ token: JWTToken, _ identity: Identity?, _ context: PluginContext) -> AccessResult {
         let now = Date().timeIntervalSince1970
         if verifyExp {
-            guard case .number(let exp)? = token.claims["exp"] else { return refuse("Token claim 'exp' must be a number", context) }
-            if exp <= now { return refuse("Token expired", context) }
+            guard case .number(let exp)? = token.claims["exp"] else { return failure.answer("Token claim 'exp' must be a number", context) }
+            if exp <= now { return failure.answer("Token expired", context) }
             if maximumExpiration > 0, exp - now > maximumExpiration {
-                return refuse("Token expiration exceeds the maximum allowed", context)
+                return failure.answer("Token expiration exceeds the maximum allowed", context)
             }
         }
         if verifyNbf {
-            guard case .number(let nbf)? = token.claims["nbf"] else { return refuse("Token claim 'nbf' must be a number", context) }
-            if nbf > now { return refuse("Token not valid yet", context) }
+            guard case .number(let nbf)? = token.claims["nbf"] else { return failure.answer("Token claim 'nbf' must be a number", context) }
+            if nbf > now { return failure.answer("Token not valid yet", context) }
         }
         if let identity { context.identify(identity) }
         return .proceed
@@ -156,12 +156,4 @@ struct JWTPlugin: ProxyPlugin {
         }
     }
 
-    /// 401, or the anonymous consumer when there is one.
-    private func refuse(_ message: String, _ context: PluginContext) -> AccessResult {
-        if let anonymous {
-            context.identify(anonymous)
-            return .proceed
-        }
-        return .unauthorized(message, challenge: challenge)
-    }
 }

@@ -11,9 +11,8 @@ struct KeyAuthPlugin: ProxyPlugin {
     let keyInQuery: Bool
     let hideCredentials: Bool
     let runOnPreflight: Bool
-    let challenge: String
-    /// Who a request is taken to be from when it has no valid key, instead of answering 401.
-    let anonymous: Identity?
+    /// The anonymous consumer, or 401 with the scheme's challenge.
+    let failure: AuthenticationFailure
     let credentials: CredentialIndex
 
     init(config: JSONValue, credentials: CredentialIndex) throws(PluginConfigProblem) {
@@ -23,9 +22,9 @@ struct KeyAuthPlugin: ProxyPlugin {
         keyInQuery = config.flag("key_in_query")
         hideCredentials = config.flag("hide_credentials")
         runOnPreflight = config.flag("run_on_preflight")
-        challenge = "Key realm=\"\(config.text("realm") ?? "konnect")\""
         self.credentials = credentials
-        anonymous = try config.anonymousIdentity(credentials)
+        failure = AuthenticationFailure(challenge: "Key realm=\"\(config.text("realm") ?? "konnect")\"",
+                                        anonymous: try config.anonymousIdentity(credentials))
     }
 
     func access(_ context: PluginContext) -> AccessResult {
@@ -41,7 +40,7 @@ struct KeyAuthPlugin: ProxyPlugin {
             }
             // Two keys for one name: refuse rather than guess which one counts.
             guard case .one(let key) = value else {
-                if value == .many { return refuse("Duplicate API key found", context) }
+                if value == .many { return failure.answer("Duplicate API key found", context) }
                 continue
             }
             found = key
@@ -51,18 +50,10 @@ struct KeyAuthPlugin: ProxyPlugin {
             }
             break
         }
-        guard let key = found else { return refuse("No API key found in request", context) }
-        guard let identity = credentials.keyAuth(key) else { return refuse("Unauthorized", context) }
+        guard let key = found else { return failure.answer("No API key found in request", context) }
+        guard let identity = credentials.keyAuth(key) else { return failure.answer("Unauthorized", context) }
         context.identify(identity)
         return .proceed
     }
 
-    /// 401, or the anonymous consumer when there is one.
-    private func refuse(_ message: String, _ context: PluginContext) -> AccessResult {
-        if let anonymous {
-            context.identify(anonymous)
-            return .proceed
-        }
-        return .unauthorized(message, challenge: challenge)
-    }
 }

@@ -23,9 +23,13 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
     let runOnPreflight: Bool
     let byClientID: Bool
     let extraHeaders: [(String, String)]
-    let anonymous: Identity?
+    /// The anonymous consumer, or 401 with a Bearer challenge.
+    let failure: AuthenticationFailure
     /// Consumers by username, or by custom_id with `consumer_by: client_id`.
     let consumers: [String: Identity]
+
+    /// The challenge when a token was given but is not valid (RFC 6750).
+    static let invalidToken = "Bearer realm=\"konnect\", error=\"invalid_token\""
 
     /// Headers describing the token that the upstream is sent (any a client sends are dropped).
     static let tokenHeaders = ["x-credential-scope", "x-credential-client-id", "x-credential-username",
@@ -48,7 +52,8 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
         } else {
             extraHeaders = []
         }
-        anonymous = try config.anonymousIdentity(credentials)
+        failure = AuthenticationFailure(challenge: "Bearer realm=\"konnect\"",
+                                        anonymous: try config.anonymousIdentity(credentials))
         var consumers: [String: Identity] = [:]
         for consumer in configuration.consumers {
             if let key = byClientID ? consumer.customID : consumer.username {
@@ -64,12 +69,12 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
         for header in Self.tokenHeaders { context.removeHeader(header) }
         let token: String
         switch context.head.value(named: "authorization") {
-        case .none: return refuse(nil, context)
-        case .many: return refuse("Duplicate authorization header", context)
+        case .none: return failure.answer("Unauthorized", context)
+        case .many: return failure.answer("Duplicate authorization header", context, challenge: Self.invalidToken)
         case .one(let value):
             let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
             guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].utf8.count <= 8192 else {
-                return refuse("Invalid token", context)
+                return failure.answer("Invalid token", context, challenge: Self.invalidToken)
             }
             token = parts[1].trimmingCharacters(in: .whitespaces)
         }
@@ -101,9 +106,9 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
 
     /// Lets an active token in and tells the upstream about it.
     private func admit(_ fields: [String: JSONValue], _ context: PluginContext) -> AccessResult {
-        guard fields["active"] == .bool(true) else { return refuse("Invalid token", context) }
+        guard fields["active"] == .bool(true) else { return failure.answer("Invalid token", context, challenge: Self.invalidToken) }
         if case .number(let exp)? = fields["exp"], exp <= Date().timeIntervalSince1970 {
-            return refuse("Invalid token", context)
+            return failure.answer("Invalid token", context, challenge: Self.invalidToken)
         }
         let who = byClientID ? fields["client_id"]?.string : (fields["username"]?.string ?? fields["sub"]?.string)
         if let who, let identity = consumers[who] { context.identify(identity) }
@@ -123,14 +128,6 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
         return .proceed
     }
 
-    private func refuse(_ message: String?, _ context: PluginContext) -> AccessResult {
-        if let anonymous {
-            context.identify(anonymous)
-            return .proceed
-        }
-        let challenge = message == nil ? "Bearer realm=\"konnect\"" : "Bearer realm=\"konnect\", error=\"invalid_token\""
-        return .unauthorized(message ?? "Unauthorized", challenge: challenge)
-    }
 
     private func makeRequest(_ token: String) -> URLRequest {
         var request = URLRequest(url: endpoint, timeoutInterval: timeout)

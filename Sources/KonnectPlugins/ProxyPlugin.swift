@@ -124,6 +124,21 @@ public final class PendingAccess: @unchecked Sendable, Equatable {
     public static func == (lhs: PendingAccess, rhs: PendingAccess) -> Bool { lhs === rhs }
 }
 
+/// How an authentication plugin answers a request it cannot authenticate: as the `anonymous`
+/// consumer when one is configured, else 401 with the scheme's `WWW-Authenticate` challenge.
+struct AuthenticationFailure: Sendable {
+    let challenge: String
+    let anonymous: Identity?
+
+    func answer(_ message: String, _ context: PluginContext, challenge: String? = nil) -> AccessResult {
+        if let anonymous {
+            context.identify(anonymous)
+            return .proceed
+        }
+        return .unauthorized(message, challenge: challenge ?? self.challenge)
+    }
+}
+
 /// Builds plugins from plugin entities.
 public enum ProxyPlugins {
     /// The plugin `plugin` configures, when Konnect implements it (nil for the others, which are
