@@ -123,6 +123,7 @@ public enum AdminOpenAPI {
             properties.merge([
                 "consumer": reference, "key": type("string"), "secret": type("string"),
                 "algorithm": oneOf(JWTAlgorithm.allCases.map(\.rawValue)), "rsa_public_key": type("string", nullable: true),
+                "jwks_uri": type("string", nullable: true),
             ]) { $1 }
         case .acls:
             properties.merge(["consumer": reference, "group": type("string")]) { $1 }

@@ -19,7 +19,7 @@ extension ConfigReader {
         noun: "a basic-auth credential", fields: ["id", "consumer", "username", "password", "tags"]
     )
     static let jwtSchema = FieldSchema(
-        noun: "a JWT credential", fields: ["id", "consumer", "key", "secret", "algorithm", "rsa_public_key", "tags"]
+        noun: "a JWT credential", fields: ["id", "consumer", "key", "secret", "algorithm", "rsa_public_key", "jwks_uri", "tags"]
     )
     static let aclSchema = FieldSchema(noun: "an ACL group", fields: ["id", "consumer", "group", "tags"])
     static let certificateSchema = FieldSchema(
@@ -141,8 +141,17 @@ extension ConfigReader {
             secret = optionalSecret(fields, "secret", expected: "a string") ?? ""
         }
         var publicKey: String?
-        if !algorithm.isHMAC {
-            let expected = Self.publicKeyExpected(for: algorithm)
+        var jwksURI: String?
+        if let node = fields["jwks_uri"] {
+            if algorithm.isHMAC {
+                report(fields.path("jwks_uri"), node: node, expected: "unset: HMAC (HS*) credentials have no published keys")
+            } else if fields["rsa_public_key"] != nil {
+                report(fields.path("jwks_uri"), node: node, expected: "unset: only one of rsa_public_key and jwks_uri may be given")
+            } else {
+                jwksURI = string(node, at: fields.path("jwks_uri"), expected: "an http or https URL", where: ConfigSyntax.isHTTPURL)
+            }
+        } else if !algorithm.isHMAC {
+            let expected = Self.publicKeyExpected(for: algorithm) + ", or a jwks_uri"
             if let pem = requiredString(fields, "rsa_public_key", expected: expected, where: { _ in true }) {
                 if KeyMaterial.isPublicKey(pem.value, for: algorithm) {
                     publicKey = pem.value
@@ -152,7 +161,7 @@ extension ConfigReader {
             }
         }
         let credential = JWTSecret(id: "", consumerID: "", key: key?.value ?? "", secret: secret, algorithm: algorithm,
-                                   rsaPublicKey: publicKey, tags: tags(fields))
+                                   rsaPublicKey: publicKey, jwksURI: jwksURI, tags: tags(fields))
         addDraft(credential.entity, fields, index: index, name: key, parent: consumer) { _ in
             "jwt_secret:key:\(credential.key)"
         }

@@ -156,6 +156,12 @@ enum ConfigSyntax {
     }
 
     /// A credential key or secret: visible ASCII (no spaces or control characters), 1 to 1024 characters.
+    /// An absolute http or https URL with a host.
+    static func isHTTPURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), url.scheme == "https" || url.scheme == "http", let host = url.host else { return false }
+        return !host.isEmpty
+    }
+
     static func isCredentialKey(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= 1024 && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }

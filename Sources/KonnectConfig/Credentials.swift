@@ -50,7 +50,8 @@ public enum JWTAlgorithm: String, Sendable, Hashable, CaseIterable {
 }
 
 /// The key a JWT credential verifies tokens with (Kong's `jwt_secrets`): tokens whose `iss` (or
-/// the plugin's `key_claim_name`) equals `key` are checked with `secret` or `rsaPublicKey`.
+/// the plugin's `key_claim_name`) equals `key` are checked with `secret`, `rsaPublicKey`, or the
+/// keys published at `jwksURI`.
 public struct JWTSecret: Sendable, Hashable {
     public var id: String
     public var consumerID: String
@@ -61,16 +62,20 @@ public struct JWTSecret: Sendable, Hashable {
     public var algorithm: JWTAlgorithm
     /// The PEM public key for RS*, PS*, ES* and EdDSA (Kong's field name, whatever the key type).
     public var rsaPublicKey: String?
+    /// Beyond Kong: an identity provider's JWKS document whose keys verify the tokens, instead
+    /// of one `rsaPublicKey` (key-pair algorithms only).
+    public var jwksURI: String?
     public var tags: [String]
 
     public init(id: String, consumerID: String, key: String, secret: String, algorithm: JWTAlgorithm = .hs256,
-                rsaPublicKey: String? = nil, tags: [String] = []) {
+                rsaPublicKey: String? = nil, jwksURI: String? = nil, tags: [String] = []) {
         self.id = id
         self.consumerID = consumerID
         self.key = key
         self.secret = secret
         self.algorithm = algorithm
         self.rsaPublicKey = rsaPublicKey
+        self.jwksURI = jwksURI
         self.tags = tags
     }
 }
@@ -188,7 +193,7 @@ extension JWTSecret: EntityValue {
         [
             "consumer": EntityField.reference(consumerID), "key": .string(key), "secret": .string(secret),
             "algorithm": .string(algorithm.rawValue), "rsa_public_key": EntityField.text(rsaPublicKey),
-            "tags": EntityField.list(tags),
+            "jwks_uri": EntityField.text(jwksURI), "tags": EntityField.list(tags),
         ]
     }
 }

@@ -36,7 +36,7 @@ public struct CredentialIndex: Sendable {
     private let groupsByConsumer: [String: ConsumerGroups]
     /// JWT credentials by key (the `iss`, or the plugin's key claim): their verification key and
     /// who they identify.
-    private let jwt: [String: (key: JWTVerificationKey?, base64Key: JWTVerificationKey?, identity: Identity)]
+    private let jwt: [String: JWTCredential]
     /// Basic-auth credentials by username: the stored password hash and who it identifies.
     private let basicAuth: [String: (passwordHash: String, identity: Identity)]
 
@@ -69,17 +69,20 @@ public struct CredentialIndex: Sendable {
             basicAuth[credential.username] = (credential.passwordHash, Identity(consumer: consumer, credentialID: credential.id))
         }
         self.basicAuth = basicAuth
-        var jwt: [String: (key: JWTVerificationKey?, base64Key: JWTVerificationKey?, identity: Identity)] = [:]
+        var jwt: [String: JWTCredential] = [:]
         for secret in configuration.jwtSecrets {
             guard let consumer = consumersByID[secret.consumerID] else { continue }
             let identity = Identity(consumer: consumer, credentialID: secret.id)
             if secret.algorithm.isHMAC {
-                jwt[secret.key] = (JWTVerificationKey(algorithm: secret.algorithm, secret: Array(secret.secret.utf8)),
-                                   Data(base64Encoded: secret.secret).flatMap { JWTVerificationKey(algorithm: secret.algorithm, secret: Array($0)) },
-                                   identity)
+                jwt[secret.key] = JWTCredential(
+                    algorithm: secret.algorithm,
+                    key: JWTVerificationKey(algorithm: secret.algorithm, secret: Array(secret.secret.utf8)),
+                    base64Key: Data(base64Encoded: secret.secret).flatMap { JWTVerificationKey(algorithm: secret.algorithm, secret: Array($0)) },
+                    jwksURI: nil, identity: identity)
             } else {
                 let key = secret.rsaPublicKey.flatMap { JWTVerificationKey(algorithm: secret.algorithm, pem: $0) }
-                jwt[secret.key] = (key, key, identity)
+                jwt[secret.key] = JWTCredential(algorithm: secret.algorithm, key: key, base64Key: key,
+                                                jwksURI: secret.jwksURI, identity: identity)
             }
         }
         self.jwt = jwt
@@ -104,11 +107,9 @@ public struct CredentialIndex: Sendable {
         basicAuth[username]
     }
 
-    /// The JWT credential with key `key`: its verification key (for HMAC, with the secret taken
-    /// as base64 when `base64Secret`) and who it identifies.
-    public func jwt(_ key: String, base64Secret: Bool) -> (key: JWTVerificationKey?, identity: Identity)? {
-        guard let found = jwt[key] else { return nil }
-        return (base64Secret ? found.base64Key : found.key, found.identity)
+    /// The JWT credential with key `key`.
+    func jwt(_ key: String) -> JWTCredential? {
+        jwt[key]
     }
 
     /// The ACL groups of a consumer.
@@ -126,5 +127,19 @@ public struct CredentialIndex: Sendable {
                 return difference == 0
             }
         }
+    }
+}
+
+/// A JWT credential ready to verify with: its key (for HMAC, also with the secret read as
+/// base64), or the JWKS document whose keys verify its tokens.
+struct JWTCredential: Sendable {
+    let algorithm: JWTAlgorithm
+    let key: JWTVerificationKey?
+    let base64Key: JWTVerificationKey?
+    let jwksURI: String?
+    let identity: Identity
+
+    func key(base64Secret: Bool) -> JWTVerificationKey? {
+        base64Secret ? base64Key : key
     }
 }

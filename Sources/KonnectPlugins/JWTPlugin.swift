@@ -4,9 +4,10 @@ import NIOCore
 
 /// Identifies the consumer by a signed JSON Web Token (Kong's jwt): the token's `iss` (or the
 /// configured key claim) names a JWT credential, whose secret or public key must verify the
-/// signature; `exp` and `nbf` are checked when asked. With `jwks_uri`, tokens signed by the
-/// identity provider's published keys verify too (the consumer is then the credential named by
-/// the key claim, if any), with keys fetched and refreshed by `JWKSCache`.
+/// signature; `exp` and `nbf` are checked when asked. Keys may also come from an identity
+/// provider's JWKS document, fetched and refreshed by `JWKSCache`: a credential's own `jwks_uri`
+/// (its tokens verify only with those keys), or the plugin's `jwks_uri` for tokens no credential
+/// with a key of its own claims (the consumer is then the credential named, if any).
 struct JWTPlugin: ProxyPlugin {
     let name = "jwt"
     var phases: PluginPhases { .access }
@@ -21,7 +22,10 @@ struct JWTPlugin: ProxyPlugin {
     let runOnPreflight: Bool
     /// The anonymous consumer, or 401 with the scheme's challenge.
     let failure: AuthenticationFailure
+    /// The plugin's JWKS document, if any.
     let jwks: JWKSCache.Source?
+    let jwksRefreshInterval: Double
+    let jwksCacheTTL: Double
     let credentials: CredentialIndex
 
     init(config: JSONValue, credentials: CredentialIndex) throws(PluginConfigProblem) {
@@ -37,9 +41,10 @@ struct JWTPlugin: ProxyPlugin {
         runOnPreflight = config.flag("run_on_preflight")
         failure = AuthenticationFailure(challenge: "Bearer realm=\"\(config.text("realm") ?? "konnect")\"",
                                         anonymous: try config.anonymousIdentity(credentials))
-        jwks = config.text("jwks_uri").map {
-            JWKSCache.Source(url: $0, refreshInterval: config.number("jwks_refresh_interval") ?? 60,
-                             cacheTTL: config.number("jwks_cache_ttl") ?? 3600)
+        jwksRefreshInterval = config.number("jwks_refresh_interval") ?? 60
+        jwksCacheTTL = config.number("jwks_cache_ttl") ?? 3600
+        jwks = config.text("jwks_uri").map { [jwksRefreshInterval, jwksCacheTTL] in
+            JWKSCache.Source(url: $0, refreshInterval: jwksRefreshInterval, cacheTTL: jwksCacheTTL)
         }
         self.credentials = credentials
     }
@@ -60,18 +65,24 @@ struct JWTPlugin: ProxyPlugin {
             return failure.answer("Bad token; \(error.description)", context)
         }
         let keyClaim = token.claims[keyClaimName]?.string ?? token.header[keyClaimName]?.string
-        let credential = keyClaim.flatMap { credentials.jwt($0, base64Secret: secretIsBase64) }
-        if let credential, let key = credential.key {
+        let credential = keyClaim.flatMap { credentials.jwt($0) }
+        if let credential, let key = credential.key(base64Secret: secretIsBase64) {
             guard key.algorithm.rawValue == token.algorithm else { return failure.answer("Invalid algorithm", context) }
             guard key.verifies(token) else { return failure.answer("Invalid signature", context) }
             return accept(token, credential.identity, context)
         }
-        guard let jwks else {
+        // Verified by an identity provider's published keys: the credential's, else the plugin's.
+        let source: JWKSCache.Source
+        if let credential, let url = credential.jwksURI {
+            guard credential.algorithm.rawValue == token.algorithm else { return failure.answer("Invalid algorithm", context) }
+            source = JWKSCache.Source(url: url, refreshInterval: jwksRefreshInterval, cacheTTL: jwksCacheTTL)
+        } else if let jwks {
+            source = jwks
+        } else {
             return failure.answer(keyClaim == nil ? "No mandatory '\(keyClaimName)' in claims" : "No credentials found for given '\(keyClaimName)'", context)
         }
-        // Verified by the identity provider's published keys.
         let identity = credential?.identity
-        switch JWKSCache.shared.keys(for: jwks, keyID: token.keyID, algorithm: token.algorithm) {
+        switch JWKSCache.shared.keys(for: source, keyID: token.keyID, algorithm: token.algorithm) {
         case .ready(let set):
             guard set.verifies(token) else { return failure.answer("Invalid signature", context) }
             return accept(token, identity, context)

@@ -41,6 +41,14 @@ public final class PluginContext {
     public private(set) var responseLines = ""
     /// The largest request body allowed (request-size-limiting), when a plugin set one.
     public var bodyLimit: Int64?
+    /// The whole request body, once a plugin asked for it with `AccessResult.readBody`.
+    public var requestBody: ByteBuffer?
+    /// The body sent upstream instead of the client's (`replaceRequestBody`).
+    public private(set) var replacedRequestBody: ByteBuffer?
+    /// A plugin will change the response body's length (set in the response-header phase).
+    public private(set) var rewritesResponseBody = false
+    /// The largest request body plugins may ask to have in memory.
+    public static let bufferedBodyLimit: Int64 = 16 << 20
     /// Values a plugin keeps from one phase to the next, by plugin name.
     public var values: [String: String] = [:]
 
@@ -90,6 +98,19 @@ public final class PluginContext {
     /// anonymous consumer's); the upstream is told with the identity's header lines.
     public func identify(_ identity: Identity) {
         self.identity = identity
+    }
+
+    /// Sends `body` upstream instead of the client's (read with `AccessResult.readBody`); the
+    /// upstream request gets a `Content-Length` to match.
+    public func replaceRequestBody(_ body: ByteBuffer) {
+        replacedRequestBody = body
+    }
+
+    /// Says, in the response-header phase, that the response body phase will change the body's
+    /// length: the client's response then goes without `Content-Length` (chunked, or until the
+    /// connection closes for an HTTP/1.0 client).
+    public func rewriteResponseBody() {
+        rewritesResponseBody = true
     }
 
     public func removeHeader(_ lowercasedName: String) {

@@ -10,12 +10,15 @@ public final class PluginSet: Sendable {
     /// Plugins whose configuration cannot be used (each refuses its requests with 500), with why.
     public let problems: [String]
 
-    public init(_ configuration: Configuration) {
+    /// `custom` builds plugins compiled into an embedding program; it is asked first, and a nil
+    /// answer leaves the plugin to Konnect's own.
+    public init(_ configuration: Configuration, custom: CustomPlugins? = nil) {
         scopes = PluginScopes(plugins: configuration.plugins)
         let credentials = CredentialIndex(configuration)
         var instances: [String: any ProxyPlugin] = [:]
         for plugin in configuration.plugins where plugin.enabled {
-            instances[plugin.id] = ProxyPlugins.make(plugin, configuration: configuration, credentials: credentials)
+            instances[plugin.id] = custom?(plugin)
+                ?? ProxyPlugins.make(plugin, configuration: configuration, credentials: credentials)
         }
         self.instances = instances
         rewrite = scopes.applicable(route: nil, service: nil, consumer: nil)
@@ -35,6 +38,9 @@ public final class PluginSet: Sendable {
     }
 }
 
+/// Builds the plugins an embedding program adds to Konnect's, from their plugin entities.
+public typealias CustomPlugins = @Sendable (Plugin) -> (any ProxyPlugin)?
+
 /// The plugins of one route, in the order they run. Immutable and shared by the route's requests.
 public struct PluginChain: Sendable {
     let plugins: [any ProxyPlugin]
@@ -49,7 +55,8 @@ public struct PluginChain: Sendable {
     /// Runs the access phase. When a plugin identifies a consumer, the plugins after it are those
     /// that apply to that consumer (Kong's precedence), so consumer-scoped plugins take part.
     /// The plugins that applied are left in `context.plugins` for the later phases. On `.wait`,
-    /// call `resume` with the plugin's decision once it is complete.
+    /// call `resume` with the plugin's decision once it is complete; on `.readBody`, call
+    /// `resumeWithBody` once `context.requestBody` is set.
     public func access(_ context: PluginContext) -> AccessResult {
         context.plugins = plugins
         context.position = 0
@@ -63,6 +70,11 @@ public struct PluginChain: Sendable {
         return run(context)
     }
 
+    /// Runs the plugin that asked for the request body again, now that it is in the context.
+    public func resumeWithBody(_ context: PluginContext) -> AccessResult {
+        run(context)
+    }
+
     private func run(_ context: PluginContext) -> AccessResult {
         while context.position < context.plugins.count {
             let plugin = context.plugins[context.position]
@@ -71,7 +83,7 @@ public struct PluginChain: Sendable {
                 let result = plugin.access(context)
                 switch result {
                 case .proceed: break
-                case .wait: return result
+                case .wait, .readBody: return result
                 default: return refused(context, result)
                 }
             }

@@ -1,4 +1,5 @@
 import KonnectConfig
+import NIOCore
 
 /// A plugin on the proxy path. Each phase defaults to doing nothing; `phases` says which ones a
 /// plugin implements, so the proxy calls no others.
@@ -16,6 +17,12 @@ public protocol ProxyPlugin: Sendable {
     /// The response head is about to go to the client (from the upstream or from Konnect):
     /// fields to add are recorded with `context.addResponseHeader`.
     func responseHeaders(_ context: PluginContext, status: Int)
+    /// Each part of the response body on its way to the client, in order; `last` is set on the
+    /// final call (whose part may be empty). Returns what goes to the client instead: a plugin
+    /// may hold parts back and send them later, or send other bytes. A plugin that changes the
+    /// body's length calls `context.rewriteResponseBody()` in the response-header phase, so the
+    /// client's response is sent without a `Content-Length`.
+    func responseBody(_ context: PluginContext, _ part: ByteBuffer, last: Bool) -> ByteBuffer
     /// The exchange is over and the client has its response. Runs for every request that
     /// reached the plugin, answered or not; must not block (hand slow work to another thread).
     func log(_ context: PluginContext, _ record: LogRecord)
@@ -30,12 +37,14 @@ public struct PluginPhases: OptionSet, Sendable {
     public static let access = PluginPhases(rawValue: 2)
     public static let responseHeaders = PluginPhases(rawValue: 4)
     public static let log = PluginPhases(rawValue: 8)
+    public static let responseBody = PluginPhases(rawValue: 16)
 }
 
 extension ProxyPlugin {
     public func rewrite(_ context: PluginContext) -> AccessResult { .proceed }
     public func access(_ context: PluginContext) -> AccessResult { .proceed }
     public func responseHeaders(_ context: PluginContext, status: Int) {}
+    public func responseBody(_ context: PluginContext, _ part: ByteBuffer, last: Bool) -> ByteBuffer { part }
     public func log(_ context: PluginContext, _ record: LogRecord) {}
 }
 
@@ -68,6 +77,10 @@ public enum AccessResult: Equatable {
     /// The decision comes later (a password being hashed, another server being asked): the
     /// request waits, without blocking its event loop, until `pending` is completed.
     case wait(PendingAccess)
+    /// Run this plugin's access phase again once the whole request body is in
+    /// `context.requestBody` (at most `PluginContext.bufferedBodyLimit` bytes; a larger body is
+    /// refused with 413). The body is read without holding up the event loop.
+    case readBody
     /// Answer the client now, with `{"message": …}` and these extra header fields.
     case respond(status: Int, message: String, headers: [Header] = [])
     /// Answer the client now with this body as it is (`request-termination`).

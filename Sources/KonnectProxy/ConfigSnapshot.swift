@@ -20,7 +20,7 @@ public final class ConfigSnapshot: Sendable {
     public var pluginProblems: [String] { plugins.problems }
 
     /// Compiles `configuration` for a data plane with `loopCount` event loops.
-    public init(configuration: Configuration, version: Int, loopCount: Int) {
+    public init(configuration: Configuration, version: Int, loopCount: Int, customPlugins: CustomPlugins? = nil) {
         self.version = version
         self.configuration = configuration
         self.router = Router(configuration: configuration)
@@ -56,7 +56,7 @@ public final class ConfigSnapshot: Sendable {
         }
         self.plansByRoute = router.targets.map { target in target.service.flatMap { plans[$0.id] } }
 
-        plugins = PluginSet(configuration)
+        plugins = PluginSet(configuration, custom: customPlugins)
         chainsByRoute = router.targets.map { [plugins] target in plugins.chain(route: target.route.id, service: target.service?.id) }
     }
 

@@ -98,6 +98,10 @@ final class ProxyHandler: TCPStreamDelegate {
     private var waitingOn: PendingAccess?
     private var waitingRoute: RoutedRequest?
     private var waitStarted = NIODeadline.now()
+    /// A plugin asked for the whole request body: it is being read, and the chain resumes at its end.
+    private var readingBodyForPlugins = false
+    /// The plugins that see the response body (empty for most responses).
+    private var responseFilters: [any ProxyPlugin] = []
     /// The largest request body allowed (node setting and plugins together).
     private var bodyLimit = Int64.max
     /// The status the client was sent, for the log phase.
@@ -255,6 +259,10 @@ final class ProxyHandler: TCPStreamDelegate {
         guard inRequest else { return }
         requestEnded = true
         requestTrailers = trailers
+        if readingBodyForPlugins {
+            requestBodyArrived()
+            return
+        }
         if upstreamHeadSent, let upstream {
             writeBodyEnd(to: upstream)
             upstream.flush()
@@ -342,7 +350,8 @@ final class ProxyHandler: TCPStreamDelegate {
             for plugin in snapshot.plugins.rewrite {
                 switch plugin.rewrite(context) {
                 case .proceed: continue
-                case .wait: respondWithError(500, message: "An unexpected error occurred (\(plugin.name) cannot wait before routing)")
+                case .wait, .readBody:
+                    respondWithError(500, message: "An unexpected error occurred (\(plugin.name) cannot wait before routing)")
                 case let result: answer(result)
                 }
                 return
@@ -407,6 +416,8 @@ final class ProxyHandler: TCPStreamDelegate {
             waitStarted = now
             if requestFraming != .none { holdClientReads(true) }
             pending.whenComplete { [weak self] result in self?.pluginDecided(pending, result) }
+        case .readBody:
+            readBodyForPlugins(routed)
         case .respond, .respondRaw:
             answer(result)
         }
@@ -419,7 +430,7 @@ final class ProxyHandler: TCPStreamDelegate {
             respondWithError(status, message: message, headers: headers)
         case .respondRaw(let status, let contentType, let body, let headers):
             respond(status, contentType: contentType, body: body, headers: headers)
-        case .proceed, .wait:
+        case .proceed, .wait, .readBody:
             respondWithError(500, message: "An unexpected error occurred")
         }
     }
@@ -435,6 +446,43 @@ final class ProxyHandler: TCPStreamDelegate {
         decided(chain.resume(context, with: result), routed)
     }
 
+    /// Reads the rest of the request body for a plugin (reads are not held: the body is wanted
+    /// now), then resumes the chain at that plugin.
+    private func readBodyForPlugins(_ routed: RoutedRequest) {
+        guard pluginContext?.requestBody == nil else {
+            respondWithError(500, message: "An unexpected error occurred (a plugin asked for the request body twice)")
+            return
+        }
+        bodyLimit = min(bodyLimit, pluginContext?.bodyLimit ?? .max, PluginContext.bufferedBodyLimit)
+        if case .length(let length) = requestFraming, length > bodyLimit {
+            respondWithError(413, message: "Request size limit exceeded", forceClose: true)
+            return
+        }
+        waitingRoute = routed
+        readingBodyForPlugins = true
+        if requestEnded {
+            requestBodyArrived()
+            return
+        }
+        if awaitingContinue {
+            stream.writeAndFlush(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n"))
+            awaitingContinue = false
+        }
+        holdClientReads(false)
+    }
+
+    /// The body a plugin asked for is complete: it goes in the context as one buffer.
+    private func requestBodyArrived() {
+        guard let context = pluginContext, let chain = pluginChain, let routed = waitingRoute else { return }
+        readingBodyForPlugins = false
+        waitingRoute = nil
+        var body = allocator.buffer(capacity: Int(bodyBytes))
+        for var part in pendingBody { body.writeBuffer(&part) }
+        pendingBody = body.readableBytes > 0 ? [body] : []
+        context.requestBody = body
+        decided(chain.resumeWithBody(context), routed)
+    }
+
     /// Sends the request upstream once plugins let it through.
     private func proceedUpstream(_ head: HTTP1Head, _ routed: RoutedRequest) {
         let match = routed.match, plan = routed.plan
@@ -446,6 +494,12 @@ final class ProxyHandler: TCPStreamDelegate {
         if bodyLimit < .max, case .length(let length) = requestFraming, length > bodyLimit {
             respondWithError(413, message: "Request size limit exceeded", forceClose: true)
             return
+        }
+        if let body = pluginContext?.replacedRequestBody {
+            pendingBody = body.readableBytes > 0 ? [body] : []
+            bodyBytes = Int64(body.readableBytes)
+            requestFraming = .length(Int64(body.readableBytes))
+            requestTrailers = nil
         }
         hashKey = HashKey.compute(plan: plan, head: head, target: routed.originForm, clientIP: requestClientIP,
                                   captures: match.captures, path: routed.path)
@@ -649,7 +703,21 @@ final class ProxyHandler: TCPStreamDelegate {
         }
         responseStatus = head.status
         runResponseHeaderPhase(status: head.status)
-        sendToClient(makeClientHead(head, framing: framing, request: request))
+        var clientFraming = framing
+        if let context = pluginContext {
+            responseFilters = context.plugins.filter { $0.phases.contains(.responseBody) }
+            // A body whose length plugins change cannot keep the upstream's Content-Length.
+            if !responseFilters.isEmpty, context.rewritesResponseBody, case .length = framing { clientFraming = .chunked }
+        }
+        sendToClient(makeClientHead(head, framing: clientFraming, request: request))
+    }
+
+    /// Passes a part of the response body through the plugins that see it.
+    private func filterResponseBody(_ part: ByteBuffer, last: Bool) -> ByteBuffer {
+        guard let context = pluginContext else { return part }
+        var part = part
+        for plugin in responseFilters { part = plugin.responseBody(context, part, last: last) }
+        return part
     }
 
     /// Lets plugins add response header fields (once per response), for the upstream's response
@@ -698,6 +766,12 @@ final class ProxyHandler: TCPStreamDelegate {
     func upstreamBody(_ buffer: ByteBuffer) {
         guard responseStarted, !responseIsHeadOnly else { return }
         lastUpstreamProgress = now
+        sendBodyPart(responseFilters.isEmpty ? buffer : filterResponseBody(buffer, last: false))
+        if !stream.isWritable { upstream?.holdReads(true) }
+    }
+
+    /// Sends a part of the response body, framed as the client's response is.
+    private func sendBodyPart(_ buffer: ByteBuffer) {
         if responseChunked {
             guard buffer.readableBytes > 0 else { return }
             var header = allocator.buffer(capacity: 12)
@@ -708,11 +782,13 @@ final class ProxyHandler: TCPStreamDelegate {
         } else {
             sendToClient(buffer)
         }
-        if !stream.isWritable { upstream?.holdReads(true) }
     }
 
     func upstreamEnd(trailers: ByteBuffer?) {
         guard !closed, responseStarted else { return }
+        if !responseFilters.isEmpty, !responseIsHeadOnly {
+            sendBodyPart(filterResponseBody(allocator.buffer(capacity: 0), last: true))
+        }
         var end: ByteBuffer?
         if responseChunked {
             var last = allocator.buffer(capacity: 5 + (trailers?.readableBytes ?? 0))
@@ -945,6 +1021,8 @@ final class ProxyHandler: TCPStreamDelegate {
         pluginChain = nil
         waitingOn = nil
         waitingRoute = nil
+        readingBodyForPlugins = false
+        responseFilters = []
         responseStatus = 0
     }
 
@@ -970,6 +1048,11 @@ final class ProxyHandler: TCPStreamDelegate {
         waitingOn = nil
         if forceClose { clientKeepAlive = false }
         runResponseHeaderPhase(status: status)
+        var body = body
+        if let context = pluginContext, !responseIsHeadOnly {
+            responseFilters = context.plugins.filter { $0.phases.contains(.responseBody) }
+            if !responseFilters.isEmpty { body = String(buffer: filterResponseBody(ByteBuffer(string: body), last: true)) }
+        }
         let pluginLines = pluginContext?.responseLines ?? ""
         let minorVersion = request?.minorVersion ?? 1
         let estimate = 256 + body.utf8.count + (location?.utf8.count ?? 0) + pluginLines.utf8.count

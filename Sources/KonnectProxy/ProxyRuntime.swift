@@ -23,7 +23,8 @@ public final class ProxyRuntime: Sendable {
         self.logger = logger
         let threads = max(1, settings.threads)
         self.helperGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let snapshot = ConfigSnapshot(configuration: configuration, version: 1, loopCount: threads)
+        let snapshot = ConfigSnapshot(configuration: configuration, version: 1, loopCount: threads,
+                                      customPlugins: settings.customPlugins)
         for problem in snapshot.pluginProblems { logger.warning("\(problem)") }
         snapshotVersion.store(1, ordering: .relaxed)
         let dnsLoop = helperGroup.next()
@@ -49,7 +50,8 @@ public final class ProxyRuntime: Sendable {
     /// loop; requests already running finish with the snapshot they started with.
     public func apply(_ configuration: Configuration) async throws {
         let version = snapshotVersion.wrappingIncrementThenLoad(ordering: .relaxed)
-        let snapshot = ConfigSnapshot(configuration: configuration, version: version, loopCount: loops.count)
+        let snapshot = ConfigSnapshot(configuration: configuration, version: version, loopCount: loops.count,
+                                      customPlugins: settings.customPlugins)
         for problem in snapshot.pluginProblems { logger.warning("\(problem)") }
         for loop in loops {
             // The old snapshot comes back here, so that freeing a large one (a router of

@@ -1,4 +1,5 @@
 import KonnectConfig
+import KonnectPlugins
 import NIOCore
 
 /// Node settings of the proxy listener: where it listens and the limits it enforces on clients.
@@ -31,6 +32,8 @@ public struct ProxySettings: Sendable {
     /// address (for plugins, `X-Real-IP` and logs) is the last address in that header not itself
     /// trusted. Empty: the peer's address is the client's (Kong's `trusted_ips`).
     public var trustedIPs: [IPNetwork] = []
+    /// Plugins of an embedding program, built before Konnect's own (see `PluginSet`).
+    public var customPlugins: CustomPlugins?
     /// How long SIGTERM waits for in-flight requests before closing what remains.
     public var shutdownGracePeriod: TimeAmount = .seconds(10)
     /// Idle upstream keep-alive connections kept per target on each event loop, and how long.

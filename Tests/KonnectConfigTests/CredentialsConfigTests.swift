@@ -38,6 +38,9 @@ struct CredentialsConfigTests {
                 jwt_secrets:
                   - key: alice-issuer
                     secret: shared-secret
+                  - key: https://idp.example
+                    algorithm: ES256
+                    jwks_uri: https://idp.example/.well-known/jwks.json
                 acls:
                   - group: admins
               - username: bob
@@ -54,6 +57,8 @@ struct CredentialsConfigTests {
         #expect(configuration.keyAuthCredentials.allSatisfy { $0.consumerID == alice.id })
         #expect(configuration.jwtSecrets.first?.algorithm == .hs256)
         #expect(configuration.jwtSecrets.first?.secret == "shared-secret")
+        #expect(configuration.jwtSecrets.last?.jwksURI == "https://idp.example/.well-known/jwks.json")
+        #expect(configuration.jwtSecrets.last?.rsaPublicKey == nil)
         #expect(configuration.acls.map(\.consumerID) == [alice.id, bob.id])
 
         // The password is kept only as a salted hash that verifies it.
@@ -171,6 +176,16 @@ struct CredentialsConfigTests {
               - username: a
                 jwt_secrets: [{key: iss, algorithm: RS256}]
             """, path: "consumers[0].jwt_secrets[0].rsa_public_key"),
+        Refusal(name: "a JWKS URL on an HMAC credential", body: """
+            consumers:
+              - username: a
+                jwt_secrets: [{key: iss, secret: s, jwks_uri: "https://idp.example/jwks"}]
+            """, path: "consumers[0].jwt_secrets[0].jwks_uri"),
+        Refusal(name: "a JWKS URL that is not http(s)", body: """
+            consumers:
+              - username: a
+                jwt_secrets: [{key: iss, algorithm: RS256, jwks_uri: "ftp://idp.example/jwks"}]
+            """, path: "consumers[0].jwt_secrets[0].jwks_uri"),
         Refusal(name: "an HMAC credential without a secret", body: """
             consumers:
               - username: a

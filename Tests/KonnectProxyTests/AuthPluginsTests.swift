@@ -136,4 +136,76 @@ struct AuthPluginsTests {
             #expect(try await client.readResponse().status == 500)
         }
     }
+
+    static let bodyKeyAuth: JSONValue = .object(["key_in_body": .bool(true), "hide_credentials": .bool(true)])
+
+    /// A POST to `/private` with `body` of `contentType`.
+    static func post(_ contentType: String, _ body: String, extra: String = "") -> String {
+        "POST /private HTTP/1.1\r\nHost: a\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\(extra)\r\n\(body)"
+    }
+
+    @Test(arguments: [
+        ("application/x-www-form-urlencoded", "a=1&apikey=alice-key&b=two+words", "a=1&b=two+words"),
+        ("application/json; charset=utf-8", #"{"apikey":"alice-key"}"#, "{}"),
+        ("multipart/form-data; boundary=XyZ",
+         "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XyZ\r\nContent-Disposition: form-data; name=\"apikey\"\r\n\r\nalice-key\r\n--XyZ--\r\n",
+         "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XyZ--\r\n"),
+    ])
+    func aKeyInTheBodyIdentifiesTheConsumerAndIsHidden(contentType: String, body: String, forwarded: String) async throws {
+        try await withProxy(configure: { Self.configuration(port: $0[0], keyAuth: Self.bodyKeyAuth) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            try await client.send(Self.post(contentType, body))
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            let echoed = response.text
+            #expect(echoed.lowercased().contains("x-consumer-username: alice"))
+            // The upstream gets the body without the key, with a length to match.
+            #expect(echoed.hasSuffix("\n\n" + forwarded), "\(echoed)")
+            #expect(echoed.lowercased().contains("content-length: \(forwarded.utf8.count)\n"))
+        }
+    }
+
+    @Test func theBodyIsReadOnlyWhenNeededAndFailsLikeAnyMissingKey() async throws {
+        try await withProxy(configure: { Self.configuration(port: $0[0], keyAuth: Self.bodyKeyAuth) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            // A key in a header wins; the body goes upstream untouched.
+            try await client.send(Self.post("application/x-www-form-urlencoded", "apikey=bob-key&x=1", extra: "apikey: alice-key\r\n"))
+            let byHeader = try await client.readResponse()
+            #expect(byHeader.status == 200)
+            #expect(byHeader.text.hasSuffix("\n\napikey=bob-key&x=1"))
+
+            // Two keys in one form, a body of another kind, and a wrong key.
+            try await client.send(Self.post("application/x-www-form-urlencoded", "apikey=alice-key&apikey=bob-key"))
+            let duplicate = try await client.readResponse()
+            #expect(duplicate.status == 401)
+            #expect(duplicate.text.contains("Duplicate API key found"))
+            try await client.send(Self.post("text/plain", "apikey=alice-key"))
+            #expect(try await client.readResponse().status == 401)
+            try await client.send(Self.post("application/json", #"{"apikey":"nobody"}"#))
+            #expect(try await client.readResponse().status == 401)
+            #expect(fx.origin.requests == 1)
+
+            // A client waiting for 100 Continue gets it, then sends the body with the key (chunked).
+            try await client.send("POST /private HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
+            #expect(try await client.readStatus() == 100)
+            let json = #"{"apikey":"alice-key","n":1}"#
+            try await client.send(String(json.utf8.count, radix: 16) + "\r\n" + json + "\r\n0\r\n\r\n")
+            let continued = try await client.readResponse()
+            #expect(continued.status == 200)
+            #expect(continued.text.hasSuffix(#"{"n":1}"#))
+        }
+    }
+
+    @Test func aBodyTooLargeToReadForTheKeyIsRefused() async throws {
+        try await withProxy(configure: { Self.configuration(port: $0[0], keyAuth: Self.bodyKeyAuth) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            try await client.send("POST /private HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 20000000\r\n\r\n")
+            #expect(try await client.readResponse().status == 413)
+            #expect(fx.origin.requests == 0)
+        }
+    }
 }

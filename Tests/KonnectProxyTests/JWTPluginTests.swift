@@ -144,4 +144,44 @@ struct JWTPluginTests {
         try await provider.close()
         try await group.shutdownGracefully()
     }
+
+    @Test func aCredentialWithItsOwnJWKSIdentifiesItsConsumer() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let key = P256.Signing.PrivateKey()
+        let keySet = Self.jwks([("k1", key)])
+        let provider = try await StubServer(group: group) { _ in (200, keySet) }
+        let url = "http://127.0.0.1:\(provider.port)/jwks"
+        do {
+            try await withProxy(configure: { ports in
+                var configuration = Self.configuration(port: ports[0])
+                configuration.jwtSecrets.append(JWTSecret(id: "j-idp", consumerID: Self.alice.id, key: "https://idp.example",
+                                                          secret: "", algorithm: .es256, jwksURI: url))
+                return configuration
+            }) { fx in
+                let client = try await fx.client()
+                defer { client.close() }
+                let token = try Self.es256(#"{"iss":"https://idp.example","sub":"u1"}"#, key: key, kid: "k1")
+                let response = try await client.get("/x", headers: [("Authorization", "Bearer \(token)")])
+                #expect(response.status == 200)
+                #expect(response.text.lowercased().contains("x-credential-identifier: j-idp"))
+                #expect(response.text.lowercased().contains("x-consumer-username: alice"))
+
+                // The credential names ES256: an HMAC token claiming that issuer is refused.
+                let hmac = Self.hs256(#"{"iss":"https://idp.example"}"#)
+                let refused = try await client.get("/x", headers: [("Authorization", "Bearer \(hmac)")])
+                #expect(refused.status == 401)
+                #expect(refused.text.contains("Invalid algorithm"))
+                // Another provider's key with the same kid does not verify.
+                let forged = try Self.es256(#"{"iss":"https://idp.example"}"#, key: P256.Signing.PrivateKey(), kid: "k1")
+                #expect(try await client.get("/x", headers: [("Authorization", "Bearer \(forged)")]).status == 401)
+                #expect(provider.requests.count == 1)
+            }
+        } catch {
+            try? await provider.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await provider.close()
+        try await group.shutdownGracefully()
+    }
 }

@@ -97,6 +97,15 @@ final class TestClient {
     }
 
     /// Reads one response; `headOnly` for responses to HEAD.
+    /// Reads one response head, interim (1xx) ones included, and returns its status.
+    func readStatus() async throws -> Int {
+        guard let statusLine = try await readLine() else { throw TestClientError.closedEarly }
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, let status = Int(parts[1]) else { throw TestClientError.badStatusLine(statusLine) }
+        while let line = try await readLine(), !line.isEmpty {}
+        return status
+    }
+
     func readResponse(headOnly: Bool = false) async throws -> Response {
         var response: Response
         repeat {

@@ -25,9 +25,7 @@ enum PluginChecks {
     }
 
     static let httpURL: @Sendable (JSONValue) -> String? = { value in
-        guard let text = value.string, let url = URL(string: text), url.scheme == "https" || url.scheme == "http",
-              let host = url.host, !host.isEmpty
-        else { return "an http or https URL" }
+        guard let text = value.string, ConfigSyntax.isHTTPURL(text) else { return "an http or https URL" }
         return nil
     }
 
