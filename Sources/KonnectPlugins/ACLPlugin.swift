@@ -8,20 +8,18 @@ struct ACLPlugin: ProxyPlugin {
     let allow: Set<String>
     let deny: Set<String>
     let hideGroupsHeader: Bool
-    let credentials: CredentialIndex
 
-    init(config: JSONValue, credentials: CredentialIndex) {
+    init(config: JSONValue) {
         allow = Set(config.texts("allow"))
         deny = Set(config.texts("deny"))
         hideGroupsHeader = config.flag("hide_groups_header")
-        self.credentials = credentials
     }
 
     func access(_ context: PluginContext) -> AccessResult {
-        guard let consumer = context.consumer else {
+        guard let identity = context.identity else {
             return .respond(status: 401, message: "Unauthorized")
         }
-        let groups = credentials.groups(of: consumer.id)
+        let groups = identity.groups
         let names = groups?.names ?? []
         let permitted = allow.isEmpty ? !names.contains(where: deny.contains) : names.contains(where: allow.contains)
         guard permitted else { return .respond(status: 403, message: "You cannot consume this service") }

@@ -25,7 +25,7 @@ struct BasicAuthPlugin: ProxyPlugin {
     }
 
     func access(_ context: PluginContext) -> AccessResult {
-        if context.consumer != nil, !context.isAnonymous { return .proceed }
+        if context.isAuthenticated { return .proceed }
         var header = context.head.value(named: "authorization")
         var headerName = "authorization"
         if header == .none {

@@ -11,9 +11,12 @@ public final class Identity: Sendable {
     /// Kong's identity headers for the upstream, as `Name: value\r\n` lines. A value with
     /// control characters (a username could hold one) is left out rather than let it split the head.
     public let headerLines: String
+    /// The consumer's ACL groups (for acl), found once rather than per request.
+    public let groups: CredentialIndex.ConsumerGroups?
 
-    public init(consumer: Consumer, credentialID: String?, anonymous: Bool = false) {
+    public init(consumer: Consumer, credentialID: String?, anonymous: Bool = false, groups: CredentialIndex.ConsumerGroups? = nil) {
         self.consumer = consumer
+        self.groups = groups
         self.credentialID = credentialID
         isAnonymous = anonymous
         var headers: [AccessResult.Header] = [.init("X-Consumer-ID", consumer.id)]
@@ -53,6 +56,13 @@ public struct CredentialIndex: Sendable {
     }
 
     public init(_ configuration: Configuration) {
+        var names: [String: [String]] = [:]
+        for acl in configuration.acls { names[acl.consumerID, default: []].append(acl.group) }
+        let groups = names.mapValues(ConsumerGroups.init)
+        groupsByConsumer = groups
+        let identity = { (consumer: Consumer, credentialID: String) in
+            Identity(consumer: consumer, credentialID: credentialID, groups: groups[consumer.id])
+        }
         consumersByID = Dictionary(configuration.consumers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         consumersByUsername = Dictionary(
             configuration.consumers.compactMap { consumer in consumer.username.map { ($0, consumer) } },
@@ -60,19 +70,19 @@ public struct CredentialIndex: Sendable {
         var keys: [String: (key: String, identity: Identity)] = [:]
         for credential in configuration.keyAuthCredentials {
             guard let consumer = consumersByID[credential.consumerID] else { continue }
-            keys[credential.key] = (credential.key, Identity(consumer: consumer, credentialID: credential.id))
+            keys[credential.key] = (credential.key, identity(consumer, credential.id))
         }
         self.keys = keys
         var basicAuth: [String: (passwordHash: String, identity: Identity)] = [:]
         for credential in configuration.basicAuthCredentials {
             guard let consumer = consumersByID[credential.consumerID] else { continue }
-            basicAuth[credential.username] = (credential.passwordHash, Identity(consumer: consumer, credentialID: credential.id))
+            basicAuth[credential.username] = (credential.passwordHash, identity(consumer, credential.id))
         }
         self.basicAuth = basicAuth
         var jwt: [String: JWTCredential] = [:]
         for secret in configuration.jwtSecrets {
             guard let consumer = consumersByID[secret.consumerID] else { continue }
-            let identity = Identity(consumer: consumer, credentialID: secret.id)
+            let identity = identity(consumer, secret.id)
             if secret.algorithm.isHMAC {
                 jwt[secret.key] = JWTCredential(
                     algorithm: secret.algorithm,
@@ -86,9 +96,11 @@ public struct CredentialIndex: Sendable {
             }
         }
         self.jwt = jwt
-        var names: [String: [String]] = [:]
-        for acl in configuration.acls { names[acl.consumerID, default: []].append(acl.group) }
-        groupsByConsumer = names.mapValues(ConsumerGroups.init)
+    }
+
+    /// `consumer` as identified by the credential `credentialID`, with its groups.
+    func identity(_ consumer: Consumer, credentialID: String?, anonymous: Bool = false) -> Identity {
+        Identity(consumer: consumer, credentialID: credentialID, anonymous: anonymous, groups: groupsByConsumer[consumer.id])
     }
 
     /// The consumer with this id, or else this username (how a plugin's `anonymous` names one).
@@ -112,21 +124,11 @@ public struct CredentialIndex: Sendable {
         jwt[key]
     }
 
-    /// The ACL groups of a consumer.
-    public func groups(of consumerID: String) -> ConsumerGroups? {
-        groupsByConsumer[consumerID]
-    }
-
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { left in
-            b.withUTF8 { right in
-                guard left.count == right.count else { return false }
-                var difference: UInt8 = 0
-                for index in 0..<left.count { difference |= left[index] ^ right[index] }
-                return difference == 0
-            }
-        }
+        guard a.utf8.count == b.utf8.count else { return false }
+        var difference: UInt8 = 0
+        for (left, right) in zip(a.utf8, b.utf8) { difference |= left ^ right }
+        return difference == 0
     }
 }
 

@@ -51,7 +51,7 @@ struct JWTPlugin: ProxyPlugin {
 
     func access(_ context: PluginContext) -> AccessResult {
         if !runOnPreflight, context.method == "OPTIONS" { return .proceed }
-        if context.consumer != nil, !context.isAnonymous { return .proceed }
+        if context.isAuthenticated { return .proceed }
         let text: String
         switch findToken(context) {
         case .none: return failure.answer("Unauthorized", context)

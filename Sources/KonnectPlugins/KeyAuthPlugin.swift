@@ -33,7 +33,7 @@ struct KeyAuthPlugin: ProxyPlugin {
     func access(_ context: PluginContext) -> AccessResult {
         if !runOnPreflight, context.method == "OPTIONS" { return .proceed }
         // An earlier authentication plugin identified the consumer already.
-        if context.consumer != nil, !context.isAnonymous { return .proceed }
+        if context.isAuthenticated { return .proceed }
         var found: String?
         for (name, lowercased) in zip(keyNames, headerNames) {
             var value = keyInHeader ? context.head.value(named: lowercased) : .none

@@ -57,7 +57,7 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
         var consumers: [String: Identity] = [:]
         for consumer in configuration.consumers {
             if let key = byClientID ? consumer.customID : consumer.username {
-                consumers[key] = Identity(consumer: consumer, credentialID: nil)
+                consumers[key] = credentials.identity(consumer, credentialID: nil)
             }
         }
         self.consumers = consumers
@@ -65,7 +65,7 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
 
     func access(_ context: PluginContext) -> AccessResult {
         if !runOnPreflight, context.method == "OPTIONS" { return .proceed }
-        if context.consumer != nil, !context.isAnonymous { return .proceed }
+        if context.isAuthenticated { return .proceed }
         for header in Self.tokenHeaders { context.removeHeader(header) }
         let token: String
         switch context.head.value(named: "authorization") {

@@ -30,11 +30,18 @@ public final class PluginContext {
     /// The query string without `?`, when there is one.
     public let query: Substring?
     public let clientIP: String
+    /// The matched route and its service (set when the access phase starts).
+    public internal(set) var routeID: String?
+    public internal(set) var serviceID: String?
+    /// The request's path, normalized as routing saw it (set before the access phase).
+    public var path = ""
     /// The loop the request is served on: a plugin that waits completes its decision here.
     public let eventLoop: any EventLoop
     /// The plugins that apply, in order, once the access phase has run (consumer-scoped ones
     /// included): the later phases run these.
     public var plugins: [any ProxyPlugin] = []
+    /// The phases any of `plugins` takes part in, so a phase none has costs nothing.
+    public var phases: PluginPhases = []
     /// Header lines (`Name: value\r\n`) added to the upstream request.
     public private(set) var upstreamLines = ""
     /// Header lines added to the response.
@@ -56,6 +63,11 @@ public final class PluginContext {
     public private(set) var identity: Identity?
     public var consumer: Consumer? { identity?.consumer }
     public var isAnonymous: Bool { identity?.isAnonymous ?? false }
+    /// A credential identified the consumer (an anonymous consumer does not count).
+    public var isAuthenticated: Bool {
+        guard let identity else { return false }
+        return !identity.isAnonymous
+    }
 
     /// Header names (lower-cased) the upstream request leaves out: always the identity headers a
     /// client sent, so they cannot be forged.
@@ -92,6 +104,11 @@ public final class PluginContext {
     public func addResponseHeader(_ name: String, _ value: String) {
         guard AccessResult.Header.isSafe(value) else { return }
         responseLines += AccessResult.Header(name, value).line
+    }
+
+    /// Adds header lines (`Name: value\r\n`, checked by the caller) to the response.
+    public func addResponseLines(_ lines: String) {
+        responseLines += lines
     }
 
     /// Records who the request is from (replacing an identity recorded before, such as the

@@ -42,15 +42,29 @@ public final class PluginSet: Sendable {
 public typealias CustomPlugins = @Sendable (Plugin) -> (any ProxyPlugin)?
 
 /// The plugins of one route, in the order they run. Immutable and shared by the route's requests.
-public struct PluginChain: Sendable {
+public final class PluginChain: Sendable {
     let plugins: [any ProxyPlugin]
     let route: String
     let service: String?
     /// Where to look for plugins configured for the consumer a plugin identifies; nil when no
     /// plugin is configured for any consumer.
     let consumerScoped: PluginSet?
+    /// The phases any of the plugins takes part in.
+    let phases: PluginPhases
+
+    init(plugins: [any ProxyPlugin], route: String, service: String?, consumerScoped: PluginSet?) {
+        self.plugins = plugins
+        self.route = route
+        self.service = service
+        self.consumerScoped = consumerScoped
+        phases = Self.phases(of: plugins)
+    }
 
     public var isEmpty: Bool { plugins.isEmpty }
+
+    public static func phases(of plugins: [any ProxyPlugin]) -> PluginPhases {
+        plugins.reduce(into: PluginPhases()) { $0.formUnion($1.phases) }
+    }
 
     /// Runs the access phase. When a plugin identifies a consumer, the plugins after it are those
     /// that apply to that consumer (Kong's precedence), so consumer-scoped plugins take part.
@@ -59,7 +73,10 @@ public struct PluginChain: Sendable {
     /// `resumeWithBody` once `context.requestBody` is set.
     public func access(_ context: PluginContext) -> AccessResult {
         context.plugins = plugins
+        context.phases = phases
         context.position = 0
+        context.routeID = route
+        context.serviceID = service
         return run(context)
     }
 
@@ -99,6 +116,7 @@ public struct PluginChain: Sendable {
             let later = consumerScoped.plugins(route: route, service: service, consumer: identity.consumer.id)
                 .filter { PluginPriority.runsBefore(current, $0.name) }
             context.plugins = Array(context.plugins[...context.position]) + later
+            context.phases = Self.phases(of: context.plugins)
         }
         context.position += 1
     }

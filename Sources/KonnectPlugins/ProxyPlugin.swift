@@ -50,7 +50,7 @@ extension ProxyPlugin {
 
 /// What the log phase is told about a finished exchange.
 public struct LogRecord: Sendable {
-    /// The status the client was sent (0 when the connection closed before any response).
+    /// The status the client was sent; 499 when the client closed the connection before any response.
     public var status: Int
     /// Microseconds from the request's head to the end of the response.
     public var totalMicroseconds: Int64
@@ -174,13 +174,14 @@ public enum ProxyPlugins {
             case "jwt": return try JWTPlugin(config: config, credentials: credentials)
             case "oauth2-introspection":
                 return try OAuth2IntrospectionPlugin(config: config, configuration: configuration, credentials: credentials)
-            case "acl": return ACLPlugin(config: config, credentials: credentials)
+            case "acl": return ACLPlugin(config: config)
             case "ip-restriction": return IPRestrictionPlugin(config: config)
             case "cors": return CORSPlugin(config: config)
             case "request-size-limiting": return RequestSizeLimitingPlugin(config: config)
             case "bot-detection": return BotDetectionPlugin(config: config)
             case "request-termination": return RequestTerminationPlugin(config: config)
             case "correlation-id": return CorrelationIDPlugin(config: config)
+            case "rate-limiting": return try RateLimitingPlugin(config: config)
             default: return nil
             }
         } catch {
@@ -238,6 +239,6 @@ extension JSONValue {
         guard let consumer = credentials.consumer(name) else {
             throw PluginConfigProblem(description: "config.anonymous names no consumer (\(name))")
         }
-        return Identity(consumer: consumer, credentialID: nil, anonymous: true)
+        return credentials.identity(consumer, credentialID: nil, anonymous: true)
     }
 }

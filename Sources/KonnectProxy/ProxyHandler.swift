@@ -138,7 +138,16 @@ final class ProxyHandler: TCPStreamDelegate {
         closing = true
         loop.connections[ObjectIdentifier(self)] = nil
         runtime.connectionClosed()
-        if inRequest { abandonUpstream() }
+        guard inRequest else { return }
+        abandonUpstream()
+        // The log phase runs for an exchange the client cut short too (499 when it had no
+        // response yet, as nginx logs it): plugins give back what they took for the request.
+        if let context = pluginContext, context.phases.contains(.log) {
+            if responseStatus == 0 { responseStatus = 499 }
+            let record = logRecord()
+            pluginContext = nil
+            runLogPhase(context, record)
+        }
     }
 
     /// Graceful shutdown: an idle connection closes now, a busy one after its response.
@@ -347,6 +356,7 @@ final class ProxyHandler: TCPStreamDelegate {
             let context = makePluginContext(head, target: target.originForm, query: query)
             pluginContext = context
             context.plugins = snapshot.plugins.rewrite
+            context.phases = PluginChain.phases(of: context.plugins)
             for plugin in snapshot.plugins.rewrite {
                 switch plugin.rewrite(context) {
                 case .proceed: continue
@@ -390,6 +400,7 @@ final class ProxyHandler: TCPStreamDelegate {
             let context = pluginContext ?? makePluginContext(head, target: target.originForm, query: query)
             pluginContext = context
             pluginChain = chain
+            context.path = path
             let result = chain.access(context)
             guard case .proceed = result else {
                 decided(result, routed)
@@ -704,7 +715,7 @@ final class ProxyHandler: TCPStreamDelegate {
         responseStatus = head.status
         runResponseHeaderPhase(status: head.status)
         var clientFraming = framing
-        if let context = pluginContext {
+        if let context = pluginContext, context.phases.contains(.responseBody) {
             responseFilters = context.plugins.filter { $0.phases.contains(.responseBody) }
             // A body whose length plugins change cannot keep the upstream's Content-Length.
             if !responseFilters.isEmpty, context.rewritesResponseBody, case .length = framing { clientFraming = .chunked }
@@ -723,7 +734,7 @@ final class ProxyHandler: TCPStreamDelegate {
     /// Lets plugins add response header fields (once per response), for the upstream's response
     /// or Konnect's own.
     private func runResponseHeaderPhase(status: Int) {
-        guard let context = pluginContext else { return }
+        guard let context = pluginContext, context.phases.contains(.responseHeaders) else { return }
         for plugin in context.plugins where plugin.phases.contains(.responseHeaders) {
             plugin.responseHeaders(context, status: status)
         }
@@ -939,9 +950,7 @@ final class ProxyHandler: TCPStreamDelegate {
         releaseTarget()
         let keepAlive = clientKeepAlive && !closeAfterResponse
         let bodyUnread = !requestEnded
-        let logged = pluginContext.flatMap { context in
-            context.plugins.contains { $0.phases.contains(.log) } ? (context, logRecord()) : nil
-        }
+        let logged = pluginContext.flatMap { context in context.phases.contains(.log) ? (context, logRecord()) : nil }
         resetRequest()
         defer { if let (context, record) = logged { runLogPhase(context, record) } }
         holdClientReads(false)
@@ -1049,7 +1058,7 @@ final class ProxyHandler: TCPStreamDelegate {
         if forceClose { clientKeepAlive = false }
         runResponseHeaderPhase(status: status)
         var body = body
-        if let context = pluginContext, !responseIsHeadOnly {
+        if let context = pluginContext, context.phases.contains(.responseBody), !responseIsHeadOnly {
             responseFilters = context.plugins.filter { $0.phases.contains(.responseBody) }
             if !responseFilters.isEmpty { body = String(buffer: filterResponseBody(ByteBuffer(string: body), last: true)) }
         }

@@ -224,7 +224,7 @@ struct DeclarativeConfigTests {
             ),
             Plugin(
                 id: "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d", name: "rate-limiting",
-                config: .object(["minute": .number(60), "policy": .string("local")]),
+                config: PluginSchema.named("rate-limiting")!.normalize(.object(["minute": .number(60), "policy": .string("local")])).config,
                 serviceID: "0b3f6d6c-1c0e-4c59-9d43-7a1e4c9b2f10", protocols: ["http", "https"]
             ),
             Plugin(

@@ -346,7 +346,7 @@ struct DeclarativeConfigValidationTests {
         #expect(KnownPlugins.names.isSuperset(of: ["key-auth", "rate-limiting", "ai-proxy", "ai-prompt-guard", "prometheus"]))
         // The few plugins whose config has required fields get them.
         let needed = [
-            "acl": "{allow: [staff]}", "ip-restriction": "{allow: [10.0.0.0/8]}",
+            "acl": "{allow: [staff]}", "ip-restriction": "{allow: [10.0.0.0/8]}", "rate-limiting": "{minute: 5}",
             "oauth2-introspection": "{introspection_url: \"https://idp.example/introspect\", authorization_value: \"Basic eDp5\"}",
         ]
         let plugins = KnownPlugins.names.sorted()

@@ -1,0 +1,144 @@
+import NIOConcurrencyHelpers
+
+/// This node's rate-limiting counters (the `local` policy, and the fallback when Redis is down).
+///
+/// Process-wide, so counts survive configuration changes. Split into shards, each behind its own
+/// lock, so that event loops counting different clients rarely wait for each other; a check and
+/// its increments happen under one lock, so concurrent requests cannot both take the last slot.
+final class LocalRateCounters: Sendable {
+    static let shared = LocalRateCounters()
+
+    /// Counters kept per shard before the stalest are dropped.
+    static let maximumEntriesPerShard = 65_536
+
+    private let shards: [NIOLockedValueBox<Shard>]
+
+    init(shardCount: Int = 16) {
+        shards = (0..<shardCount).map { _ in NIOLockedValueBox(Shard()) }
+    }
+
+    /// Counts one request against `limits` for `key`, unless a window is already full; then
+    /// nothing is counted (a refused request uses up no window's quota).
+    func take(_ key: String, limits: [RateLimit], now: Double, sliding: Bool) -> RateUsage {
+        shard(key).withLockedValue { shard in
+            shard.sweepIfDue(now: now)
+            // Counted in place: the entry is not copied out of the dictionary and back.
+            return shard.entries[key, default: Entry()].take(limits, now: now, sliding: sliding)
+        }
+    }
+
+    /// Takes one of `limit` in-flight slots for `key`; false when all are taken.
+    func enter(_ key: String, limit: Int) -> Bool {
+        shard(key).withLockedValue { shard in
+            let inFlight = shard.inFlight[key, default: 0]
+            guard inFlight < limit else { return false }
+            shard.inFlight[key] = inFlight + 1
+            return true
+        }
+    }
+
+    /// Gives back a slot `enter` took.
+    func leave(_ key: String) {
+        shard(key).withLockedValue { shard in
+            guard let inFlight = shard.inFlight[key] else { return }
+            shard.inFlight[key] = inFlight > 1 ? inFlight - 1 : nil
+        }
+    }
+
+    private func shard(_ key: String) -> NIOLockedValueBox<Shard> {
+        shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
+    }
+
+    private struct Shard {
+        var entries: [String: Entry] = [:]
+        var inFlight: [String: Int] = [:]
+        var nextSweep: Double = 0
+
+        /// Drops counters whose windows have all ended, once a second at most; and the stalest
+        /// half when a shard holds too many (a flood of client addresses).
+        mutating func sweepIfDue(now: Double) {
+            if entries.count >= LocalRateCounters.maximumEntriesPerShard {
+                let cut = entries.values.map(\.expires).sorted()[entries.count / 2]
+                entries = entries.filter { $0.value.expires > cut }
+            }
+            guard now >= nextSweep else { return }
+            nextSweep = now + 1
+            let seconds = Int64(now)
+            if entries.values.contains(where: { $0.expires <= seconds }) {
+                entries = entries.filter { $0.value.expires > seconds }
+            }
+        }
+    }
+
+    private struct Entry {
+        var counts = [Count](repeating: Count(), count: RateWindow.allCases.count)
+        /// When every window this entry counts in has ended (seconds since 1970).
+        var expires: Int64 = 0
+
+        mutating func take(_ limits: [RateLimit], now: Double, sliding: Bool) -> RateUsage {
+            var usage = RateUsage(windows: [], refusedBy: nil)
+            usage.windows.reserveCapacity(limits.count)
+            for limit in limits {
+                let period = limit.window.period(containing: now)
+                counts[limit.window.rawValue].advance(to: period)
+                let used = counts[limit.window.rawValue].used(now: now, period: period, sliding: sliding)
+                usage.windows.append(.init(limit: limit, used: used, reset: period.end))
+                if used + 1 > limit.count, usage.refusedBy == nil { usage.refusedBy = usage.windows.count - 1 }
+                // A sliding window looks back one period: its count is kept that much longer.
+                expires = max(expires, sliding ? 2 * period.end - period.start : period.end)
+            }
+            if usage.refusedBy == nil {
+                for limit in limits { counts[limit.window.rawValue].current += 1 }
+            }
+            return usage
+        }
+    }
+
+    /// One window's count, and the previous period's (for sliding windows).
+    private struct Count {
+        var start: Int64 = 0
+        var end: Int64 = 0
+        var current = 0
+        var previous = 0
+
+        mutating func advance(to period: (start: Int64, end: Int64)) {
+            guard period.start != start else { return }
+            previous = period.start == end ? current : 0
+            current = 0
+            start = period.start
+            end = period.end
+        }
+
+        /// Requests counted against the window: this period's, plus (sliding) the previous
+        /// period's weighted by how much of it the sliding window still covers.
+        func used(now: Double, period: (start: Int64, end: Int64), sliding: Bool) -> Double {
+            guard sliding, previous > 0 else { return Double(current) }
+            let elapsed = (now - Double(period.start)) / Double(period.end - period.start)
+            return Double(current) + Double(previous) * max(0, 1 - elapsed)
+        }
+    }
+}
+
+/// One configured limit: at most `count` requests per `window`.
+struct RateLimit: Sendable {
+    var window: RateWindow
+    var count: Double
+}
+
+/// What counting a request found, window by window.
+struct RateUsage: Sendable {
+    struct Window: Sendable {
+        var limit: RateLimit
+        /// Requests counted before this one.
+        var used: Double
+        /// When the window's period ends (seconds since 1970).
+        var reset: Int64
+
+        /// Requests left once this one is counted.
+        var remaining: Int { max(0, Int((limit.count - used - 1).rounded(.down))) }
+    }
+
+    var windows: [Window]
+    /// The index in `windows` of the first full window, when the request is refused.
+    var refusedBy: Int?
+}

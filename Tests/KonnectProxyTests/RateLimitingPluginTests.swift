@@ -1,0 +1,127 @@
+import Foundation
+import KonnectConfig
+import KonnectProxy
+import Testing
+
+/// rate-limiting (local policy) on the proxy path. Counters are process-wide, so every test
+/// counts under identifiers of its own (a random header value, or its own consumers); windows are
+/// a day or longer so that no test straddles a period boundary in practice.
+@Suite("Plugins: rate-limiting")
+struct RateLimitingPluginTests {
+    static func byHeader(_ extra: [String: JSONValue] = [:]) -> JSONValue {
+        .object(["day": 3, "month": 10, "limit_by": "header", "header_name": "X-Client"].merging(extra) { $1 })
+    }
+
+    static func configuration(port: Int, config: JSONValue) -> Configuration {
+        pluginConfiguration(port: port, plugins: [Plugin(id: "p-rl", name: "rate-limiting", config: config)])
+    }
+
+    @Test func requestsOverTheLimitAreRefusedWithTheHeadersThatSaySo() async throws {
+        let me = UUID().uuidString
+        try await withProxy(configure: { Self.configuration(port: $0[0], config: Self.byHeader()) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            for expected in [2, 1, 0] {
+                let response = try await client.get("/x", headers: [("X-Client", me)])
+                #expect(response.status == 200)
+                #expect(response.header("x-ratelimit-limit-day") == "3")
+                #expect(response.header("x-ratelimit-remaining-day") == String(expected))
+                #expect(response.header("x-ratelimit-limit-month") == "10")
+                #expect(response.header("x-ratelimit-remaining-month") == String(expected + 7))
+                // The window with the fewest requests left is the one RateLimit-* describe.
+                #expect(response.header("ratelimit-limit") == "3")
+                #expect(response.header("ratelimit-remaining") == String(expected))
+                let reset = try #require(Int(response.header("ratelimit-reset") ?? ""))
+                #expect(reset >= 1 && reset <= 86_400)
+            }
+            let refused = try await client.get("/x", headers: [("X-Client", me)])
+            #expect(refused.status == 429)
+            #expect(refused.text.contains("API rate limit exceeded"))
+            #expect(refused.header("ratelimit-remaining") == "0")
+            let retryAfter = try #require(Int(refused.header("retry-after") ?? ""))
+            #expect(retryAfter >= 1 && retryAfter <= 86_400)
+            #expect(fx.origin.requests == 3)
+            // Another client is counted on its own.
+            #expect(try await client.get("/x", headers: [("X-Client", UUID().uuidString)]).status == 200)
+        }
+    }
+
+    @Test func theRefusalAndTheHeadersAreConfigurable() async throws {
+        let me = UUID().uuidString
+        let config = Self.byHeader(["day": 1, "hide_client_headers": true, "error_code": 503, "error_message": "Slow down"])
+        try await withProxy(configure: { Self.configuration(port: $0[0], config: config) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let first = try await client.get("/x", headers: [("X-Client", me)])
+            #expect(first.status == 200)
+            #expect(!first.headers.contains { $0.0.lowercased().contains("ratelimit") })
+            let refused = try await client.get("/x", headers: [("X-Client", me)])
+            #expect(refused.status == 503)
+            #expect(refused.text.contains("Slow down"))
+            #expect(refused.header("retry-after") != nil)
+        }
+    }
+
+    @Test func consumersAreCountedApartAndAnonymousRequestsByAddress() async throws {
+        let alice = Consumer(id: UUID().uuidString.lowercased(), username: "alice")
+        let bob = Consumer(id: UUID().uuidString.lowercased(), username: "bob")
+        try await withProxy(configure: { ports in
+            pluginConfiguration(port: ports[0], plugins: [
+                Plugin(id: "p-key", name: "key-auth", config: .object(["anonymous": .string("bob")])),
+                Plugin(id: "p-rl", name: "rate-limiting", config: .object(["month": 2])),
+            ], consumers: [alice, bob]) {
+                $0.keyAuthCredentials = [KeyAuthCredential(id: "k-a", consumerID: alice.id, key: "alice-key")]
+            }
+        }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let statuses = { (key: String?) async throws -> [Int] in
+                var statuses: [Int] = []
+                for _ in 0..<3 { statuses.append(try await client.get("/x", headers: key.map { [("apikey", $0)] } ?? []).status) }
+                return statuses
+            }
+            #expect(try await statuses("alice-key") == [200, 200, 429])
+            // Requests without a key are the anonymous consumer's, counted together.
+            #expect(try await statuses(nil) == [200, 200, 429])
+        }
+    }
+
+    @Test func requestsInFlightAreLimitedAndTheirSlotsComeBack() async throws {
+        let config = Self.byHeader(["day": .null, "month": .null, "concurrency": 2])
+        let me = UUID().uuidString
+        try await withProxy(configure: { Self.configuration(port: $0[0], config: config) }) { fx in
+            /// Sends two slow requests on connections of their own, once they are both at the origin.
+            func holdBothSlots() async throws -> [TestClient] {
+                let before = fx.origin.requests
+                let slow = try await [fx.client(), fx.client()]
+                for client in slow { try await client.send("GET /x?delay=1500 HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\n\r\n") }
+                for _ in 0..<200 where fx.origin.requests < before + 2 { try await Task.sleep(for: .milliseconds(10)) }
+                return slow
+            }
+            let third = try await fx.client()
+            defer { third.close() }
+            var slow = try await holdBothSlots()
+            let during = try await third.get("/x", headers: [("X-Client", me)])
+            #expect(during.status == 429, "\(during.status) \(during.text)")
+            for client in slow {
+                #expect(try await client.readResponse().status == 200)
+                client.close()
+            }
+            #expect(try await third.get("/x", headers: [("X-Client", me)]).status == 200)
+
+            // Clients that leave in the middle of sending their request give their slots back.
+            for _ in 0..<2 {
+                let leaving = try await fx.client()
+                try await leaving.send("POST /x HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\nContent-Length: 10\r\n\r\nabc")
+                try await Task.sleep(for: .milliseconds(50))
+                leaving.close()
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            slow = try await holdBothSlots()
+            for client in slow {
+                #expect(try await client.readResponse().status == 200)
+                client.close()
+            }
+        }
+    }
+}
