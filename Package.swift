@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Kong-format declarative configuration: model, YAML/JSON loading, validation.
@@ -62,13 +63,28 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        // A RESP2 Redis client over SwiftNIO: pooled, pipelined, with timeouts and TLS.
+        .target(
+            name: "KonnectRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Plugins: which instances apply to a request (Kong's scope precedence) and in what order.
         .target(
             name: "KonnectPlugins",
             dependencies: [
                 "KonnectConfig",
+                "KonnectRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -147,6 +163,16 @@ let package = Package(
         ),
         .testTarget(name: "KonnectRouterTests", dependencies: ["KonnectRouter", "KonnectConfig"]),
         .testTarget(
+            name: "KonnectRedisTests",
+            dependencies: [
+                "KonnectRedis", "KonnectTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "KonnectPluginsTests",
             dependencies: [
                 "KonnectPlugins", "KonnectConfig",
@@ -165,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "KonnectProxyTests",
             dependencies: [
-                "KonnectProxy", "KonnectConfig", "KonnectRouter", "KonnectStore",
+                "KonnectProxy", "KonnectConfig", "KonnectRouter", "KonnectStore", "KonnectTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

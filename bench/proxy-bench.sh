@@ -284,6 +284,9 @@ write_konnect_config() {
         # The same route behind key-auth and acl (issue #4's benchmark).
         printf '      - name: bench-auth\n        paths: ["/bench-auth"]\n        strip_path: false\n'
         printf '        plugins:\n          - name: key-auth\n          - name: acl\n            config: {allow: [bench]}\n'
+        # The same route behind rate-limiting, local policy, with a limit never reached (issue #5's benchmark).
+        printf '      - name: bench-rl\n        paths: ["/bench-rl"]\n        strip_path: false\n'
+        printf '        plugins:\n          - name: rate-limiting\n            config: {minute: 1000000000, limit_by: ip}\n'
         printf '      - name: big\n        paths: ["/big/"]\n        strip_path: false\n'
         printf '      - name: early-upload\n        paths: ["/early-upload"]\n        strip_path: false\n'
         awk -v n="$extra_routes" 'BEGIN {
@@ -505,6 +508,8 @@ main() {
             die "konnect lets /bench-auth through without a key"
         [[ $(curl -s -H "apikey: $BENCH_KEY" "http://$HOST:$KONNECT_PORT/bench-auth") == "$BODY" ]] ||
             die "konnect does not relay /bench-auth with the consumer's key"
+        curl -s -i "http://$HOST:$KONNECT_PORT/bench-rl" | grep -qi '^x-ratelimit-remaining-minute:' ||
+            die "konnect does not count /bench-rl"
 
         local -a npids
         read -r -a npids <<<"$(nginx_pids "$nginx_pid")"
@@ -515,10 +520,10 @@ main() {
         # nginx and Konnect in turn, ROUNDS times, so that a slow spell of the machine hits both.
         local round
         local -a n_rps=() n_p50=() n_p99=() n_cpu=() n_user=() n_cores=() n_req=() k_rps=() k_p50=() k_p99=() k_cpu=() k_user=() k_cores=() k_req=()
-        local -a a_rps=() a_cpu=() a_user=()
-        local n_errors=none k_errors=none a_errors=none
+        local -a a_rps=() a_cpu=() a_user=() l_rps=() l_cpu=()
+        local n_errors=none k_errors=none a_errors=none l_errors=none
         for ((round = 1; round <= ROUNDS; round++)); do
-            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect, then konnect with key-auth + acl"
+            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect, then konnect with key-auth + acl, then with rate-limiting"
             run_wrk "http://$HOST:$NGINX_PORT/bench" "${npids[@]}"
             n_rps+=("$W_RPS") n_p50+=("$W_P50") n_p99+=("$W_P99") n_cpu+=("$W_CPU_US") n_user+=("$W_USER_US") n_cores+=("$W_CORES") n_req+=("$W_REQUESTS")
             [[ $W_ERRORS == none ]] || n_errors=$W_ERRORS
@@ -530,6 +535,9 @@ main() {
             WRK_EXTRA=()
             a_rps+=("$W_RPS") a_cpu+=("$W_CPU_US") a_user+=("$W_USER_US")
             [[ $W_ERRORS == none ]] || a_errors=$W_ERRORS
+            run_wrk "http://$HOST:$KONNECT_PORT/bench-rl" "$konnect_pid"
+            l_rps+=("$W_RPS") l_cpu+=("$W_CPU_US")
+            [[ $W_ERRORS == none ]] || l_errors=$W_ERRORS
         done
         local nr np50 np99 nc nu kr kp50 kp99 kc ku
         nr=$(median "${n_rps[@]}") np50=$(median "${n_p50[@]}") np99=$(median "${n_p99[@]}") nc=$(median "${n_cpu[@]}") nu=$(median "${n_user[@]}")
@@ -539,7 +547,10 @@ main() {
         ratios+=("| $threads | $(awk -v a="$kr" -v b="$nr" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp50" -v b="$np50" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kp99" -v b="$np99" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$kc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$ku" -v b="$nu" 'BEGIN { printf "%.2f", a / b }') |")
         local ar ac au
         ar=$(median "${a_rps[@]}") ac=$(median "${a_cpu[@]}") au=$(median "${a_user[@]}")
-        plugins+=("| $threads | $kr | $ar | $kc | $ac | $(awk -v a="$ac" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$ac" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${a_cpu[*]} | $a_errors |")
+        plugins+=("| $threads | key-auth + acl | $kr | $ar | $kc | $ac | $(awk -v a="$ac" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$ac" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${a_cpu[*]} | $a_errors |")
+        local lr lc
+        lr=$(median "${l_rps[@]}") lc=$(median "${l_cpu[@]}")
+        plugins+=("| $threads | rate-limiting (local) | $kr | $lr | $kc | $lc | $(awk -v a="$lc" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$lc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${l_cpu[*]} | $l_errors |")
         rounds+=("| $threads | ${n_cpu[*]} | ${k_cpu[*]} | $(paste -d' ' <(printf '%s\n' "${k_cpu[@]}") <(printf '%s\n' "${n_cpu[@]}") | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }') |")
         kill -0 "$konnect_pid" 2>/dev/null || die "konnect (threads $threads) exited during the load run"
 
@@ -629,12 +640,12 @@ main() {
         echo "|---:|---|---|---|"
         printf '%s\n' "${rounds[@]}"
         echo
-        echo "### Plugins: key-auth + acl on the route"
+        echo "### Plugins on the route"
         echo
-        echo 'The same route with key-auth and acl (allow one group; the key sent in `apikey`), measured right after the bare route in each round. Medians; the per-round figures in order.'
+        echo 'The same route with key-auth and acl (allow one group; the key sent in `apikey`), and with rate-limiting (local policy, `minute: 1000000000`, `limit_by: ip`: every request counted under one key, headers sent), each measured right after the bare route in every round. Medians; the per-round figures in order.'
         echo
-        echo "| Threads | Requests/s bare | Requests/s key-auth + acl | CPU µs/request bare | CPU µs/request key-auth + acl | plugins / bare | plugins / nginx | bare rounds | plugin rounds | Errors |"
-        echo "|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
+        echo "| Threads | Plugins | Requests/s bare | Requests/s with plugins | CPU µs/request bare | CPU µs/request with plugins | plugins / bare | plugins / nginx | bare rounds | plugin rounds | Errors |"
+        echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"
         printf '%s\n' "${plugins[@]}"
         echo
         echo "### Konnect route table size (threads 1)"

@@ -106,9 +106,11 @@ public final class PluginContext {
         responseLines += AccessResult.Header(name, value).line
     }
 
-    /// Adds header lines (`Name: value\r\n`, checked by the caller) to the response.
-    public func addResponseLines(_ lines: String) {
-        responseLines += lines
+    /// Adds header lines (`Name: value\r\n`, checked by the caller) to the response, written
+    /// in place by `body`.
+    public func appendResponseLines(reserving capacity: Int, _ body: (inout String) -> Void) {
+        responseLines.reserveCapacity(responseLines.utf8.count + capacity)
+        body(&responseLines)
     }
 
     /// Records who the request is from (replacing an identity recorded before, such as the

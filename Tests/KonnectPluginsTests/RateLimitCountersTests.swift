@@ -6,6 +6,7 @@ import Testing
 /// that count for nothing, and exactness under concurrent use.
 @Suite("Rate-limiting counters")
 struct RateLimitCountersTests {
+    static let k = RateKey(route: "r", service: nil, identifier: "k")
     /// 2026-03-10 12:00:00 UTC.
     static let noon = 1_773_144_000.0
 
@@ -16,14 +17,14 @@ struct RateLimitCountersTests {
     @Test func aFixedWindowAllowsItsLimitThenRefusesUntilTheNextPeriod() {
         let counters = LocalRateCounters()
         let limits = Self.limits((.minute, 3))
-        let remaining = (0..<3).map { counters.take("k", limits: limits, now: Self.noon + Double($0), sliding: false).windows[0].remaining }
+        let remaining = (0..<3).map { counters.take(Self.k, limits: limits, now: Self.noon + Double($0), sliding: false).windows[0].remaining }
         #expect(remaining == [2, 1, 0])
-        let refused = counters.take("k", limits: limits, now: Self.noon + 59, sliding: false)
+        let refused = counters.take(Self.k, limits: limits, now: Self.noon + 59, sliding: false)
         #expect(refused.refusedBy == 0)
         #expect(refused.windows[0].reset == Int64(Self.noon) + 60)
         // Another key has its own count; the next minute starts afresh.
-        #expect(counters.take("other", limits: limits, now: Self.noon + 5, sliding: false).refusedBy == nil)
-        #expect(counters.take("k", limits: limits, now: Self.noon + 60, sliding: false).refusedBy == nil)
+        #expect(counters.take(RateKey(route: "r", service: nil, identifier: "other"), limits: limits, now: Self.noon + 5, sliding: false).refusedBy == nil)
+        #expect(counters.take(Self.k, limits: limits, now: Self.noon + 60, sliding: false).refusedBy == nil)
     }
 
     @Test func aRefusedRequestUsesNoQuotaOfALongerWindow() {
@@ -31,29 +32,29 @@ struct RateLimitCountersTests {
         let limits = Self.limits((.second, 1), (.hour, 10))
         for second in 0..<5 {
             // Two requests a second: the second of each is refused by the per-second limit.
-            #expect(counters.take("k", limits: limits, now: Self.noon + Double(second), sliding: false).refusedBy == nil)
-            #expect(counters.take("k", limits: limits, now: Self.noon + Double(second) + 0.5, sliding: false).refusedBy == 0)
+            #expect(counters.take(Self.k, limits: limits, now: Self.noon + Double(second), sliding: false).refusedBy == nil)
+            #expect(counters.take(Self.k, limits: limits, now: Self.noon + Double(second) + 0.5, sliding: false).refusedBy == 0)
         }
-        let usage = counters.take("k", limits: limits, now: Self.noon + 10, sliding: false)
+        let usage = counters.take(Self.k, limits: limits, now: Self.noon + 10, sliding: false)
         #expect(usage.windows[1].used == 5)
     }
 
     @Test func aSlidingWindowWeighsInThePreviousPeriod() {
         let counters = LocalRateCounters()
         let limits = Self.limits((.minute, 10))
-        for _ in 0..<10 { #expect(counters.take("k", limits: limits, now: Self.noon + 30, sliding: true).refusedBy == nil) }
+        for _ in 0..<10 { #expect(counters.take(Self.k, limits: limits, now: Self.noon + 30, sliding: true).refusedBy == nil) }
         // 15 s into the next minute, three quarters of the previous minute's 10 still count.
-        let early = counters.take("k", limits: limits, now: Self.noon + 75, sliding: true)
+        let early = counters.take(Self.k, limits: limits, now: Self.noon + 75, sliding: true)
         #expect(early.windows[0].used == 7.5)
         #expect(early.refusedBy == nil)
-        #expect(counters.take("k", limits: limits, now: Self.noon + 75, sliding: true).refusedBy == nil)  // 8.5 + 1 ≤ 10
-        #expect(counters.take("k", limits: limits, now: Self.noon + 75, sliding: true).refusedBy == 0)  // 9.5 + 1 > 10
+        #expect(counters.take(Self.k, limits: limits, now: Self.noon + 75, sliding: true).refusedBy == nil)  // 8.5 + 1 ≤ 10
+        #expect(counters.take(Self.k, limits: limits, now: Self.noon + 75, sliding: true).refusedBy == 0)  // 9.5 + 1 > 10
         // A fixed window would have allowed all ten again at once.
         let fixed = LocalRateCounters()
-        for _ in 0..<10 { _ = fixed.take("k", limits: limits, now: Self.noon + 30, sliding: false) }
-        #expect((0..<10).allSatisfy { _ in fixed.take("k", limits: limits, now: Self.noon + 75, sliding: false).refusedBy == nil })
+        for _ in 0..<10 { _ = fixed.take(Self.k, limits: limits, now: Self.noon + 30, sliding: false) }
+        #expect((0..<10).allSatisfy { _ in fixed.take(Self.k, limits: limits, now: Self.noon + 75, sliding: false).refusedBy == nil })
         // Two periods later nothing of it is left.
-        #expect(counters.take("k", limits: limits, now: Self.noon + 185, sliding: true).windows[0].used == 0)
+        #expect(counters.take(Self.k, limits: limits, now: Self.noon + 185, sliding: true).windows[0].used == 0)
     }
 
     @Test(arguments: [
@@ -79,7 +80,7 @@ struct RateLimitCountersTests {
             for _ in 0..<8 {
                 group.addTask {
                     (0..<500).reduce(0) { count, _ in
-                        count + (counters.take("k", limits: limits, now: Self.noon, sliding: false).refusedBy == nil ? 1 : 0)
+                        count + (counters.take(Self.k, limits: limits, now: Self.noon, sliding: false).refusedBy == nil ? 1 : 0)
                     }
                 }
             }
@@ -90,10 +91,10 @@ struct RateLimitCountersTests {
 
     @Test func inFlightSlotsAreTakenAndGivenBack() {
         let counters = LocalRateCounters()
-        #expect(counters.enter("k", limit: 2))
-        #expect(counters.enter("k", limit: 2))
-        #expect(!counters.enter("k", limit: 2))
-        counters.leave("k")
-        #expect(counters.enter("k", limit: 2))
+        #expect(counters.enter(Self.k, limit: 2))
+        #expect(counters.enter(Self.k, limit: 2))
+        #expect(!counters.enter(Self.k, limit: 2))
+        counters.leave(Self.k)
+        #expect(counters.enter(Self.k, limit: 2))
     }
 }

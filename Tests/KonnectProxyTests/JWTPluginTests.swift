@@ -113,7 +113,7 @@ struct JWTPluginTests {
         let first = P256.Signing.PrivateKey(), second = P256.Signing.PrivateKey()
         let firstSet = Self.jwks([("k1", first)])
         let provider = try await StubServer(group: group) { _ in (200, firstSet) }
-        let config: JSONValue = .object(["jwks_uri": .string("http://127.0.0.1:\(provider.port)/jwks"), "jwks_refresh_interval": .number(1)])
+        let config: JSONValue = .object(["jwks_uri": .string("http://127.0.0.1:\(provider.port)/jwks"), "jwks_refresh_interval": .number(3)])
         do {
             try await withProxy(configure: { Self.configuration(port: $0[0], config: config) }) { fx in
                 let client = try await fx.client()
@@ -126,7 +126,9 @@ struct JWTPluginTests {
                 // The provider rotates to a new key: the unknown kid triggers one fetch.
                 let bothSet = Self.jwks([("k1", first), ("k2", second)])
                 provider.answer { _ in (200, bothSet) }
-                try await Task.sleep(for: .milliseconds(1100))  // past the refresh interval
+                // Past the refresh interval (long enough that the check below, right after the
+                // fetch, cannot also be past it on a loaded machine).
+                try await Task.sleep(for: .milliseconds(3100))
                 let secondToken = try Self.es256(#"{"iss":"https://idp.example","sub":"u1"}"#, key: second, kid: "k2")
                 #expect(try await client.get("/x", headers: [("Authorization", "Bearer \(secondToken)")]).status == 200)
                 #expect(provider.requests.count == 2)

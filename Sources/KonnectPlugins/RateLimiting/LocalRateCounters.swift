@@ -19,7 +19,7 @@ final class LocalRateCounters: Sendable {
 
     /// Counts one request against `limits` for `key`, unless a window is already full; then
     /// nothing is counted (a refused request uses up no window's quota).
-    func take(_ key: String, limits: [RateLimit], now: Double, sliding: Bool) -> RateUsage {
+    func take(_ key: RateKey, limits: [RateLimit], now: Double, sliding: Bool) -> RateUsage {
         shard(key).withLockedValue { shard in
             shard.sweepIfDue(now: now)
             // Counted in place: the entry is not copied out of the dictionary and back.
@@ -28,7 +28,7 @@ final class LocalRateCounters: Sendable {
     }
 
     /// Takes one of `limit` in-flight slots for `key`; false when all are taken.
-    func enter(_ key: String, limit: Int) -> Bool {
+    func enter(_ key: RateKey, limit: Int) -> Bool {
         shard(key).withLockedValue { shard in
             let inFlight = shard.inFlight[key, default: 0]
             guard inFlight < limit else { return false }
@@ -38,20 +38,20 @@ final class LocalRateCounters: Sendable {
     }
 
     /// Gives back a slot `enter` took.
-    func leave(_ key: String) {
+    func leave(_ key: RateKey) {
         shard(key).withLockedValue { shard in
             guard let inFlight = shard.inFlight[key] else { return }
             shard.inFlight[key] = inFlight > 1 ? inFlight - 1 : nil
         }
     }
 
-    private func shard(_ key: String) -> NIOLockedValueBox<Shard> {
-        shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
+    private func shard(_ key: RateKey) -> NIOLockedValueBox<Shard> {
+        shards[Int(UInt(bitPattern: key.hash) % UInt(shards.count))]
     }
 
     private struct Shard {
-        var entries: [String: Entry] = [:]
-        var inFlight: [String: Int] = [:]
+        var entries: [RateKey: Entry] = [:]
+        var inFlight: [RateKey: Int] = [:]
         var nextSweep: Double = 0
 
         /// Drops counters whose windows have all ended, once a second at most; and the stalest
@@ -116,6 +116,34 @@ final class LocalRateCounters: Sendable {
             let elapsed = (now - Double(period.start)) / Double(period.end - period.start)
             return Double(current) + Double(previous) * max(0, 1 - elapsed)
         }
+    }
+}
+
+/// What one set of counters belongs to: a client (consumer, address …) on a route of a service.
+/// Hashed once when made: the shard and the shard's dictionary both use that hash.
+struct RateKey: Hashable, Sendable {
+    let route: String?
+    let service: String?
+    let identifier: String
+    let hash: Int
+
+    init(route: String?, service: String?, identifier: String) {
+        self.route = route
+        self.service = service
+        self.identifier = identifier
+        var hasher = Hasher()
+        hasher.combine(route)
+        hasher.combine(service)
+        hasher.combine(identifier)
+        hash = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
+    }
+
+    static func == (a: RateKey, b: RateKey) -> Bool {
+        a.hash == b.hash && a.identifier == b.identifier && a.route == b.route && a.service == b.service
     }
 }
 

@@ -1,9 +1,10 @@
 import Foundation
 import KonnectConfig
+import NIOCore
 
 /// Kong's rate-limiting: requests per second … year for each consumer (or credential, client
-/// address, service, header value, path), counted on this node. Beyond Kong OSS: sliding windows,
-/// and a limit on requests in flight (`concurrency`).
+/// address, service, header value, path), counted on this node or in Redis. Beyond Kong OSS:
+/// sliding windows, and a limit on requests in flight on this node (`concurrency`).
 struct RateLimitingPlugin: ProxyPlugin {
     let name = "rate-limiting"
     var phases: PluginPhases { concurrency == nil ? .access : [.access, .log] }
@@ -24,6 +25,10 @@ struct RateLimitingPlugin: ProxyPlugin {
     let errorCode: Int
     let errorMessage: String
     let counters: LocalRateCounters
+    /// The redis policy's counters (nil for local).
+    let redis: RedisRateCounters?
+    let redisSettings: RedisRateCounters.Settings?
+    let faultTolerant: Bool
     /// `X-RateLimit-Limit-<Window>: <limit>\r\nX-RateLimit-Remaining-<Window>: ` per window: the
     /// fixed part of each window's header lines, made once.
     private let windowLinePrefixes: [String]
@@ -41,8 +46,14 @@ struct RateLimitingPlugin: ProxyPlugin {
         hideClientHeaders = config.flag("hide_client_headers")
         errorCode = config.number("error_code").map { Int($0) } ?? 429
         errorMessage = config.text("error_message") ?? "API rate limit exceeded"
-        if config.text("policy") == "redis" {
-            throw PluginConfigProblem(description: "config.policy redis is not available in this build yet")
+        faultTolerant = config.flag("fault_tolerant")
+        if config.text("policy") == "redis", let record = config["redis"] {
+            let settings = RedisRateCounters.Settings(record)
+            redisSettings = settings
+            redis = RedisRateCounters(settings)
+        } else {
+            redisSettings = nil
+            redis = nil
         }
         self.counters = counters
         limitTexts = limits.map { Self.integerText($0.count) }
@@ -53,30 +64,64 @@ struct RateLimitingPlugin: ProxyPlugin {
 
     func access(_ context: PluginContext) -> AccessResult {
         let key = counterKey(context)
-        if !limits.isEmpty {
-            let now = Date().timeIntervalSince1970
-            let usage = counters.take(key, limits: limits, now: now, sliding: sliding)
-            if !hideClientHeaders { addHeaders(usage, now: now, context) }
-            if let refused = usage.refusedBy {
-                let retryAfter = max(1, usage.windows[refused].reset - Int64(now))
-                return .respond(status: errorCode, message: errorMessage, headers: [.init("Retry-After", String(retryAfter))])
+        guard !limits.isEmpty else { return enter(key, context) }
+        let now = Date().timeIntervalSince1970
+        guard let redis, let redisSettings else {
+            return counted(counters.take(key, limits: limits, now: now, sliding: sliding), key, now, context)
+        }
+        // Redis answers on a loop of its own; the decision is made back on the request's loop.
+        let pending = PendingAccess()
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        redis.take(key, limits: limits, now: now, sliding: sliding).whenComplete { result in
+            loop.execute {
+                let (plugin, context) = bound.value
+                switch result {
+                case .success(let usage):
+                    pending.complete(plugin.counted(usage, key, now, context))
+                case .failure(let error):
+                    RedisRateCounters.warn(error, settings: redisSettings, countingLocally: plugin.faultTolerant)
+                    guard plugin.faultTolerant else {
+                        pending.complete(.respond(status: 500, message: "An unexpected error occurred (rate-limiting counters are unavailable)"))
+                        return
+                    }
+                    let usage = plugin.counters.take(key, limits: plugin.limits, now: now, sliding: plugin.sliding)
+                    pending.complete(plugin.counted(usage, key, now, context))
+                }
             }
         }
+        return .wait(pending)
+    }
+
+    /// The request has been counted: refused when a window is full, else on to the in-flight limit.
+    private func counted(_ usage: RateUsage, _ key: RateKey, _ now: Double, _ context: PluginContext) -> AccessResult {
+        if !hideClientHeaders { addHeaders(usage, now: now, context) }
+        if let refused = usage.refusedBy {
+            let retryAfter = max(1, usage.windows[refused].reset - Int64(now))
+            return .respond(status: errorCode, message: errorMessage, headers: [.init("Retry-After", String(retryAfter))])
+        }
+        return enter(key, context)
+    }
+
+    /// Takes an in-flight slot, when `concurrency` is set.
+    private func enter(_ key: RateKey, _ context: PluginContext) -> AccessResult {
         if let concurrency {
             guard counters.enter(key, limit: concurrency) else {
                 return .respond(status: errorCode, message: errorMessage, headers: [.init("Retry-After", "1")])
             }
-            context.values[name] = key  // the slot is given back in the log phase
+            context.values[name] = key.identifier  // the slot is given back in the log phase
         }
         return .proceed
     }
 
     func log(_ context: PluginContext, _ record: LogRecord) {
-        if let key = context.values[name] { counters.leave(key) }
+        if let identifier = context.values[name] {
+            counters.leave(RateKey(route: context.routeID, service: context.serviceID, identifier: identifier))
+        }
     }
 
     /// Who the request is counted for, within its route and service (as Kong keys its counters).
-    private func counterKey(_ context: PluginContext) -> String {
+    private func counterKey(_ context: PluginContext) -> RateKey {
         var identifier: String?
         switch limitBy {
         case .consumer: identifier = context.consumer?.id ?? context.identity?.credentialID
@@ -87,27 +132,32 @@ struct RateLimitingPlugin: ProxyPlugin {
             if let headerName, case .one(let value) = context.head.value(named: headerName) { identifier = value }
         case .path: if context.path == path { identifier = path }
         }
-        return "\(context.routeID ?? "")\u{1}\(context.serviceID ?? "")\u{1}\(identifier ?? context.clientIP)"
+        return RateKey(route: context.routeID, service: context.serviceID, identifier: identifier ?? context.clientIP)
     }
 
     /// `X-RateLimit-*` per window and `RateLimit-*` for the window with the fewest requests left
     /// (the longer one on a tie), as Kong sends them.
+    /// (Appended piece by piece, in place: no string is built per request but the one sent.)
     private func addHeaders(_ usage: RateUsage, now: Double, _ context: PluginContext) {
-        var lines = ""
-        lines.reserveCapacity(windowLinePrefixes.count * 64 + 80)
-        var shown = 0
-        for (index, window) in usage.windows.enumerated() {
-            let remaining = window.remaining
-            lines += windowLinePrefixes[index]
-            lines += String(remaining)
-            lines += "\r\n"
-            let best = usage.windows[shown]
-            if remaining < best.remaining || (remaining == best.remaining && index > shown) { shown = index }
+        context.appendResponseLines(reserving: windowLinePrefixes.count * 64 + 96) { lines in
+            var shown = 0
+            for (index, window) in usage.windows.enumerated() {
+                let remaining = window.remaining
+                lines.append(windowLinePrefixes[index])
+                lines.append(String(remaining))
+                lines.append("\r\n")
+                let best = usage.windows[shown]
+                if remaining < best.remaining || (remaining == best.remaining && index > shown) { shown = index }
+            }
+            let window = usage.windows[shown]
+            lines.append("RateLimit-Limit: ")
+            lines.append(limitTexts[shown])
+            lines.append("\r\nRateLimit-Remaining: ")
+            lines.append(String(window.remaining))
+            lines.append("\r\nRateLimit-Reset: ")
+            lines.append(String(max(1, window.reset - Int64(now))))
+            lines.append("\r\n")
         }
-        let window = usage.windows[shown]
-        lines += "RateLimit-Limit: \(limitTexts[shown])\r\nRateLimit-Remaining: \(window.remaining)\r\n"
-        lines += "RateLimit-Reset: \(max(1, window.reset - Int64(now)))\r\n"
-        context.addResponseLines(lines)
     }
 
     private static func integerText(_ value: Double) -> String {

@@ -1,0 +1,142 @@
+import Atomics
+import Foundation
+import KonnectConfig
+import KonnectRedis
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Rate-limiting counters kept in Redis (the `redis` policy), so that every node sharing the
+/// server shares the limit.
+///
+/// One Lua script reads every window's count, decides, and increments them all or none: a check
+/// and its increments are one atomic step on the server, so N nodes sharing a limit of L let
+/// exactly L requests through, and a refused request uses up no window's quota. The keys of one
+/// client share a hash tag, so the script also runs on a Redis Cluster.
+struct RedisRateCounters: Sendable {
+    let client: RedisClient
+
+    /// The settings of a plugin's `redis` record.
+    struct Settings: Hashable, Sendable {
+        var host: String
+        var port: Int
+        var username: String?
+        var password: String?
+        var database: Int
+        var ssl: Bool
+        var sslVerify: Bool
+        var serverName: String?
+        /// Milliseconds to connect and to wait for each answer.
+        var timeout: Int
+
+        init(_ redis: JSONValue) {
+            host = redis.text("host") ?? "127.0.0.1"
+            port = Int(redis.number("port") ?? 6379)
+            username = redis.text("username")
+            password = redis.text("password")
+            database = Int(redis.number("database") ?? 0)
+            ssl = redis.flag("ssl")
+            sslVerify = redis.flag("ssl_verify")
+            serverName = redis.text("server_name")
+            timeout = Int(redis.number("timeout") ?? 2000)
+        }
+    }
+
+    /// Clients by settings, kept for the process: plugins are rebuilt with every configuration
+    /// change, their Redis connections are not.
+    private static let clients = NIOLockedValueBox<[Settings: RedisClient]>([:])
+
+    init(_ settings: Settings) {
+        client = Self.clients.withLockedValue { clients in
+            if let client = clients[settings] { return client }
+            let timeout = TimeAmount.milliseconds(Int64(settings.timeout))
+            let client = RedisClient(
+                configuration: RedisConfiguration(
+                    host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+                    database: settings.database, tls: settings.ssl, tlsVerify: settings.sslVerify,
+                    serverName: settings.serverName, connectTimeout: timeout, commandTimeout: timeout),
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+            clients[settings] = client
+            return client
+        }
+    }
+
+    /// KEYS: each window's key for this period, then (sliding windows) each window's key for the
+    /// previous period. ARGV: the window count, then per window its limit, the seconds its key
+    /// lives, and the weight of the previous period (0 for a fixed window). Returns the index of
+    /// the first full window (0: none, and every window was counted), then each window's count
+    /// before this request, as text (Redis would cut a Lua number to an integer).
+    static let script = RedisScript("""
+        local n = tonumber(ARGV[1])
+        local refused = 0
+        local used = {}
+        for i = 1, n do
+          local limit = tonumber(ARGV[3 * i - 1])
+          local weight = tonumber(ARGV[3 * i + 1])
+          local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+          if weight > 0 then
+            count = count + weight * tonumber(redis.call('GET', KEYS[n + i]) or '0')
+          end
+          if refused == 0 and count + 1 > limit then refused = i end
+          used[i] = tostring(count)
+        end
+        if refused == 0 then
+          for i = 1, n do
+            if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[3 * i]) end
+          end
+        end
+        table.insert(used, 1, refused)
+        return used
+        """)
+
+    /// Counts one request for `key`, as `LocalRateCounters.take` does, on the Redis server.
+    func take(_ key: RateKey, limits: [RateLimit], now: Double, sliding: Bool) -> EventLoopFuture<RateUsage> {
+        let tag = "ratelimit:{\(key.route ?? ""):\(key.service ?? ""):\(key.identifier)}"
+        var current: [String] = [], previous: [String] = []
+        var arguments = [String(limits.count)]
+        var periods: [(start: Int64, end: Int64)] = []
+        for limit in limits {
+            let period = limit.window.period(containing: now)
+            periods.append(period)
+            let length = period.end - period.start
+            current.append("\(tag):\(limit.window):\(period.start)")
+            // The previous period of a calendar month is not a fixed length back; its start is.
+            let before = limit.window.period(containing: Double(period.start - 1)).start
+            previous.append("\(tag):\(limit.window):\(before)")
+            let weight = sliding ? max(0, 1 - (now - Double(period.start)) / Double(length)) : 0
+            let lives = (period.end - Int64(now.rounded(.down))) + (sliding ? length : 0)
+            arguments += [Self.number(limit.count), String(lives), String(weight)]
+        }
+        return client.eval(Self.script, keys: sliding ? current + previous : current, arguments: arguments)
+            .flatMapThrowing { reply in
+                guard let items = reply.array, items.count == limits.count + 1, let refused = items[0].int else {
+                    throw RedisError.protocolError("unexpected rate-limiting script reply")
+                }
+                var usage = RateUsage(windows: [], refusedBy: refused > 0 ? refused - 1 : nil)
+                for (index, limit) in limits.enumerated() {
+                    let used = items[index + 1].string.flatMap(Double.init) ?? 0
+                    usage.windows.append(.init(limit: limit, used: used, reset: periods[index].end))
+                }
+                return usage
+            }
+    }
+
+    private static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    // MARK: Logging a lost Redis
+
+    private static let logger = Logger(label: "konnect.plugins.rate-limiting")
+    /// When the last "Redis unreachable" line was written (seconds since 1970): one per 10 s at most.
+    private static let lastWarning = ManagedAtomic<Int64>(0)
+
+    static func warn(_ error: any Error, settings: Settings, countingLocally: Bool) {
+        let now = Int64(Date().timeIntervalSince1970)
+        let last = lastWarning.load(ordering: .relaxed)
+        guard now - last >= 10, lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        let what = countingLocally ? "counting on this node meanwhile (fault_tolerant)" : "refusing requests with 500"
+        logger.warning("rate-limiting: Redis at \(settings.host):\(settings.port) failed (\(error)); \(what)")
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import KonnectConfig
+import KonnectProxy
+import KonnectTestSupport
+import Testing
+
+/// rate-limiting with the redis policy against a real redis-server: two gateway nodes share one
+/// limit exactly, and a lost Redis is survived (fault_tolerant) or reported, never waited on.
+@Suite("Plugins: rate-limiting with Redis")
+struct RateLimitingRedisTests {
+    static func configuration(origin: Int, redisPort: Int, _ extra: [String: JSONValue] = [:]) -> Configuration {
+        let config: JSONValue = .object([
+            "day": 5, "limit_by": "header", "header_name": "X-Client", "policy": "redis",
+            "redis": .object(["host": "127.0.0.1", "port": .number(Double(redisPort)), "timeout": 500]),
+        ].merging(extra) { $1 })
+        return pluginConfiguration(port: origin, plugins: [Plugin(id: "p-rl", name: "rate-limiting", config: config)])
+    }
+
+    @Test func twoNodesSharingALimitLetExactlyThatManyThrough() async throws {
+        try await RedisServer.with { redis in
+            try await withProxy(configure: { Self.configuration(origin: $0[0], redisPort: redis.port) }) { first in
+                try await withProxy(configure: { Self.configuration(origin: $0[0], redisPort: redis.port) }) { second in
+                    let me = UUID().uuidString
+                    // 24 requests at once, split over the two nodes and four connections each.
+                    let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+                        for node in [first, second] {
+                            for _ in 0..<4 {
+                                group.addTask {
+                                    let client = try await node.client()
+                                    defer { client.close() }
+                                    var statuses: [Int] = []
+                                    for _ in 0..<3 { statuses.append(try await client.get("/x", headers: [("X-Client", me)]).status) }
+                                    return statuses
+                                }
+                            }
+                        }
+                        return try await group.reduce(into: [Int]()) { $0 += $1 }
+                    }
+                    #expect(statuses.filter { $0 == 200 }.count == 5)
+                    #expect(statuses.filter { $0 == 429 }.count == 19)
+                    #expect(first.origin.requests + second.origin.requests == 5)
+
+                    // Both nodes report the shared count.
+                    let other = UUID().uuidString
+                    let client = try await first.client()
+                    defer { client.close() }
+                    _ = try await client.get("/x", headers: [("X-Client", other)])
+                    let next = try await second.client()
+                    defer { next.close() }
+                    let response = try await next.get("/x", headers: [("X-Client", other)])
+                    #expect(response.header("x-ratelimit-remaining-day") == "3")
+                }
+            }
+        }
+    }
+
+    @Test func aSlidingWindowCountsInRedisToo() async throws {
+        try await RedisServer.with { redis in
+            try await withProxy(configure: {
+                Self.configuration(origin: $0[0], redisPort: redis.port, ["day": 2, "window_type": "sliding"])
+            }) { fx in
+                let me = UUID().uuidString
+                let client = try await fx.client()
+                defer { client.close() }
+                var statuses: [Int] = []
+                for _ in 0..<3 { statuses.append(try await client.get("/x", headers: [("X-Client", me)]).status) }
+                #expect(statuses == [200, 200, 429])
+            }
+        }
+    }
+
+    @Test func whenRedisIsLostTheGatewayCountsLocallyOrSaysSo() async throws {
+        try await RedisServer.with { redis in
+            try await withProxy(configure: { Self.configuration(origin: $0[0], redisPort: redis.port, ["day": 2]) }) { tolerant in
+                try await withProxy(configure: {
+                    Self.configuration(origin: $0[0], redisPort: redis.port, ["day": 2, "fault_tolerant": false])
+                }) { strict in
+                    let me = UUID().uuidString
+                    let client = try await tolerant.client()
+                    defer { client.close() }
+                    let strictClient = try await strict.client()
+                    defer { strictClient.close() }
+                    #expect(try await client.get("/x", headers: [("X-Client", me)]).status == 200)
+
+                    redis.kill()
+                    // fault_tolerant: requests keep flowing, counted on this node.
+                    let started = ContinuousClock.now
+                    let local = try await client.get("/x", headers: [("X-Client", me)])
+                    #expect(local.status == 200)
+                    #expect(local.header("x-ratelimit-remaining-day") == "1")
+                    // Without it: 500 with a message, well before any client would give up.
+                    let refused = try await strictClient.get("/x", headers: [("X-Client", me)])
+                    #expect(refused.status == 500)
+                    #expect(refused.text.contains("rate-limiting counters are unavailable"))
+                    #expect(ContinuousClock.now - started < .seconds(30))  // failed, not hung
+
+                    // Redis is back (empty: it keeps nothing on disk): counting resumes there.
+                    try redis.start()
+                    let back = try await strictClient.get("/x", headers: [("X-Client", me)])
+                    #expect(back.status == 200)
+                    #expect(back.header("x-ratelimit-remaining-day") == "1")
+                }
+            }
+        }
+    }
+}
