@@ -10,7 +10,7 @@
 #
 # Tunables (environment): THREAD_COUNTS ("1 2"), ROUNDS (5), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
 # IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
-# SINK_PORT (19110), NGINX_PORT (19200), KONNECT_PORT (19300).
+# SINK_PORT (19110), REDIS_PORT (19120), NGINX_PORT (19200), KONNECT_PORT (19300).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +29,7 @@ ROUTE_COUNTS=${ROUTE_COUNTS:-"10 10000"}
 BIG_SIZE=${BIG_SIZE:-2G}
 ORIGIN_PORT=${ORIGIN_PORT:-19100}
 SINK_PORT=${SINK_PORT:-19110}
+REDIS_PORT=${REDIS_PORT:-19120}
 NGINX_PORT=${NGINX_PORT:-19200}
 KONNECT_PORT=${KONNECT_PORT:-19300}
 HOST=127.0.0.1
@@ -88,6 +89,7 @@ install_missing() {
     command -v wrk >/dev/null || missing+=(wrk)
     command -v curl >/dev/null || missing+=(curl)
     command -v python3 >/dev/null || missing+=(python3)
+    command -v redis-server >/dev/null || [[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
     ((${#missing[@]} == 0)) && return 0
     if ((EUID != 0)) || ! command -v apt-get >/dev/null; then
         die "missing tools: ${missing[*]} (install them, or run as root on Debian/Ubuntu to let this script apt-get them)"
@@ -287,6 +289,9 @@ write_konnect_config() {
         # The same route behind rate-limiting, local policy, with a limit never reached (issue #5's benchmark).
         printf '      - name: bench-rl\n        paths: ["/bench-rl"]\n        strip_path: false\n'
         printf '        plugins:\n          - name: rate-limiting\n            config: {minute: 1000000000, limit_by: ip}\n'
+        # And with rate-limiting's redis policy, against the redis-server started here.
+        printf '      - name: bench-rl-redis\n        paths: ["/bench-rl-redis"]\n        strip_path: false\n'
+        printf '        plugins:\n          - name: rate-limiting\n            config: {minute: 1000000000, limit_by: ip, policy: redis, fault_tolerant: false, redis: {host: %s, port: %s}}\n' "$HOST" "$REDIS_PORT"
         printf '      - name: big\n        paths: ["/big/"]\n        strip_path: false\n'
         printf '      - name: early-upload\n        paths: ["/early-upload"]\n        strip_path: false\n'
         awk -v n="$extra_routes" 'BEGIN {
@@ -492,6 +497,14 @@ main() {
     sink_pid=$!
     STARTED_PIDS+=("$sink_pid")
     wait_ready "http://$HOST:$SINK_PORT/" "$sink_pid" 15 || die "upload_sink.py did not start on port $SINK_PORT"
+    local redis_pid redis_bin
+    redis_bin=$(command -v redis-server || echo /usr/bin/redis-server)
+    port_free "$REDIS_PORT" || die "port $REDIS_PORT on $HOST is already in use"
+    "$redis_bin" --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no --dir "$WORK" >"$WORK/logs/redis.log" 2>&1 &
+    redis_pid=$!
+    STARTED_PIDS+=("$redis_pid")
+    sleep 0.5
+    kill -0 "$redis_pid" 2>/dev/null || die "redis-server did not start on port $REDIS_PORT"
 
     write_konnect_config "$WORK/konnect-bench.yaml" 0
 
@@ -510,6 +523,8 @@ main() {
             die "konnect does not relay /bench-auth with the consumer's key"
         curl -s -i "http://$HOST:$KONNECT_PORT/bench-rl" | grep -qi '^x-ratelimit-remaining-minute:' ||
             die "konnect does not count /bench-rl"
+        curl -s -i "http://$HOST:$KONNECT_PORT/bench-rl-redis" | grep -qi '^x-ratelimit-remaining-minute:' ||
+            die "konnect does not count /bench-rl-redis in Redis"
 
         local -a npids
         read -r -a npids <<<"$(nginx_pids "$nginx_pid")"
@@ -520,10 +535,10 @@ main() {
         # nginx and Konnect in turn, ROUNDS times, so that a slow spell of the machine hits both.
         local round
         local -a n_rps=() n_p50=() n_p99=() n_cpu=() n_user=() n_cores=() n_req=() k_rps=() k_p50=() k_p99=() k_cpu=() k_user=() k_cores=() k_req=()
-        local -a a_rps=() a_cpu=() a_user=() l_rps=() l_cpu=()
-        local n_errors=none k_errors=none a_errors=none l_errors=none
+        local -a a_rps=() a_cpu=() a_user=() l_rps=() l_cpu=() d_rps=() d_cpu=()
+        local n_errors=none k_errors=none a_errors=none l_errors=none d_errors=none
         for ((round = 1; round <= ROUNDS; round++)); do
-            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect, then konnect with key-auth + acl, then with rate-limiting"
+            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect, then konnect with key-auth + acl, then with rate-limiting (local, redis)"
             run_wrk "http://$HOST:$NGINX_PORT/bench" "${npids[@]}"
             n_rps+=("$W_RPS") n_p50+=("$W_P50") n_p99+=("$W_P99") n_cpu+=("$W_CPU_US") n_user+=("$W_USER_US") n_cores+=("$W_CORES") n_req+=("$W_REQUESTS")
             [[ $W_ERRORS == none ]] || n_errors=$W_ERRORS
@@ -538,6 +553,9 @@ main() {
             run_wrk "http://$HOST:$KONNECT_PORT/bench-rl" "$konnect_pid"
             l_rps+=("$W_RPS") l_cpu+=("$W_CPU_US")
             [[ $W_ERRORS == none ]] || l_errors=$W_ERRORS
+            run_wrk "http://$HOST:$KONNECT_PORT/bench-rl-redis" "$konnect_pid"
+            d_rps+=("$W_RPS") d_cpu+=("$W_CPU_US")
+            [[ $W_ERRORS == none ]] || d_errors=$W_ERRORS
         done
         local nr np50 np99 nc nu kr kp50 kp99 kc ku
         nr=$(median "${n_rps[@]}") np50=$(median "${n_p50[@]}") np99=$(median "${n_p99[@]}") nc=$(median "${n_cpu[@]}") nu=$(median "${n_user[@]}")
@@ -551,6 +569,9 @@ main() {
         local lr lc
         lr=$(median "${l_rps[@]}") lc=$(median "${l_cpu[@]}")
         plugins+=("| $threads | rate-limiting (local) | $kr | $lr | $kc | $lc | $(awk -v a="$lc" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$lc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${l_cpu[*]} | $l_errors |")
+        local dr dc
+        dr=$(median "${d_rps[@]}") dc=$(median "${d_cpu[@]}")
+        plugins+=("| $threads | rate-limiting (redis) | $kr | $dr | $kc | $dc | $(awk -v a="$dc" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$dc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${d_cpu[*]} | $d_errors |")
         rounds+=("| $threads | ${n_cpu[*]} | ${k_cpu[*]} | $(paste -d' ' <(printf '%s\n' "${k_cpu[@]}") <(printf '%s\n' "${n_cpu[@]}") | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }') |")
         kill -0 "$konnect_pid" 2>/dev/null || die "konnect (threads $threads) exited during the load run"
 
@@ -642,7 +663,7 @@ main() {
         echo
         echo "### Plugins on the route"
         echo
-        echo 'The same route with key-auth and acl (allow one group; the key sent in `apikey`), and with rate-limiting (local policy, `minute: 1000000000`, `limit_by: ip`: every request counted under one key, headers sent), each measured right after the bare route in every round. Medians; the per-round figures in order.'
+        echo 'The same route with key-auth and acl (allow one group; the key sent in `apikey`), and with rate-limiting (`minute: 1000000000`, `limit_by: ip`: every request counted under one key, headers sent; local policy, and redis policy against a local redis-server whose own CPU is not counted), each measured right after the bare route in every round. Medians; the per-round figures in order.'
         echo
         echo "| Threads | Plugins | Requests/s bare | Requests/s with plugins | CPU µs/request bare | CPU µs/request with plugins | plugins / bare | plugins / nginx | bare rounds | plugin rounds | Errors |"
         echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"

@@ -1,8 +1,5 @@
 import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import KonnectConfig
 import NIOConcurrencyHelpers
 import NIOCore
@@ -129,17 +126,20 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
     }
 
 
-    private func makeRequest(_ token: String) -> URLRequest {
-        var request = URLRequest(url: endpoint, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue(authorization, forHTTPHeaderField: "Authorization")
-        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        for (name, value) in extraHeaders { request.setValue(value, forHTTPHeaderField: name) }
+    /// The introspection request for `token`: headers and form body.
+    private func makeRequest(_ token: String) -> Request {
         var form = "token=" + Self.formEncode(token)
         if let tokenTypeHint { form += "&token_type_hint=" + Self.formEncode(tokenTypeHint) }
-        request.httpBody = Data(form.utf8)
-        return request
+        let headers = [("Authorization", authorization), ("Content-Type", "application/x-www-form-urlencoded"),
+                       ("Accept", "application/json")] + extraHeaders
+        return Request(url: endpoint.absoluteString, headers: headers, form: form, timeout: timeout)
+    }
+
+    struct Request: Sendable {
+        var url: String
+        var headers: [(String, String)]
+        var form: String
+        var timeout: Double
     }
 
     enum Outcome: Sendable {
@@ -148,12 +148,12 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
     }
 
     /// Asks the endpoint; an answer that is not a JSON object counts as a failure.
-    static func introspect(_ request: URLRequest) async -> Outcome {
-        guard let (data, response) = try? await URLSession.shared.data(for: request),
-              (response as? HTTPURLResponse)?.statusCode == 200, data.count <= 1 << 20,
-              let text = String(data: data, encoding: .utf8),
-              case .object(let fields)? = try? JSONValue.parse(text)
-        else { return .failed }
+    static func introspect(_ request: Request) async -> Outcome {
+        let answer = await PluginHTTP.send(request.url, method: .POST, headers: request.headers, body: request.form,
+                                           timeout: .milliseconds(Int64(request.timeout * 1000)), limit: 1 << 20)
+        guard let answer, answer.status == 200, case .object(let fields)? = try? JSONValue.parse(answer.body) else {
+            return .failed
+        }
         return .answered(fields)
     }
 

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import NIOConcurrencyHelpers
 
 /// JWKS documents of identity providers, fetched when first needed and kept for the process
@@ -114,12 +111,9 @@ final class JWKSCache: Sendable {
 
     /// The document at `url`, or nil when it cannot be had within 10 seconds or is too large.
     static func download(_ url: String) async -> String? {
-        guard let url = URL(string: url) else { return nil }
-        var request = URLRequest(url: url, timeoutInterval: 10)
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        guard let (data, response) = try? await URLSession.shared.data(for: request),
-              (response as? HTTPURLResponse)?.statusCode == 200, data.count <= maximumSize
-        else { return nil }
-        return String(data: data, encoding: .utf8)
+        let answer = await PluginHTTP.send(url, headers: [("Accept", "application/json")], timeout: .seconds(10),
+                                           limit: maximumSize)
+        guard let answer, answer.status == 200 else { return nil }
+        return answer.body
     }
 }
