@@ -35,6 +35,11 @@ public final class PluginContext {
     public internal(set) var serviceID: String?
     /// The request's path, normalized as routing saw it (set before the access phase).
     public var path = ""
+    /// The named captures of the matched route's regex path (set before the access phase).
+    public var uriCaptures: [String: String] = [:]
+    /// The method and path sent upstream instead of the client's (request-transformer).
+    public var upstreamMethod: String?
+    public var upstreamPath: String?
     /// The loop the request is served on: a plugin that waits completes its decision here.
     public let eventLoop: any EventLoop
     /// The plugins that apply, in order, once the access phase has run (consumer-scoped ones
@@ -74,6 +79,8 @@ public final class PluginContext {
     public private(set) var removedHeaders: [String] = PluginContext.identityHeaders
     /// Query arguments the upstream request leaves out (`hide_credentials`).
     public private(set) var removedQueryArguments: [String] = []
+    /// A query string that replaces the client's (without `?`; empty for none).
+    public private(set) var replacedQuery: String?
 
     /// Headers that carry the identity Konnect established.
     public static let identityHeaders = [
@@ -152,9 +159,16 @@ public final class PluginContext {
         return values
     }
 
-    /// The query string without the arguments `removedQueryArguments` names, or nil when nothing
-    /// is left.
+    /// Sends `query` (without `?`) upstream instead of the query as it stands; arguments removed
+    /// later are still left out.
+    public func replaceQuery(_ query: String) {
+        replacedQuery = query
+    }
+
+    /// The query string sent upstream: the client's (or its replacement) without the arguments
+    /// `removedQueryArguments` names; nil when nothing is left.
     public func rewrittenQuery() -> Substring? {
+        let query = replacedQuery.map { $0.isEmpty ? nil : Substring($0) } ?? self.query
         guard let query, !removedQueryArguments.isEmpty else { return query }
         let kept = query.split(separator: "&", omittingEmptySubsequences: true).filter { pair in
             let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]

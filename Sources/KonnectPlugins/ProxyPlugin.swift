@@ -182,6 +182,7 @@ public enum ProxyPlugins {
             case "request-termination": return RequestTerminationPlugin(config: config)
             case "correlation-id": return CorrelationIDPlugin(config: config)
             case "rate-limiting": return try RateLimitingPlugin(config: config)
+            case "request-transformer": return RequestTransformerPlugin(config: config)
             default: return nil
             }
         } catch {

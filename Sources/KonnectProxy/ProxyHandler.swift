@@ -401,6 +401,7 @@ final class ProxyHandler: TCPStreamDelegate {
             pluginContext = context
             pluginChain = chain
             context.path = path
+            if !match.captures.isEmpty { context.uriCaptures = match.captures }
             let result = chain.access(context)
             guard case .proceed = result else {
                 decided(result, routed)
@@ -543,14 +544,16 @@ final class ProxyHandler: TCPStreamDelegate {
         let removed = plugins?.removedHeaders
         let identityLines = plugins?.identity?.headerLines
         let pluginLines = plugins?.upstreamLines
-        let estimate = head.bytes.readableBytes + match.upstreamPath.utf8.count + originalPath.utf8.count
+        let method = plugins?.upstreamMethod ?? head.method
+        let upstreamPath = plugins?.upstreamPath ?? match.upstreamPath
+        let estimate = head.bytes.readableBytes + upstreamPath.utf8.count + originalPath.utf8.count
             + host.utf8.count + 2 * clientIP.utf8.count + (match.strippedPrefix?.utf8.count ?? 0) + 320
             + (identityLines?.utf8.count ?? 0) + (pluginLines?.utf8.count ?? 0)
         var out = allocator.buffer(capacity: estimate + 64)  // room for Host, written per attempt
         out.writeHead(estimate: estimate) { out in
-            out.write(head.method)
+            out.write(method)
             out.write(" ")
-            out.write(match.upstreamPath)
+            out.write(upstreamPath)
             if let query {
                 out.write("?")
                 out.write(query)

@@ -40,6 +40,27 @@ enum PluginChecks {
         }
     }
 
+    /// `name:value`: a non-empty name before the first colon.
+    static let namePair: @Sendable (JSONValue) -> String? = { value in
+        guard let text = value.string, let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+            return "`name:value` (a name, a colon, then the value)"
+        }
+        return nil
+    }
+
+    /// A header a transformer may touch: any but `Host`, which Konnect sets for each target.
+    static let transformableHeader: @Sendable (JSONValue) -> String? = { value in
+        if let problem = headerName(value) { return problem }
+        return value.string?.lowercased() == "host" ? "a header other than Host (set preserve_host on the route, or the service's host)" : nil
+    }
+
+    /// `name:value` whose name is a header a transformer may touch.
+    static let headerPair: @Sendable (JSONValue) -> String? = { value in
+        if let problem = namePair(value) { return problem }
+        let name = value.string.map { String($0[..<($0.firstIndex(of: ":") ?? $0.endIndex)]) } ?? ""
+        return transformableHeader(.string(name)).map { "`name:value` with \($0)" }
+    }
+
     /// A rule: at least one of two list fields is set (and not empty).
     static func atLeastOne(_ first: String, _ second: String) -> @Sendable ([String: JSONValue]) -> PluginSchema.Problem? {
         { config in

@@ -1,0 +1,90 @@
+import KonnectConfig
+import KonnectProxy
+import Testing
+
+/// request-transformer: each operation on headers, query arguments and bodies, as argument tables
+/// of (config, request, what the upstream must and must not see). The origin echoes the request
+/// it got: its first line, its headers (lower-cased), an empty line, then the body.
+@Suite("Plugins: request-transformer")
+struct RequestTransformerPluginTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var config: String
+        var request: String
+        var sees: [String]
+        var doesNotSee: [String] = []
+        var testDescription: String { name }
+    }
+
+    static func configuration(port: Int, config: String) throws -> Configuration {
+        var configuration = pluginConfiguration(port: port, plugins: [
+            Plugin(id: "p-rt", name: "request-transformer", config: try JSONValue.parse(config)),
+        ])
+        configuration.routes.append(Route(id: "r-users", name: "users", paths: [#"~/users/(?<id>\d+)$"#], serviceID: "s1"))
+        configuration.plugins.append(Plugin(id: "p-rt-users", name: "request-transformer", config: try JSONValue.parse(config),
+                                            routeID: "r-users"))
+        return configuration
+    }
+
+    static func post(_ path: String, _ contentType: String, _ body: String) -> String {
+        "POST \(path) HTTP/1.1\r\nHost: a\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
+    static let cases: [Case] = [
+        Case(name: "headers: remove, rename, replace, add, append, in that order",
+             config: #"{"remove": {"headers": ["x-gone", "x-again"]}, "rename": {"headers": ["x-old:x-new"]},"#
+                + #" "replace": {"headers": ["x-swap:swapped", "x-absent:never"]}, "add": {"headers": ["x-again:readded", "x-swap:ignored", "x-copy:$(headers.x-from)"]},"#
+                + #" "append": {"headers": ["x-list:two"]}}"#,
+             request: "GET /h HTTP/1.1\r\nHost: a\r\nX-Gone: 1\r\nX-Again: 1\r\nX-Old: moved\r\nX-Swap: before\r\nX-From: copied\r\nX-List: one\r\n\r\n",
+             sees: ["x-new: moved", "x-swap: swapped", "x-again: readded", "x-copy: copied", "x-list: one", "x-list: two"],
+             doesNotSee: ["x-gone", "x-old", "before", "x-absent", "ignored", "x-again: 1"]),
+        Case(name: "query arguments, with templates over the client's values",
+             config: #"{"remove": {"querystring": ["drop"]}, "rename": {"querystring": ["b:bee"]}, "replace": {"querystring": ["c:3"]},"#
+                + #" "add": {"querystring": ["d:$(query_params.c)", "c:ignored"]}, "append": {"querystring": ["c:4"]}}"#,
+             request: "GET /q?drop=1&b=2&c=x HTTP/1.1\r\nHost: a\r\n\r\n",
+             sees: ["GET /q?bee=2&c=3&d=x&c=4 HTTP/1.1"], doesNotSee: ["drop", "ignored"]),
+        Case(name: "the path from a route capture, and the method",
+             config: #"{"http_method": "POST", "replace": {"uri": "/v2/people/$(uri_captures.id)"}}"#,
+             request: "GET /users/42?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
+             sees: ["POST /v2/people/42?x=1 HTTP/1.1"]),
+        Case(name: "JSON body fields by dotted path",
+             config: #"{"remove": {"body": ["secret"]}, "rename": {"body": ["user.name:user.full_name"]},"#
+                + #" "replace": {"body": ["user.role:admin", "user.absent:x"]}, "add": {"body": ["meta.source:$(headers.x-src)"]},"#
+                + #" "append": {"body": ["tags:new"]}}"#,
+             request: post("/j", "application/json", #"{"secret":"s","user":{"name":"Ann","role":"guest"},"tags":["old"]}"#)
+                .replacingOccurrences(of: "Host: a\r\n", with: "Host: a\r\nX-Src: gw\r\n"),
+             sees: [#""full_name":"Ann""#, #""role":"admin""#, #""meta":{"source":"gw"}"#, #""tags":["old","new"]"#],
+             doesNotSee: ["secret", #""name""#, "absent"]),
+        Case(name: "form body fields",
+             config: #"{"remove": {"body": ["password"]}, "add": {"body": ["source:gateway"]}}"#,
+             request: post("/f", "application/x-www-form-urlencoded", "user=ann&password=p"),
+             sees: ["content-length: 23\n", "\n\nuser=ann&source=gateway"], doesNotSee: ["password"]),
+        Case(name: "a body that is not JSON or a form passes untouched",
+             config: #"{"remove": {"body": ["a"]}}"#,
+             request: post("/t", "text/plain", "a=1"), sees: ["\n\na=1"]),
+        Case(name: "JSON that is not an object passes untouched",
+             config: #"{"add": {"body": ["a:1"]}}"#,
+             request: post("/t", "application/json", "[1,2]"), sees: ["\n\n[1,2]"]),
+        Case(name: "a body over max_body_size passes untouched",
+             config: #"{"remove": {"body": ["a"]}, "max_body_size": 4}"#,
+             request: post("/t", "application/json", #"{"a":1}"#), sees: [#"{"a":1}"#]),
+        Case(name: "a chunked body passes untouched",
+             config: #"{"remove": {"body": ["a"]}}"#,
+             request: "POST /t HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{\"a\":1}\r\n0\r\n\r\n",
+             sees: [#"{"a":1}"#]),
+    ]
+
+    @Test(arguments: cases)
+    func theUpstreamSeesTheTransformedRequest(_ test: Case) async throws {
+        try await withProxy(configure: { try! Self.configuration(port: $0[0], config: test.config) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            try await client.send(test.request)
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            let echoed = response.text
+            for text in test.sees { #expect(echoed.contains(text), "missing \(text.debugDescription) in:\n\(echoed)") }
+            for text in test.doesNotSee { #expect(!echoed.contains(text), "unexpected \(text.debugDescription) in:\n\(echoed)") }
+        }
+    }
+}
