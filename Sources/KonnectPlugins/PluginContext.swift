@@ -59,6 +59,13 @@ public final class PluginContext {
     public private(set) var replacedRequestBody: ByteBuffer?
     /// A plugin will change the response body's length (set in the response-header phase).
     public private(set) var rewritesResponseBody = false
+    /// The upstream's response head, during the response phases (nil for Konnect's own answers).
+    public var responseHead: (any PluginRequestHead)?
+    /// Header names (lower-cased) left out of the upstream's response.
+    public private(set) var removedResponseHeaders: [String] = []
+    /// What a plugin keeps for one request between calls of a phase (a body being gathered), by
+    /// plugin name.
+    public var pluginState: [String: Any] = [:]
     /// The largest request body plugins may ask to have in memory.
     public static let bufferedBodyLimit: Int64 = 16 << 20
     /// Values a plugin keeps from one phase to the next, by plugin name.
@@ -137,6 +144,12 @@ public final class PluginContext {
     /// connection closes for an HTTP/1.0 client).
     public func rewriteResponseBody() {
         rewritesResponseBody = true
+    }
+
+    /// Leaves the header (any case) out of the upstream's response.
+    public func removeResponseHeader(_ name: String) {
+        let lowered = name.lowercased()
+        if !removedResponseHeaders.contains(lowered) { removedResponseHeaders.append(lowered) }
     }
 
     public func removeHeader(_ lowercasedName: String) {

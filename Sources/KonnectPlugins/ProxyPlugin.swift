@@ -183,6 +183,7 @@ public enum ProxyPlugins {
             case "correlation-id": return CorrelationIDPlugin(config: config)
             case "rate-limiting": return try RateLimitingPlugin(config: config)
             case "request-transformer": return RequestTransformerPlugin(config: config)
+            case "response-transformer": return ResponseTransformerPlugin(config: config)
             default: return nil
             }
         } catch {

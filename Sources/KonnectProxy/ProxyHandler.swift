@@ -716,6 +716,9 @@ final class ProxyHandler: TCPStreamDelegate {
             plan.loopStates[loop.index].recordLatency(target, microseconds: micros)
         }
         responseStatus = head.status
+        if let context = pluginContext, context.phases.contains(.responseHeaders) {
+            context.responseHead = PluginHead(head: head)
+        }
         runResponseHeaderPhase(status: head.status)
         var clientFraming = framing
         if let context = pluginContext, context.phases.contains(.responseBody) {
@@ -873,6 +876,7 @@ final class ProxyHandler: TCPStreamDelegate {
             clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
         }
         let pluginLines = pluginContext?.responseLines
+        let removed = pluginContext?.removedResponseHeaders ?? []
         out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0) + (pluginLines?.utf8.count ?? 0)) { out in
             out.write(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             head.writeBytes(from: 9, to: statusLineEnd, to: &out)
@@ -883,6 +887,9 @@ final class ProxyHandler: TCPStreamDelegate {
                     return false
                 }
                 if HeaderRules.isNamed(head, field, by: connection.named) { return false }
+                if !removed.isEmpty, removed.contains(where: { field.nameLength == $0.utf8.count && head.name(of: field, equalsLowercased: $0) }) {
+                    return false
+                }
                 if field.nameLength == 12 && head.name(of: field, is: "x-request-id") { upstreamSentRequestID = true }
                 return true
             }

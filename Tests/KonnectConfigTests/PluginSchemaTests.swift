@@ -43,6 +43,7 @@ struct PluginSchemaTests {
         ("  - name: request-transformer\n    config: {add: {headers: [no-colon]}}", "plugins[0].config.add.headers[0]", "`name:value`", 4),
         ("  - name: request-transformer\n    config: {remove: {headers: [Host]}}", "plugins[0].config.remove.headers[0]", "other than Host", 4),
         ("  - name: request-transformer\n    config: {http_method: HEAD}", "plugins[0].config.http_method", "one of", 4),
+        ("  - name: response-transformer\n    config: {add: {json_types: [date]}}", "plugins[0].config.add.json_types[0]", "one of", 4),
         ("  - name: rate-limiting\n    config: {limit_by: ip}", "plugins[0].config.minute", "at least one of second", 4),
         ("  - name: rate-limiting\n    config: {minute: 10, hour: 5}", "plugins[0].config.hour", "at least minute's limit (10)", 4),
         ("  - name: rate-limiting\n    config: {minute: 0}", "plugins[0].config.minute", "of at least 1", 4),

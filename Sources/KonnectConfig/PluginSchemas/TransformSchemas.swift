@@ -33,6 +33,46 @@ extension PluginSchema {
                     "Largest body (bytes, from Content-Length) whose fields are transformed; larger or chunked bodies pass untouched, with a log line."),
     ])
 
+    /// One group of response-transformer operations: header names and JSON body fields, with the
+    /// types of the values (`json_types`) where values are given.
+    static func responseOperations(pairs: Bool, types: Bool) -> PluginField.FieldType {
+        var fields = [
+            PluginField.strings("headers", default: [], check: pairs ? PluginChecks.headerPair : PluginChecks.headerName,
+                                pairs ? "Headers, as `name:value`." : "Header names."),
+            PluginField.strings("json", default: [], check: pairs ? PluginChecks.namePair : nil,
+                                pairs ? "JSON body fields (dotted paths into nested objects), as `name:value`." : "JSON body fields (dotted paths into nested objects)."),
+        ]
+        if types {
+            fields.append(.strings("json_types", default: [], oneOf: ["string", "number", "boolean"],
+                                   "The type of each `json` value, by position (string when not given)."))
+        }
+        return .record(fields)
+    }
+
+    private static func emptyResponseOperations(types: Bool) -> JSONValue {
+        var fields: [String: JSONValue] = ["headers": .array([]), "json": .array([])]
+        if types { fields["json_types"] = .array([]) }
+        return .object(fields)
+    }
+
+    static let responseTransformer = PluginSchema("response-transformer", fields: [
+        PluginField("remove", responseOperations(pairs: false, types: false), required: true,
+                    default: emptyResponseOperations(types: false), "Removed first."),
+        PluginField("rename", responseOperations(pairs: true, types: false), required: true,
+                    default: emptyResponseOperations(types: false), "Renamed next, as `old:new`, when present."),
+        PluginField("replace", responseOperations(pairs: true, types: true), required: true,
+                    default: emptyResponseOperations(types: true), "Values replaced next, when present."),
+        PluginField("add", responseOperations(pairs: true, types: true), required: true,
+                    default: emptyResponseOperations(types: true), "Added next, when not present."),
+        PluginField("append", responseOperations(pairs: true, types: true), required: true,
+                    default: emptyResponseOperations(types: true), "Added last, next to any value already there."),
+        PluginField("allow", .record([
+            .strings("json", "JSON body fields kept (dotted paths); all others are dropped. Empty: all are kept."),
+        ]), required: true, default: .object(["json": .array([])]), "Response JSON field filtering (beyond Kong OSS)."),
+        PluginField("max_body_size", .integer, required: true, default: 1_048_576, between: 0...16_777_216,
+                    "Largest body (bytes) whose JSON is transformed; a larger one passes untouched, with a log line."),
+    ])
+
     private static func emptyOperations(uri: Bool) -> JSONValue {
         var fields: [String: JSONValue] = ["headers": .array([]), "querystring": .array([]), "body": .array([])]
         if uri { fields["uri"] = .null }

@@ -11,39 +11,18 @@ struct RequestTransformerPlugin: ProxyPlugin {
     let name = "request-transformer"
     var phases: PluginPhases { .access }
 
-    /// One kind of operation, for headers, query arguments and body fields.
-    struct Operations: Sendable {
-        var remove: [String] = []
-        var rename: [TransformPair] = []
-        var replace: [TransformPair] = []
-        var add: [TransformPair] = []
-        var append: [TransformPair] = []
-
-        var isEmpty: Bool { remove.isEmpty && rename.isEmpty && replace.isEmpty && add.isEmpty && append.isEmpty }
-
-        init() {}
-
-        init(_ config: JSONValue, _ key: String) {
-            remove = config["remove"]?.texts(key) ?? []
-            rename = (config["rename"]?.texts(key) ?? []).map(TransformPair.init)
-            replace = (config["replace"]?.texts(key) ?? []).map(TransformPair.init)
-            add = (config["add"]?.texts(key) ?? []).map(TransformPair.init)
-            append = (config["append"]?.texts(key) ?? []).map(TransformPair.init)
-        }
-    }
-
-    let headers: Operations
-    let query: Operations
-    let body: Operations
+    let headers: TransformOperations
+    let query: TransformOperations
+    let body: TransformOperations
     let method: String?
     let uri: TransformTemplate?
     let maxBodySize: Int
     static let logger = Logger(label: "konnect.plugins.request-transformer")
 
     init(config: JSONValue) {
-        headers = Operations(config, "headers")
-        query = Operations(config, "querystring")
-        body = Operations(config, "body")
+        headers = TransformOperations(config, "headers")
+        query = TransformOperations(config, "querystring")
+        body = TransformOperations(config, "body")
         method = config.text("http_method")
         uri = config["replace"]?.text("uri").map(TransformTemplate.init)
         maxBodySize = Int(config.number("max_body_size") ?? 1_048_576)
@@ -78,46 +57,13 @@ struct RequestTransformerPlugin: ProxyPlugin {
     // MARK: Headers
 
     private func transformHeaders(_ context: PluginContext) {
-        var removed = Set<String>()
-        var added: [(name: String, value: String)] = []
-        func current(_ name: String) -> String? {
-            let lowered = name.lowercased()
-            if let value = added.last(where: { $0.name.lowercased() == lowered })?.value { return value }
-            guard !removed.contains(lowered), case .one(let value) = context.head.value(named: lowered) else { return nil }
-            return value
+        let edits = headers.headerEdits(context) { name in
+            if case .one(let value) = context.head.value(named: name) { return value }
+            return nil
         }
-        func remove(_ name: String) {
-            removed.insert(name.lowercased())
-            added.removeAll { $0.name.lowercased() == name.lowercased() }
-        }
-        for name in headers.remove { remove(name) }
-        for pair in headers.rename {
-            let newName = pair.value.render(context)
-            guard let value = current(pair.name), Self.isHeaderName(newName) else { continue }
-            remove(pair.name)
-            added.append((newName, value))
-        }
-        for pair in headers.replace where current(pair.name) != nil {
-            remove(pair.name)
-            added.append((pair.name, pair.value.render(context)))
-        }
-        for pair in headers.add where current(pair.name) == nil {
-            added.append((pair.name, pair.value.render(context)))
-        }
-        for pair in headers.append {
-            added.append((pair.name, pair.value.render(context)))
-        }
-        for name in removed { context.removeHeader(name) }
-        for (name, value) in added where AccessResult.Header.isSafe(value) {
+        for name in edits.removed { context.removeHeader(name) }
+        for (name, value) in edits.added where AccessResult.Header.isSafe(value) {
             context.addUpstreamLine(AccessResult.Header(name, value).line)
-        }
-    }
-
-    /// A header name a template produced: a non-empty token.
-    static func isHeaderName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || "!#$%&'*+-.^_`|~".utf8.contains(byte)
         }
     }
 
@@ -134,7 +80,7 @@ struct RequestTransformerPlugin: ProxyPlugin {
         guard case .one(let contentType) = context.head.value(named: "content-type") else { return nil }
         let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         let kind: BodyKind
-        if media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json")) {
+        if isJSONMediaType(contentType) {
             kind = .json
         } else if media == "application/x-www-form-urlencoded" {
             kind = .form
@@ -163,31 +109,14 @@ struct RequestTransformerPlugin: ProxyPlugin {
                 Self.logger.info("request-transformer: a JSON body that is not a JSON object passes untouched")
                 return
             }
-            var json = parsed
-            for name in body.remove { json.removeValue(at: JSONValue.path(name)) }
-            for pair in body.rename {
-                let path = JSONValue.path(pair.name)
-                guard json.value(at: path) != nil else { continue }
-                let target = JSONValue.path(pair.value.render(context))
-                var moved = json
-                guard let value = moved.removeValue(at: path), moved.setValue(value, at: target) else { continue }
-                json = moved
+            func rendered(_ pairs: [TransformPair]) -> [(path: [Substring], value: JSONValue)] {
+                pairs.map { (JSONValue.path($0.name), .string($0.value.render(context))) }
             }
-            for pair in body.replace where json.value(at: JSONValue.path(pair.name)) != nil {
-                json.setValue(.string(pair.value.render(context)), at: JSONValue.path(pair.name))
-            }
-            for pair in body.add where json.value(at: JSONValue.path(pair.name)) == nil {
-                json.setValue(.string(pair.value.render(context)), at: JSONValue.path(pair.name))
-            }
-            for pair in body.append {
-                let path = JSONValue.path(pair.name)
-                let value = JSONValue.string(pair.value.render(context))
-                switch json.value(at: path) {
-                case .array(let items)?: json.setValue(.array(items + [value]), at: path)
-                case let existing?: json.setValue(.array([existing, value]), at: path)
-                case nil: json.setValue(.array([value]), at: path)
-                }
-            }
+            let edits = JSONEdits(
+                remove: body.remove.map(JSONValue.path),
+                rename: body.rename.map { (JSONValue.path($0.name), JSONValue.path($0.value.render(context))) },
+                replace: rendered(body.replace), add: rendered(body.add), append: rendered(body.append))
+            let json = edits.apply(to: parsed)
             context.replaceRequestBody(ByteBuffer(string: json.jsonText))
         }
     }
@@ -203,7 +132,7 @@ struct RequestTransformerPlugin: ProxyPlugin {
             }
         }
 
-        mutating func apply(_ operations: Operations, _ context: PluginContext) {
+        mutating func apply(_ operations: TransformOperations, _ context: PluginContext) {
             for name in operations.remove { items.removeAll { $0.name == name } }
             for pair in operations.rename {
                 let newName = pair.value.render(context)

@@ -1,0 +1,175 @@
+import Foundation
+import KonnectConfig
+
+/// A value with `$(headers.x)`, `$(query_params.y)` or `$(uri_captures.z)` in it (also written
+/// `$(headers["x-y"])`), filled in from the request; a value the request lacks becomes empty.
+struct TransformTemplate: Sendable {
+    enum Part: Sendable {
+        case text(String)
+        case header(String)
+        case query(String)
+        case capture(String)
+    }
+
+    let parts: [Part]
+
+    init(_ text: String) {
+        var parts: [Part] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "$("), let end = rest[start.upperBound...].firstIndex(of: ")"),
+              let reference = Self.reference(rest[start.upperBound..<end]) {
+            if start.lowerBound > rest.startIndex { parts.append(.text(String(rest[..<start.lowerBound]))) }
+            parts.append(reference)
+            rest = rest[rest.index(after: end)...]
+        }
+        if !rest.isEmpty { parts.append(.text(String(rest))) }
+        self.parts = parts
+    }
+
+    /// `headers.x`, `headers["x"]` (or with single quotes), likewise `query_params` and `uri_captures`.
+    private static func reference(_ text: Substring) -> Part? {
+        let kinds: [(String, (String) -> Part)] = [
+            ("headers", { .header($0.lowercased()) }), ("query_params", { .query($0) }), ("uri_captures", { .capture($0) }),
+        ]
+        for (prefix, make) in kinds where text.hasPrefix(prefix) {
+            let rest = text.dropFirst(prefix.count)
+            if rest.hasPrefix("."), rest.count > 1 { return make(String(rest.dropFirst())) }
+            if rest.hasPrefix("["), rest.hasSuffix("]") {
+                let inner = rest.dropFirst().dropLast()
+                if inner.count >= 2, let quote = inner.first, quote == "\"" || quote == "'", inner.last == quote {
+                    return make(String(inner.dropFirst().dropLast()))
+                }
+            }
+        }
+        return nil
+    }
+
+    var isLiteral: Bool {
+        parts.allSatisfy { if case .text = $0 { true } else { false } }
+    }
+
+    func render(_ context: PluginContext) -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case .text(let text): out += text
+            case .header(let name):
+                if case .one(let value) = context.head.value(named: name) { out += value }
+            case .query(let name): out += context.queryValues(name).first ?? ""
+            case .capture(let name): out += context.uriCaptures[name] ?? ""
+            }
+        }
+        return out
+    }
+}
+
+/// A `name:value` operation of a transformer, its value a template.
+struct TransformPair: Sendable {
+    let name: String
+    let value: TransformTemplate
+
+    /// From `name:value`, split at the first colon (the schema made sure there is one).
+    init(_ text: String) {
+        let colon = text.firstIndex(of: ":") ?? text.endIndex
+        name = String(text[..<colon])
+        value = TransformTemplate(colon < text.endIndex ? String(text[text.index(after: colon)...]) : "")
+    }
+}
+
+/// A transformer's operations on one kind of thing (headers, query arguments, body fields):
+/// Kong's remove, rename, replace, add and append, applied in that order.
+struct TransformOperations: Sendable {
+    var remove: [String] = []
+    var rename: [TransformPair] = []
+    var replace: [TransformPair] = []
+    var add: [TransformPair] = []
+    var append: [TransformPair] = []
+
+    var isEmpty: Bool { remove.isEmpty && rename.isEmpty && replace.isEmpty && add.isEmpty && append.isEmpty }
+
+    init() {}
+
+    /// The lists named `key` in each operation's record of `config`.
+    init(_ config: JSONValue, _ key: String) {
+        func pairs(_ operation: String) -> [TransformPair] { (config[operation]?.texts(key) ?? []).map(TransformPair.init) }
+        remove = config["remove"]?.texts(key) ?? []
+        rename = pairs("rename")
+        replace = pairs("replace")
+        add = pairs("add")
+        append = pairs("append")
+    }
+
+    /// The header edits: names to remove (lower-cased) and fields to add. `existing` gives a
+    /// header's single value before any edit (nil when absent or repeated).
+    func headerEdits(_ context: PluginContext, existing: (String) -> String?) -> (removed: Set<String>, added: [(name: String, value: String)]) {
+        var removed = Set<String>()
+        var added: [(name: String, value: String)] = []
+        func current(_ name: String) -> String? {
+            let lowered = name.lowercased()
+            if let value = added.last(where: { $0.name.lowercased() == lowered })?.value { return value }
+            return removed.contains(lowered) ? nil : existing(lowered)
+        }
+        func drop(_ name: String) {
+            removed.insert(name.lowercased())
+            added.removeAll { $0.name.lowercased() == name.lowercased() }
+        }
+        for name in remove { drop(name) }
+        for pair in rename {
+            let newName = pair.value.render(context)
+            guard let value = current(pair.name), Self.isHeaderName(newName) else { continue }
+            drop(pair.name)
+            added.append((newName, value))
+        }
+        for pair in replace where current(pair.name) != nil {
+            drop(pair.name)
+            added.append((pair.name, pair.value.render(context)))
+        }
+        for pair in add where current(pair.name) == nil { added.append((pair.name, pair.value.render(context))) }
+        for pair in append { added.append((pair.name, pair.value.render(context))) }
+        return (removed, added)
+    }
+
+    /// A header name a template produced: a non-empty token.
+    static func isHeaderName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+}
+
+/// JSON body operations, with each value already made (a template rendered, or a typed literal).
+struct JSONEdits {
+    var remove: [[Substring]] = []
+    var rename: [(from: [Substring], to: [Substring])] = []
+    var replace: [(path: [Substring], value: JSONValue)] = []
+    var add: [(path: [Substring], value: JSONValue)] = []
+    var append: [(path: [Substring], value: JSONValue)] = []
+
+    /// `object` with the edits applied in Kong's order.
+    func apply(to object: JSONValue) -> JSONValue {
+        var json = object
+        for path in remove { json.removeValue(at: path) }
+        for (from, to) in rename where json.value(at: from) != nil {
+            var moved = json
+            guard let value = moved.removeValue(at: from), moved.setValue(value, at: to) else { continue }
+            json = moved
+        }
+        for (path, value) in replace where json.value(at: path) != nil { json.setValue(value, at: path) }
+        for (path, value) in add where json.value(at: path) == nil { json.setValue(value, at: path) }
+        for (path, value) in append {
+            switch json.value(at: path) {
+            case .array(let items)?: json.setValue(.array(items + [value]), at: path)
+            case let existing?: json.setValue(.array([existing, value]), at: path)
+            case nil: json.setValue(.array([value]), at: path)
+            }
+        }
+        return json
+    }
+}
+
+/// Whether a `Content-Type` names JSON (`application/json`, or `application/…+json`).
+func isJSONMediaType(_ contentType: String) -> Bool {
+    let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
+}
