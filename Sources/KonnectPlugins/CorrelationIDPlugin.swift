@@ -44,7 +44,7 @@ struct CorrelationIDPlugin: ProxyPlugin {
     }
 
     func responseHeaders(_ context: PluginContext, status: Int) {
-        if let id = context.values[name] { context.addResponseHeader(headerName, id) }
+        if let id = context.values[name] as? String { context.addResponseHeader(headerName, id) }
     }
 
     private func generate(_ context: PluginContext) -> String {

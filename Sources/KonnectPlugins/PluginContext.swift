@@ -63,13 +63,11 @@ public final class PluginContext {
     public var responseHead: (any PluginRequestHead)?
     /// Header names (lower-cased) left out of the upstream's response.
     public private(set) var removedResponseHeaders: [String] = []
-    /// What a plugin keeps for one request between calls of a phase (a body being gathered), by
-    /// plugin name.
-    public var pluginState: [String: Any] = [:]
     /// The largest request body plugins may ask to have in memory.
     public static let bufferedBodyLimit: Int64 = 16 << 20
-    /// Values a plugin keeps from one phase to the next, by plugin name.
-    public var values: [String: String] = [:]
+    /// What a plugin keeps for one request from one phase, or one call, to the next (an id to
+    /// echo, a slot to give back, a body being gathered), by plugin name.
+    public var values: [String: Any] = [:]
 
     /// Who authentication identified (or the anonymous consumer), when it did.
     public private(set) var identity: Identity?

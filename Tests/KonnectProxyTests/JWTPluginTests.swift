@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import KonnectConfig
 import KonnectProxy
-import NIOPosix
 import Testing
 
 /// jwt on the proxy path: stored credentials (HMAC), time claims, and an identity provider's
@@ -109,12 +108,10 @@ struct JWTPluginTests {
     }
 
     @Test func tokensFromAnIdentityProviderVerifyThroughItsJWKSAcrossKeyRotation() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let first = P256.Signing.PrivateKey(), second = P256.Signing.PrivateKey()
         let firstSet = Self.jwks([("k1", first)])
-        let provider = try await StubServer(group: group) { _ in (200, firstSet) }
-        let config: JSONValue = .object(["jwks_uri": .string("http://127.0.0.1:\(provider.port)/jwks"), "jwks_refresh_interval": .number(3)])
-        do {
+        try await withStubServer(answer: { _ in (200, firstSet) }) { provider in
+            let config: JSONValue = .object(["jwks_uri": .string("http://127.0.0.1:\(provider.port)/jwks"), "jwks_refresh_interval": .number(3)])
             try await withProxy(configure: { Self.configuration(port: $0[0], config: config) }) { fx in
                 let client = try await fx.client()
                 defer { client.close() }
@@ -138,22 +135,14 @@ struct JWTPluginTests {
                 #expect(try await client.get("/x", headers: [("Authorization", "Bearer \(forged)")]).status == 401)
                 #expect(provider.requests.count == 2)
             }
-        } catch {
-            try? await provider.close()
-            try? await group.shutdownGracefully()
-            throw error
         }
-        try await provider.close()
-        try await group.shutdownGracefully()
     }
 
     @Test func aCredentialWithItsOwnJWKSIdentifiesItsConsumer() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let key = P256.Signing.PrivateKey()
         let keySet = Self.jwks([("k1", key)])
-        let provider = try await StubServer(group: group) { _ in (200, keySet) }
-        let url = "http://127.0.0.1:\(provider.port)/jwks"
-        do {
+        try await withStubServer(answer: { _ in (200, keySet) }) { provider in
+            let url = "http://127.0.0.1:\(provider.port)/jwks"
             try await withProxy(configure: { ports in
                 var configuration = Self.configuration(port: ports[0])
                 configuration.jwtSecrets.append(JWTSecret(id: "j-idp", consumerID: Self.alice.id, key: "https://idp.example",
@@ -178,12 +167,6 @@ struct JWTPluginTests {
                 #expect(try await client.get("/x", headers: [("Authorization", "Bearer \(forged)")]).status == 401)
                 #expect(provider.requests.count == 1)
             }
-        } catch {
-            try? await provider.close()
-            try? await group.shutdownGracefully()
-            throw error
         }
-        try await provider.close()
-        try await group.shutdownGracefully()
     }
 }

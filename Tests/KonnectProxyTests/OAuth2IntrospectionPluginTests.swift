@@ -1,16 +1,14 @@
 import Foundation
 import KonnectConfig
 import KonnectProxy
-import NIOPosix
 import Testing
 
 /// oauth2-introspection against an RFC 7662 endpoint run in the test.
 @Suite("Plugins: oauth2-introspection")
 struct OAuth2IntrospectionPluginTests {
     @Test func activeTokensPassAndAreCachedInactiveOnesDoNot() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let exp = Int(Date().timeIntervalSince1970) + 600
-        let endpoint = try await StubServer(group: group) { request in
+        try await withStubServer(answer: { request in
             guard request.headers.contains(where: { $0.0.lowercased() == "authorization" && $0.1 == "Basic Z3c6c2VjcmV0" }) else {
                 return (401, #"{"error":"invalid_client"}"#)
             }
@@ -18,13 +16,12 @@ struct OAuth2IntrospectionPluginTests {
                 return (200, #"{"active":true,"username":"alice","client_id":"app-1","scope":"read write","exp":\#(exp)}"#)
             }
             return (200, #"{"active":false}"#)
-        }
-        let alice = Consumer(id: "aaaaaaaa-0000-4000-8000-000000000001", username: "alice")
-        let config: JSONValue = .object([
-            "introspection_url": .string("http://127.0.0.1:\(endpoint.port)/introspect"),
-            "authorization_value": .string("Basic Z3c6c2VjcmV0"), "hide_credentials": .bool(true),
-        ])
-        do {
+        }) { endpoint in
+            let alice = Consumer(id: "aaaaaaaa-0000-4000-8000-000000000001", username: "alice")
+            let config: JSONValue = .object([
+                "introspection_url": .string("http://127.0.0.1:\(endpoint.port)/introspect"),
+                "authorization_value": .string("Basic Z3c6c2VjcmV0"), "hide_credentials": .bool(true),
+            ])
             try await withProxy(configure: {
                 pluginConfiguration(port: $0[0], plugins: [Plugin(id: "p-intro", name: "oauth2-introspection", config: config)],
                                     consumers: [alice])
@@ -48,12 +45,6 @@ struct OAuth2IntrospectionPluginTests {
                 #expect(inactive.header("www-authenticate")?.contains("invalid_token") == true)
                 #expect(try await client.get("/x").status == 401)
             }
-        } catch {
-            try? await endpoint.close()
-            try? await group.shutdownGracefully()
-            throw error
         }
-        try await endpoint.close()
-        try await group.shutdownGracefully()
     }
 }

@@ -1,6 +1,5 @@
 import KonnectConfig
 import KonnectProxy
-import NIOPosix
 import Testing
 
 /// response-transformer: headers of the upstream's response, and fields of its JSON body, as
@@ -45,9 +44,7 @@ struct ResponseTransformerPluginTests {
         (#"{"remove": {"json": ["a"]}, "max_body_size": 10}"#, document, document),
     ])
     func jsonBodiesAreTransformed(config: String, body: String, expected: String) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let origin = try await StubServer(group: group) { _ in (200, body) }
-        do {
+        try await withStubServer(answer: { _ in (200, body) }) { origin in
             try await withProxy(configure: { _ in pluginConfiguration(port: origin.port, plugins: [try! Self.plugin(config)]) }) { fx in
                 let client = try await fx.client()
                 defer { client.close() }
@@ -58,12 +55,6 @@ struct ResponseTransformerPluginTests {
                 #expect(response.header("content-length") == nil)
                 #expect(response.header("transfer-encoding") == "chunked")
             }
-        } catch {
-            try? await origin.close()
-            try? await group.shutdownGracefully()
-            throw error
         }
-        try await origin.close()
-        try await group.shutdownGracefully()
     }
 }

@@ -91,3 +91,27 @@ func pluginConfiguration(port: Int, plugins: [Plugin], consumers: [Consumer] = [
     edit(&configuration)
     return configuration
 }
+
+/// Runs `body` with a `StubServer` answering with `answer`, on a loop group of its own; both are
+/// shut down afterwards, whatever happens.
+func withStubServer<T>(answer: @escaping @Sendable (StubServer.Request) -> (Int, String),
+                       _ body: (StubServer) async throws -> T) async throws -> T {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let server: StubServer
+    do {
+        server = try await StubServer(group: group, answer: answer)
+    } catch {
+        try? await group.shutdownGracefully()
+        throw error
+    }
+    do {
+        let result = try await body(server)
+        try await server.close()
+        try await group.shutdownGracefully()
+        return result
+    } catch {
+        try? await server.close()
+        try? await group.shutdownGracefully()
+        throw error
+    }
+}

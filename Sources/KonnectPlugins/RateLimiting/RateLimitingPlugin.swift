@@ -115,7 +115,7 @@ struct RateLimitingPlugin: ProxyPlugin {
     }
 
     func log(_ context: PluginContext, _ record: LogRecord) {
-        if let identifier = context.values[name] {
+        if let identifier = context.values[name] as? String {
             counters.leave(RateKey(route: context.routeID, service: context.serviceID, identifier: identifier))
         }
     }

@@ -63,24 +63,24 @@ struct ResponseTransformerPlugin: ProxyPlugin {
             return
         }
         context.rewriteResponseBody()
-        context.pluginState[name] = ByteBuffer()
+        context.values[name] = ByteBuffer()
     }
 
     func responseBody(_ context: PluginContext, _ part: ByteBuffer, last: Bool) -> ByteBuffer {
-        guard var gathered = context.pluginState[name] as? ByteBuffer else { return part }
+        guard var gathered = context.values[name] as? ByteBuffer else { return part }
         var part = part
         gathered.writeBuffer(&part)
         if gathered.readableBytes > maxBodySize {
             // Too large to hold: what was gathered goes out as it is, and the rest streams.
-            context.pluginState[name] = nil
+            context.values[name] = nil
             Self.logger.info("response-transformer: a JSON body over max_body_size (\(maxBodySize) bytes) passes untouched")
             return gathered
         }
         guard last else {
-            context.pluginState[name] = gathered
+            context.values[name] = gathered
             return ByteBuffer()
         }
-        context.pluginState[name] = nil
+        context.values[name] = nil
         guard let parsed = try? JSONValue.parse(String(buffer: gathered)), case .object = parsed else {
             Self.logger.info("response-transformer: a body that is not a JSON object passes untouched")
             return gathered
