@@ -2,6 +2,8 @@ import Foundation
 import KonnectConfig
 import KonnectProxy
 import KonnectTestSupport
+import NIOCore
+import NIOPosix
 import Testing
 
 /// rate-limiting with the redis policy against a real redis-server: two gateway nodes share one
@@ -102,5 +104,42 @@ struct RateLimitingRedisTests {
                 }
             }
         }
+    }
+
+    @Test func aRedisThatNeverAnswersCostsOneTimeoutNotAHang() async throws {
+        // A server that accepts connections and never answers, like a Redis stuck on a slow script.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let silent = try await ServerBootstrap(group: group)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = silent.localAddress!.port!
+        do {
+            try await withProxy(configure: {
+                Self.configuration(origin: $0[0], redisPort: port, ["day": 2, "redis": .object(["host": "127.0.0.1", "port": .number(Double(port)), "timeout": 300])])
+            }) { tolerant in
+                try await withProxy(configure: {
+                    Self.configuration(origin: $0[0], redisPort: port, ["day": 2, "fault_tolerant": false,
+                                                                       "redis": .object(["host": "127.0.0.1", "port": .number(Double(port)), "timeout": 300])])
+                }) { strict in
+                    let me = UUID().uuidString
+                    let started = ContinuousClock.now
+                    let client = try await tolerant.client()
+                    defer { client.close() }
+                    let counted = try await client.get("/x", headers: [("X-Client", me)])
+                    #expect(counted.status == 200)
+                    #expect(counted.header("x-ratelimit-remaining-day") == "1")  // counted on this node
+                    let strictClient = try await strict.client()
+                    defer { strictClient.close() }
+                    #expect(try await strictClient.get("/x", headers: [("X-Client", me)]).status == 500)
+                    #expect(ContinuousClock.now - started < .seconds(30))  // timed out, not hung
+                }
+            }
+        } catch {
+            try? await silent.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await silent.close()
+        try await group.shutdownGracefully()
     }
 }
