@@ -85,6 +85,9 @@ public enum AccessResult: Equatable {
     case respond(status: Int, message: String, headers: [Header] = [])
     /// Answer the client now with this body as it is (`request-termination`).
     case respondRaw(status: Int, contentType: String, body: String, headers: [Header] = [])
+    /// Answer the client with a stored response: its header fields (`Content-Type` among them)
+    /// and body (`proxy-cache`).
+    case respondStored(status: Int, headers: [Header], body: ByteBuffer)
 
     public struct Header: Sendable, Equatable {
         public var name: String
@@ -184,6 +187,7 @@ public enum ProxyPlugins {
             case "rate-limiting": return try RateLimitingPlugin(config: config)
             case "request-transformer": return RequestTransformerPlugin(config: config)
             case "response-transformer": return ResponseTransformerPlugin(config: config)
+            case "proxy-cache": return ProxyCachePlugin(config: config)
             default: return nil
             }
         } catch {

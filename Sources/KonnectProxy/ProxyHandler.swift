@@ -430,7 +430,7 @@ final class ProxyHandler: TCPStreamDelegate {
             pending.whenComplete { [weak self] result in self?.pluginDecided(pending, result) }
         case .readBody:
             readBodyForPlugins(routed)
-        case .respond, .respondRaw:
+        case .respond, .respondRaw, .respondStored:
             answer(result)
         }
     }
@@ -442,6 +442,8 @@ final class ProxyHandler: TCPStreamDelegate {
             respondWithError(status, message: message, headers: headers)
         case .respondRaw(let status, let contentType, let body, let headers):
             respond(status, contentType: contentType, body: body, headers: headers)
+        case .respondStored(let status, let headers, let body):
+            respond(status, contentType: "", body: body, headers: headers)
         case .proceed, .wait, .readBody:
             respondWithError(500, message: "An unexpected error occurred")
         }
@@ -1057,6 +1059,12 @@ final class ProxyHandler: TCPStreamDelegate {
     /// content type sends no `Content-Type` (a body-less answer).
     private func respond(_ status: Int, contentType: String, body: String, forceClose: Bool = false,
                          location: String? = nil, headers: [AccessResult.Header] = []) {
+        respond(status, contentType: contentType, body: ByteBuffer(string: body), forceClose: forceClose,
+                location: location, headers: headers)
+    }
+
+    private func respond(_ status: Int, contentType: String, body: ByteBuffer, forceClose: Bool = false,
+                         location: String? = nil, headers: [AccessResult.Header] = []) {
         guard !closed, !responseStarted else {
             stream.close()
             return
@@ -1070,11 +1078,11 @@ final class ProxyHandler: TCPStreamDelegate {
         var body = body
         if let context = pluginContext, context.phases.contains(.responseBody), !responseIsHeadOnly {
             responseFilters = context.plugins.filter { $0.phases.contains(.responseBody) }
-            if !responseFilters.isEmpty { body = String(buffer: filterResponseBody(ByteBuffer(string: body), last: true)) }
+            if !responseFilters.isEmpty { body = filterResponseBody(body, last: true) }
         }
         let pluginLines = pluginContext?.responseLines ?? ""
         let minorVersion = request?.minorVersion ?? 1
-        let estimate = 256 + body.utf8.count + (location?.utf8.count ?? 0) + pluginLines.utf8.count
+        let estimate = 256 + body.readableBytes + (location?.utf8.count ?? 0) + pluginLines.utf8.count
             + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         var out = allocator.buffer(capacity: estimate)
         out.writeHead(estimate: estimate) { out in
@@ -1097,13 +1105,13 @@ final class ProxyHandler: TCPStreamDelegate {
                 out.write("\r\n")
             }
             out.write("Content-Length: ")
-            out.writeDecimal(body.utf8.count)
+            out.writeDecimal(body.readableBytes)
             out.write("\r\n")
             writeRequestIDField(to: &out)
             writeConnectionHeader(to: &out, minorVersion: minorVersion)
             out.write("\r\n")
-            if !responseIsHeadOnly { out.write(body) }
         }
+        if !responseIsHeadOnly { out.writeImmutableBuffer(body) }
         sendToClient(out)
         inRequest = true
         finishExchange(end: nil, reuseUpstream: false)

@@ -1,3 +1,4 @@
+import Foundation
 import KonnectConfig
 import NIOConcurrencyHelpers
 import NIOCore
@@ -68,6 +69,11 @@ private final class StubHandler: ChannelInboundHandler {
                 return state.answer(request)
             }
             var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(text.utf8.count))])
+            // A test may ask for more fields: `?header=Name:value` in the request target.
+            for item in head.uri.split(separator: "?").dropFirst().joined().split(separator: "&") where item.hasPrefix("header=") {
+                let field = item.dropFirst("header=".count).removingPercentEncoding ?? ""
+                if let colon = field.firstIndex(of: ":") { headers.add(name: String(field[..<colon]), value: String(field[field.index(after: colon)...])) }
+            }
             headers.add(name: "Connection", value: "close")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)

@@ -17,6 +17,37 @@ extension PluginSchema {
                     "Milliseconds to connect, and to wait for each answer."),
     ]
 
+    static let proxyCache = PluginSchema("proxy-cache", fields: [
+        PluginField("response_code", .array(.element(.integer, between: 100...900)), required: true, default: .array([200, 301, 404]),
+                    "Statuses of the upstream responses kept."),
+        .strings("request_method", required: true, default: ["GET", "HEAD"], oneOf: ["GET", "HEAD", "POST", "PATCH", "PUT"],
+                 "Methods of the requests answered from the cache."),
+        .strings("content_type", required: true, default: ["text/plain", "application/json"],
+                 "Media types of the responses kept (parameters such as charset are ignored; `*/*` keeps any)."),
+        PluginField("cache_ttl", .integer, required: true, default: 300, between: 1...Double.infinity,
+                    "Seconds a response is served from the cache."),
+        PluginField("strategy", .string, required: true, default: "memory", oneOf: ["memory"], "Where responses are kept."),
+        PluginField("cache_control", .boolean, required: true, default: false,
+                    "Follow Cache-Control: the client's no-store, no-cache and max-age=0; the response's no-store, private, no-cache, max-age and s-maxage."),
+        PluginField("ignore_uri_case", .boolean, required: true, default: false, "Paths differing only in case share an entry."),
+        PluginField("storage_ttl", .integer, between: 1...Double.infinity, "Seconds a response is kept, instead of cache_ttl."),
+        PluginField("memory", .record([
+            PluginField("dictionary_name", .string, required: true, default: "kong_db_cache",
+                        "Name of the in-memory store; plugins naming the same one share it."),
+            PluginField("max_bytes", .integer, required: true, default: 67_108_864, between: 1024...Double.infinity,
+                        "Bytes the store may hold before the least recently used responses go (beyond Kong OSS)."),
+        ]), required: true, default: .object(["dictionary_name": "kong_db_cache", "max_bytes": 67_108_864]),
+                    "The memory strategy's store."),
+        .strings("vary_query_params", "Query arguments that tell entries apart (default: all of them)."),
+        .strings("vary_headers", check: PluginChecks.headerName, "Request headers that tell entries apart."),
+        PluginField("response_headers", .record([
+            PluginField("age", .boolean, required: true, default: true, "Send Age on hits."),
+            PluginField("X-Cache-Status", .boolean, required: true, default: true, "Send X-Cache-Status."),
+            PluginField("X-Cache-Key", .boolean, required: true, default: true, "Send X-Cache-Key."),
+        ]), required: true, default: .object(["age": true, "X-Cache-Status": true, "X-Cache-Key": true]),
+                    "Which cache headers responses carry."),
+    ])
+
     static let rateLimiting = PluginSchema("rate-limiting", fields: rateLimitWindows.map { window in
         PluginField(window, .number, between: 1...Double.infinity, "Requests allowed per \(window).")
     } + [

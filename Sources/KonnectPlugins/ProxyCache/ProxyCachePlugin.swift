@@ -1,0 +1,173 @@
+import Crypto
+import Foundation
+import KonnectConfig
+import NIOCore
+
+/// Kong's proxy-cache with the memory strategy: responses to cacheable requests are kept in
+/// memory (`ProxyCacheStore`, bounded by bytes, least recently used out first) and served by the
+/// gateway until they expire. `X-Cache-Status` says what happened: Hit, Miss, Refresh (the client
+/// asked for a fresh copy), or Bypass (not cacheable).
+struct ProxyCachePlugin: ProxyPlugin {
+    let name = "proxy-cache"
+    var phases: PluginPhases { [.access, .responseHeaders, .responseBody] }
+
+    let responseCodes: Set<Int>
+    let requestMethods: Set<String>
+    /// Media types (lower-cased, parameters left out) of the responses kept.
+    let contentTypes: Set<String>
+    let cacheTTL: Double
+    let cacheControl: Bool
+    let storageTTL: Double?
+    let varyQueryParams: [String]
+    let varyHeaders: [String]
+    let ignoreURICase: Bool
+    let sendAge: Bool
+    let sendStatus: Bool
+    let sendKey: Bool
+    let store: ProxyCacheStore
+
+    init(config: JSONValue) {
+        var codes = Set<Int>()
+        if case .array(let items)? = config["response_code"] {
+            for case .number(let code) in items { codes.insert(Int(code)) }
+        }
+        responseCodes = codes
+        requestMethods = Set(config.texts("request_method"))
+        contentTypes = Set(config.texts("content_type").map { Self.mediaType($0) })
+        cacheTTL = config.number("cache_ttl") ?? 300
+        cacheControl = config.flag("cache_control")
+        storageTTL = config.number("storage_ttl")
+        varyQueryParams = config.texts("vary_query_params").sorted()
+        varyHeaders = config.texts("vary_headers").map { $0.lowercased() }.sorted()
+        ignoreURICase = config.flag("ignore_uri_case")
+        let headers = config["response_headers"] ?? .null
+        sendAge = headers["age"].map { $0 == .bool(true) } ?? true
+        sendStatus = headers["X-Cache-Status"].map { $0 == .bool(true) } ?? true
+        sendKey = headers["X-Cache-Key"].map { $0 == .bool(true) } ?? true
+        let memory = config["memory"] ?? .null
+        store = ProxyCacheStore.named(memory.text("dictionary_name") ?? "kong_db_cache",
+                                      maxBytes: Int(memory.number("max_bytes") ?? Double(64 << 20)))
+    }
+
+    /// Per request: the key being filled, and the response as it arrives.
+    final class Filling {
+        let key: String
+        var response: CachedResponse?
+
+        init(key: String) { self.key = key }
+    }
+
+    func access(_ context: PluginContext) -> AccessResult {
+        guard requestMethods.contains(context.method) else {
+            status("Bypass", context)
+            return .proceed
+        }
+        let requestCacheControl = cacheControl ? Self.directives(context.head.value(named: "cache-control")) : [:]
+        if requestCacheControl["no-store"] != nil {
+            status("Bypass", context)
+            return .proceed
+        }
+        let key = cacheKey(context)
+        if sendKey { context.addResponseHeader("X-Cache-Key", key) }
+        let now = Date().timeIntervalSince1970
+        let refresh = requestCacheControl["no-cache"] != nil || requestCacheControl["max-age"] == "0"
+        if !refresh, let cached = store.get(key), cached.expires > now {
+            status("Hit", context)
+            if sendAge { context.addResponseHeader("Age", String(Int(now - cached.storedAt))) }
+            return .respondStored(status: cached.status, headers: cached.headers.map { AccessResult.Header($0.name, $0.value) },
+                                  body: cached.body)
+        }
+        context.values[name] = Filling(key: key)
+        status(refresh ? "Refresh" : "Miss", context)
+        return .proceed
+    }
+
+    func responseHeaders(_ context: PluginContext, status code: Int) {
+        guard let filling = context.values[name] as? Filling, let head = context.responseHead else { return }
+        guard let ttl = cacheableTTL(status: code, head) else {
+            context.values[name] = nil
+            return
+        }
+        let now = Date().timeIntervalSince1970
+        let headers = head.allFields().filter { !Self.notStored.contains($0.name.lowercased()) }
+        filling.response = CachedResponse(status: code, headers: headers, body: ByteBuffer(), storedAt: now,
+                                          expires: now + ttl)
+    }
+
+    func responseBody(_ context: PluginContext, _ part: ByteBuffer, last: Bool) -> ByteBuffer {
+        guard let filling = context.values[name] as? Filling, var response = filling.response else { return part }
+        var copy = part
+        response.body.writeBuffer(&copy)
+        if last {
+            context.values[name] = nil
+            store.set(filling.key, response)
+        } else {
+            filling.response = response
+        }
+        return part
+    }
+
+    // MARK: Keys and rules
+
+    /// Kong's ingredients: the route, the consumer, the method, the path, the query arguments
+    /// (only `vary_query_params` when given) and the `vary_headers`; hashed.
+    private func cacheKey(_ context: PluginContext) -> String {
+        var text = "\(context.routeID ?? "")|\(context.consumer?.id ?? "")|\(context.method)|"
+        text += ignoreURICase ? context.path.lowercased() : context.path
+        text += "|"
+        let query = (context.query.map(String.init) ?? "").split(separator: "&").map(String.init).sorted()
+        let kept = varyQueryParams.isEmpty ? query : query.filter { pair in
+            varyQueryParams.contains(String(pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]))
+        }
+        text += kept.joined(separator: "&")
+        for name in varyHeaders {
+            text += "|\(name)="
+            if case .one(let value) = context.head.value(named: name) { text += value }
+        }
+        return SHA256.hash(data: Array(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// How long the upstream's response may be kept, or nil when it may not be.
+    private func cacheableTTL(status: Int, _ head: any PluginRequestHead) -> Double? {
+        guard responseCodes.contains(status) else { return nil }
+        guard case .one(let contentType) = head.value(named: "content-type"),
+              contentTypes.contains("*/*") || contentTypes.contains(Self.mediaType(contentType)) else { return nil }
+        var ttl = storageTTL ?? cacheTTL
+        if cacheControl {
+            let directives = Self.directives(head.value(named: "cache-control"))
+            if directives["no-store"] != nil || directives["private"] != nil || directives["no-cache"] != nil { return nil }
+            if let age = directives["s-maxage"].flatMap(Double.init) ?? directives["max-age"].flatMap(Double.init) {
+                guard age > 0 else { return nil }
+                ttl = age
+            }
+        }
+        return ttl
+    }
+
+    private func status(_ text: String, _ context: PluginContext) {
+        if sendStatus { context.addResponseHeader("X-Cache-Status", text) }
+    }
+
+    /// Hop-by-hop fields, and those the gateway writes itself on a hit.
+    static let notStored: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+        "content-length", "x-request-id", "via", "x-konnect-upstream-latency", "x-konnect-proxy-latency", "age",
+        "x-cache-status", "x-cache-key", "set-cookie",
+    ]
+
+    static func mediaType(_ contentType: String) -> String {
+        contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    }
+
+    /// `Cache-Control` directives, names lower-cased, values without quotes.
+    static func directives(_ header: HeaderValue) -> [String: String] {
+        guard case .one(let text) = header else { return [:] }
+        var directives: [String: String] = [:]
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            let name = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+            directives[name] = parts.count > 1 ? parts[1].trimmingCharacters(in: CharacterSet(charactersIn: " \"")) : ""
+        }
+        return directives
+    }
+}

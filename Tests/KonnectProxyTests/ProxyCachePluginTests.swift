@@ -1,0 +1,109 @@
+import KonnectConfig
+import KonnectProxy
+import NIOConcurrencyHelpers
+import Testing
+
+/// proxy-cache (memory strategy) against an origin whose every answer differs (`{"n": N}`, N
+/// counting its requests), so a served copy is told from a fresh one.
+@Suite("Plugins: proxy-cache")
+struct ProxyCachePluginTests {
+    /// Runs `body` with the gateway in front of a counting origin; each test names its own store.
+    static func run(_ config: [String: JSONValue], status: Int = 200,
+                    _ body: (ProxyFixture, @Sendable () -> Int) async throws -> Void) async throws {
+        let count = NIOLockedValueBox(0)
+        let store = "test-\(UInt64.random(in: 0...UInt64.max))"
+        let plugin = Plugin(id: "p-cache", name: "proxy-cache",
+                            config: .object(config.merging(["memory": .object(["dictionary_name": .string(store)])]) { $1 }))
+        try await withStubServer(answer: { _ in
+            (status, "{\"n\":\(count.withLockedValue { $0 += 1; return $0 })}")
+        }) { origin in
+            try await withProxy(configure: { _ in pluginConfiguration(port: origin.port, plugins: [plugin]) }) { fx in
+                try await body(fx, { count.withLockedValue { $0 } })
+            }
+        }
+    }
+
+    @Test func aSecondRequestIsAnsweredFromTheCache() async throws {
+        try await Self.run([:]) { fx, originRequests in
+            let client = try await fx.client()
+            defer { client.close() }
+            let first = try await client.get("/items?a=1")
+            #expect(first.header("x-cache-status") == "Miss")
+            #expect(first.text == #"{"n":1}"#)
+            let second = try await client.get("/items?a=1")
+            #expect(second.status == 200)
+            #expect(second.header("x-cache-status") == "Hit")
+            #expect(second.text == #"{"n":1}"#)
+            #expect(second.header("content-type") == "application/json")
+            #expect(second.header("age") != nil)
+            #expect(second.header("x-cache-key") == first.header("x-cache-key"))
+            #expect(originRequests() == 1)
+            // Another query, another entry; the same arguments in another order, the same one.
+            #expect(try await client.get("/items?a=2").header("x-cache-status") == "Miss")
+            #expect(try await client.get("/items?b=1&a=1").header("x-cache-status") == "Miss")
+            #expect(try await client.get("/items?a=1&b=1").header("x-cache-status") == "Hit")
+        }
+    }
+
+    @Test(arguments: [
+        // (what is different about the request or response, config)
+        ("POST", [String: JSONValue]()),
+        ("status 500", [:]),
+        ("content type not kept", ["content_type": .array(["text/plain"])]),
+        ("response Cache-Control: private", ["cache_control": true]),
+        ("request Cache-Control: no-store", ["cache_control": true]),
+    ])
+    func whatMayNotBeCachedIsNot(_ kind: String, config: [String: JSONValue]) async throws {
+        try await Self.run(config, status: kind == "status 500" ? 500 : 200) { fx, originRequests in
+            let client = try await fx.client()
+            defer { client.close() }
+            for _ in 0..<2 {
+                switch kind {
+                case "POST":
+                    try await client.send("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+                    #expect(try await client.readResponse().header("x-cache-status") == "Bypass")
+                case "response Cache-Control: private":
+                    _ = try await client.get("/p?header=Cache-Control:private")
+                case "request Cache-Control: no-store":
+                    #expect(try await client.get("/p", headers: [("Cache-Control", "no-store")]).header("x-cache-status") == "Bypass")
+                default:
+                    _ = try await client.get("/p")
+                }
+            }
+            #expect(originRequests() == 2)
+        }
+    }
+
+    @Test func cacheControlRefreshesAndSetsTheLifetime() async throws {
+        try await Self.run(["cache_control": true]) { fx, originRequests in
+            let client = try await fx.client()
+            defer { client.close() }
+            _ = try await client.get("/r")
+            let refreshed = try await client.get("/r", headers: [("Cache-Control", "no-cache")])
+            #expect(refreshed.header("x-cache-status") == "Refresh")
+            #expect(refreshed.text == #"{"n":2}"#)
+            // The refreshed copy is the one kept.
+            #expect(try await client.get("/r").text == #"{"n":2}"#)
+            #expect(originRequests() == 2)
+
+            // max-age=1 from the origin: kept a second, not cache_ttl's five minutes.
+            _ = try await client.get("/short?header=Cache-Control:max-age%3D1")
+            #expect(try await client.get("/short?header=Cache-Control:max-age%3D1").header("x-cache-status") == "Hit")
+            try await Task.sleep(for: .milliseconds(2100))
+            #expect(try await client.get("/short?header=Cache-Control:max-age%3D1").header("x-cache-status") == "Miss")
+        }
+    }
+
+    @Test func varyHeadersAndQueryParamsTellEntriesApart() async throws {
+        try await Self.run(["vary_headers": .array(["x-tenant"]), "vary_query_params": .array(["page"])]) { fx, originRequests in
+            let client = try await fx.client()
+            defer { client.close() }
+            _ = try await client.get("/v?page=1&ts=1", headers: [("X-Tenant", "a")])
+            // ts is not a vary parameter: the same entry.
+            #expect(try await client.get("/v?page=1&ts=2", headers: [("X-Tenant", "a")]).header("x-cache-status") == "Hit")
+            #expect(try await client.get("/v?page=1&ts=2", headers: [("X-Tenant", "b")]).header("x-cache-status") == "Miss")
+            #expect(try await client.get("/v?page=2", headers: [("X-Tenant", "a")]).header("x-cache-status") == "Miss")
+            #expect(originRequests() == 3)
+        }
+    }
+}
