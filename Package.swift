@@ -126,6 +126,7 @@ let package = Package(
             dependencies: [
                 "KonnectConfig",
                 "KonnectStore",
+                "KonnectPlugins",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
@@ -159,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "KonnectAdminTests",
             dependencies: [
-                "KonnectAdmin", "KonnectStore", "KonnectConfig", "KonnectTestSupport",
+                "KonnectAdmin", "KonnectStore", "KonnectConfig", "KonnectTestSupport", "KonnectPlugins",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KonnectConfig
+import KonnectPlugins
 import KonnectStore
 import NIOCore
 
@@ -121,6 +122,9 @@ public struct AdminAPI: HTTPResponder {
             guard method == .post else { return Self.methodNotAllowed }
             try await control.validate(kind, body: try await body(of: request, kind: kind))
             return Self.json(200, .object(["message": .string("schema validation successful")]))
+        }
+        if segments.first == "proxy-cache" {
+            return await proxyCache(Array(segments.dropFirst()), method: method)
         }
         if segments == ["plugins", "enabled"] {
             guard method == .get else { return Self.methodNotAllowed }

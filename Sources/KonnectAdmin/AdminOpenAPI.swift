@@ -346,6 +346,23 @@ public enum AdminOpenAPI {
             "/": object(["get": operation("Node information", ["200": response("Version, plugins, database", type("object"))])]),
             "/status": object(["get": operation("Node status", ["200": response("Connections and database", type("object"))])]),
             "/plugins/enabled": object(["get": operation("Plugins this node can run", ["200": response("`{\"enabled_plugins\": […]}`", type("object"))])]),
+            "/proxy-cache": object(["delete": operation("Purge every cached response", ["204": response("Purged")])]),
+            "/proxy-cache/{key}": object([
+                "get": operation("A cached response, in any proxy-cache plugin's store",
+                                 ["200": response("Status, headers, body size, times", type("object"))],
+                                 parameters: [pathParameter("key", example: "0123456789abcdef0123456789abcdef")]),
+                "delete": operation("Purge a cached response from every store", ["204": response("Purged")],
+                                    parameters: [pathParameter("key", example: "0123456789abcdef0123456789abcdef")]),
+            ]),
+            "/proxy-cache/{plugin}/caches/{key}": object([
+                "get": operation("A cached response in one plugin's store",
+                                 ["200": response("Status, headers, body size, times", type("object"))],
+                                 parameters: [pathParameter("plugin", example: "00000000-0000-4000-8000-000000000000"),
+                                              pathParameter("key", example: "0123456789abcdef0123456789abcdef")]),
+                "delete": operation("Purge a cached response from one plugin's store", ["204": response("Purged")],
+                                    parameters: [pathParameter("plugin", example: "00000000-0000-4000-8000-000000000000"),
+                                                 pathParameter("key", example: "0123456789abcdef0123456789abcdef")]),
+            ]),
             "/config": object([
                 "get": operation("The configuration as a declarative file", ["200": response("`{\"config\": \"…\"}`", type("object"))]),
                 "post": operation("Replace the whole configuration (nodes without a database)",

@@ -1,4 +1,4 @@
-@testable import KonnectPlugins
+import KonnectPlugins
 import NIOCore
 import Testing
 

@@ -12,6 +12,14 @@ public struct CachedResponse: Sendable {
     public var storedAt: Double
     public var expires: Double
 
+    public init(status: Int, headers: [(name: String, value: String)], body: ByteBuffer, storedAt: Double, expires: Double) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.storedAt = storedAt
+        self.expires = expires
+    }
+
     var cost: Int { body.readableBytes + headers.reduce(256) { $0 + $1.name.utf8.count + $1.value.utf8.count } }
 }
 
@@ -36,6 +44,11 @@ public final class ProxyCacheStore: Sendable {
 
     /// Every store there is (for purging them all).
     public static var all: [ProxyCacheStore] { stores.withLockedValue { Array($0.values) } }
+
+    /// The store named `name`, if a plugin has made it.
+    public static func existing(_ name: String) -> ProxyCacheStore? {
+        stores.withLockedValue { $0[name] }
+    }
 
     private struct State {
         var entries: [String: Node] = [:]

@@ -1,0 +1,54 @@
+import HTTPTypes
+import Hummingbird
+import KonnectConfig
+import KonnectPlugins
+
+/// Kong's proxy-cache endpoints: look up and purge cached responses.
+///
+/// - `DELETE /proxy-cache`: every entry of every store.
+/// - `GET` / `DELETE /proxy-cache/{key}`: the entry under `key`, in any proxy-cache plugin's store.
+/// - `GET` / `DELETE /proxy-cache/{plugin id}/caches/{key}`: in that plugin's store.
+extension AdminAPI {
+    func proxyCache(_ rest: [String], method: HTTPRequest.Method) async -> Response {
+        let plugins = await control.configuration.plugins.filter { $0.name == "proxy-cache" }
+        let stores: [ProxyCacheStore]
+        let key: String
+        switch rest.count {
+        case 0:
+            guard method == .delete else { return Self.methodNotAllowed }
+            for store in ProxyCacheStore.all { store.removeAll() }
+            return Response(status: .noContent)
+        case 1:
+            stores = plugins.compactMap(Self.store)
+            key = rest[0]
+        case 3 where rest[1] == "caches":
+            guard let plugin = plugins.first(where: { $0.id == rest[0].lowercased() }) else {
+                return Self.json(404, .object(["message": .string("No proxy-cache plugin with id '\(rest[0])'")]))
+            }
+            stores = Self.store(plugin).map { [$0] } ?? []
+            key = rest[2]
+        default:
+            return Self.notFound
+        }
+        switch method {
+        case .get:
+            guard let entry = stores.lazy.compactMap({ $0.get(key) }).first else { return Self.notFound }
+            return Self.json(200, .object([
+                "key": .string(key), "status": .number(Double(entry.status)),
+                "headers": .object(Dictionary(entry.headers.map { ($0.name.lowercased(), JSONValue.string($0.value)) }) { $1 }),
+                "body_size": .number(Double(entry.body.readableBytes)),
+                "stored_at": .number(entry.storedAt.rounded(.down)), "expires_at": .number(entry.expires.rounded(.down)),
+            ]))
+        case .delete:
+            let removed = stores.map { $0.remove(key) }.contains(true)
+            return removed ? Response(status: .noContent) : Self.notFound
+        default:
+            return Self.methodNotAllowed
+        }
+    }
+
+    /// The store a proxy-cache plugin uses, once it has been made (by the plugin, on the proxy).
+    private static func store(_ plugin: Plugin) -> ProxyCacheStore? {
+        ProxyCacheStore.existing(plugin.config["memory"]?["dictionary_name"]?.string ?? "kong_db_cache")
+    }
+}
