@@ -5,7 +5,7 @@ import KonnectPlugins
 
 /// Kong's proxy-cache endpoints: look up and purge cached responses.
 ///
-/// - `DELETE /proxy-cache`: every entry of every store.
+/// - `DELETE /proxy-cache`: every entry in the stores of the configured proxy-cache plugins.
 /// - `GET` / `DELETE /proxy-cache/{key}`: the entry under `key`, in any proxy-cache plugin's store.
 /// - `GET` / `DELETE /proxy-cache/{plugin id}/caches/{key}`: in that plugin's store.
 extension AdminAPI {
@@ -16,7 +16,7 @@ extension AdminAPI {
         switch rest.count {
         case 0:
             guard method == .delete else { return Self.methodNotAllowed }
-            for store in ProxyCacheStore.all { store.removeAll() }
+            for store in plugins.compactMap(Self.store) { store.removeAll() }
             return Response(status: .noContent)
         case 1:
             stores = plugins.compactMap(Self.store)

@@ -61,6 +61,10 @@ public final class PluginContext {
     public private(set) var rewritesResponseBody = false
     /// The upstream's response head, during the response phases (nil for Konnect's own answers).
     public var responseHead: (any PluginRequestHead)?
+    /// The answer to give instead when the upstream fails (Konnect's own 502, 503 or 504, or the
+    /// upstream's 5xx): a stale cached copy (proxy-cache). `usedFallback` says it was given.
+    public var fallback: AccessResult?
+    public var usedFallback = false
     /// Header names (lower-cased) left out of the upstream's response.
     public private(set) var removedResponseHeaders: [String] = []
     /// The largest request body plugins may ask to have in memory.

@@ -435,6 +435,17 @@ final class ProxyHandler: TCPStreamDelegate {
         }
     }
 
+    /// Gives the answer a plugin left for an upstream failure, if there is one and nothing has
+    /// been sent yet.
+    private func answeredWithFallback() -> Bool {
+        guard !responseStarted, let context = pluginContext, let fallback = context.fallback else { return false }
+        context.fallback = nil
+        context.usedFallback = true
+        abandonUpstream()
+        answer(fallback)
+        return true
+    }
+
     /// Answers the client as a plugin asked.
     private func answer(_ result: AccessResult) {
         switch result {
@@ -710,6 +721,7 @@ final class ProxyHandler: TCPStreamDelegate {
 
     func upstreamHead(_ head: HTTP1Head, framing: HTTP1Decoder.Framing) {
         guard !closed, let request else { return }
+        if head.status >= 500, answeredWithFallback() { return }
         lastUpstreamProgress = now
         replayBody = nil
         responseStarted = true
@@ -1050,6 +1062,7 @@ final class ProxyHandler: TCPStreamDelegate {
     /// Answers the current request with Konnect's own JSON error, if no response has started.
     private func respondWithError(_ status: Int, message: String, forceClose: Bool = false, location: String? = nil,
                                   headers: [AccessResult.Header] = []) {
+        if (502...504).contains(status), answeredWithFallback() { return }
         respond(status, contentType: "application/json; charset=utf-8",
                 body: ErrorBody.json(message: message, requestID: requestID.description),
                 forceClose: forceClose, location: location, headers: headers)

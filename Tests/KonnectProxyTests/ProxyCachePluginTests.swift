@@ -8,14 +8,14 @@ import Testing
 @Suite("Plugins: proxy-cache")
 struct ProxyCachePluginTests {
     /// Runs `body` with the gateway in front of a counting origin; each test names its own store.
-    static func run(_ config: [String: JSONValue], status: Int = 200,
+    static func run(_ config: [String: JSONValue], status: Int = 200, failing: NIOLockedValueBox<Bool> = NIOLockedValueBox(false),
                     _ body: (ProxyFixture, @Sendable () -> Int) async throws -> Void) async throws {
         let count = NIOLockedValueBox(0)
         let store = "test-\(UInt64.random(in: 0...UInt64.max))"
         let plugin = Plugin(id: "p-cache", name: "proxy-cache",
                             config: .object(config.merging(["memory": .object(["dictionary_name": .string(store)])]) { $1 }))
         try await withStubServer(answer: { _ in
-            (status, "{\"n\":\(count.withLockedValue { $0 += 1; return $0 })}")
+            (failing.withLockedValue { $0 } ? 500 : status, "{\"n\":\(count.withLockedValue { $0 += 1; return $0 })}")
         }) { origin in
             try await withProxy(configure: { _ in pluginConfiguration(port: origin.port, plugins: [plugin]) }) { fx in
                 try await body(fx, { count.withLockedValue { $0 } })
@@ -104,6 +104,56 @@ struct ProxyCachePluginTests {
             #expect(try await client.get("/v?page=1&ts=2", headers: [("X-Tenant", "b")]).header("x-cache-status") == "Miss")
             #expect(try await client.get("/v?page=2", headers: [("X-Tenant", "a")]).header("x-cache-status") == "Miss")
             #expect(originRequests() == 3)
+        }
+    }
+
+    @Test func concurrentMissesMakeOneUpstreamRequest() async throws {
+        try await Self.run([:]) { fx, originRequests in
+            let statuses = try await withThrowingTaskGroup(of: (String?, String).self) { group in
+                for _ in 0..<5 {
+                    group.addTask {
+                        let client = try await fx.client()
+                        defer { client.close() }
+                        let response = try await client.get("/slow?delay=300")
+                        return (response.header("x-cache-status"), response.text)
+                    }
+                }
+                return try await group.reduce(into: [(String?, String)]()) { $0.append($1) }
+            }
+            #expect(originRequests() == 1)
+            #expect(statuses.filter { $0.0 == "Miss" }.count == 1)
+            #expect(statuses.filter { $0.0 == "Hit" }.count == 4)
+            #expect(statuses.allSatisfy { $0.1 == #"{"n":1}"# })
+        }
+    }
+
+    @Test func anExpiredCopyAnswersForAFailingUpstream() async throws {
+        let failing = NIOLockedValueBox(false)
+        try await Self.run(["cache_ttl": 1, "stale_if_error": 60], failing: failing) { fx, _ in
+            let client = try await fx.client()
+            defer { client.close() }
+            #expect(try await client.get("/s").text == #"{"n":1}"#)
+            try await Task.sleep(for: .milliseconds(1100))
+            failing.withLockedValue { $0 = true }
+            let stale = try await client.get("/s")
+            #expect(stale.status == 200)
+            #expect(stale.header("x-cache-status") == "Stale")
+            #expect(stale.text == #"{"n":1}"#)
+            // A healthy upstream again: a fresh copy.
+            failing.withLockedValue { $0 = false }
+            let fresh = try await client.get("/s")
+            #expect(fresh.header("x-cache-status") == "Miss")
+            #expect(fresh.text == #"{"n":3}"#)
+        }
+        // Without stale_if_error the failure reaches the client.
+        let failingToo = NIOLockedValueBox(false)
+        try await Self.run(["cache_ttl": 1], failing: failingToo) { fx, _ in
+            let client = try await fx.client()
+            defer { client.close() }
+            _ = try await client.get("/s")
+            try await Task.sleep(for: .milliseconds(1100))
+            failingToo.withLockedValue { $0 = true }
+            #expect(try await client.get("/s").status == 500)
         }
     }
 }

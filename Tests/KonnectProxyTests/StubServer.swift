@@ -75,9 +75,19 @@ private final class StubHandler: ChannelInboundHandler {
                 if let colon = field.firstIndex(of: ":") { headers.add(name: String(field[..<colon]), value: String(field[field.index(after: colon)...])) }
             }
             headers.add(name: "Connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            // `?delay=N` answers after N milliseconds.
+            let delay = head.uri.split(separator: "?").dropFirst().joined().split(separator: "&")
+                .first { $0.hasPrefix("delay=") }.flatMap { Int64($0.dropFirst("delay=".count)) } ?? 0
+            let answer = { [self] in
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            }
+            if delay > 0 {
+                context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) { answer() }
+            } else {
+                answer()
+            }
         }
     }
 }

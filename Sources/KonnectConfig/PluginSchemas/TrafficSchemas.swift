@@ -38,6 +38,10 @@ extension PluginSchema {
                         "Bytes the store may hold before the least recently used responses go (beyond Kong OSS)."),
         ]), required: true, default: .object(["dictionary_name": "kong_db_cache", "max_bytes": 67_108_864]),
                     "The memory strategy's store."),
+        PluginField("stale_if_error", .integer, required: true, default: 0, between: 0...Double.infinity,
+                    "Seconds past its expiry a cached copy still answers when the upstream fails (a 5xx, or no answer); 0: never (beyond Kong OSS)."),
+        PluginField("collapse_misses", .boolean, required: true, default: true,
+                    "Concurrent misses for one key make one upstream request; the others wait for its answer (beyond Kong OSS)."),
         .strings("vary_query_params", "Query arguments that tell entries apart (default: all of them)."),
         .strings("vary_headers", check: PluginChecks.headerName, "Request headers that tell entries apart."),
         PluginField("response_headers", .record([

@@ -6,10 +6,12 @@ import NIOCore
 /// Kong's proxy-cache with the memory strategy: responses to cacheable requests are kept in
 /// memory (`ProxyCacheStore`, bounded by bytes, least recently used out first) and served by the
 /// gateway until they expire. `X-Cache-Status` says what happened: Hit, Miss, Refresh (the client
-/// asked for a fresh copy), or Bypass (not cacheable).
+/// asked for a fresh copy), Bypass (not cacheable) or Stale. Beyond Kong OSS: concurrent misses
+/// for one key make one upstream request (the others wait for its answer), and with
+/// `stale_if_error` an expired copy answers for an upstream that fails.
 struct ProxyCachePlugin: ProxyPlugin {
     let name = "proxy-cache"
-    var phases: PluginPhases { [.access, .responseHeaders, .responseBody] }
+    var phases: PluginPhases { [.access, .responseHeaders, .responseBody, .log] }
 
     let responseCodes: Set<Int>
     let requestMethods: Set<String>
@@ -24,6 +26,9 @@ struct ProxyCachePlugin: ProxyPlugin {
     let sendAge: Bool
     let sendStatus: Bool
     let sendKey: Bool
+    /// Seconds past expiry a copy may still answer for a failing upstream (0: never).
+    let staleIfError: Double
+    let collapseMisses: Bool
     let store: ProxyCacheStore
 
     init(config: JSONValue) {
@@ -40,6 +45,8 @@ struct ProxyCachePlugin: ProxyPlugin {
         varyQueryParams = config.texts("vary_query_params").sorted()
         varyHeaders = config.texts("vary_headers").map { $0.lowercased() }.sorted()
         ignoreURICase = config.flag("ignore_uri_case")
+        staleIfError = config.number("stale_if_error") ?? 0
+        collapseMisses = config["collapse_misses"].map { $0 == .bool(true) } ?? true
         let headers = config["response_headers"] ?? .null
         sendAge = headers["age"].map { $0 == .bool(true) } ?? true
         sendStatus = headers["X-Cache-Status"].map { $0 == .bool(true) } ?? true
@@ -52,9 +59,15 @@ struct ProxyCachePlugin: ProxyPlugin {
     /// Per request: the key being filled, and the response as it arrives.
     final class Filling {
         let key: String
+        let status: String
+        /// The token of the miss this request leads, when others may be waiting for it.
+        var leader: UInt64?
         var response: CachedResponse?
 
-        init(key: String) { self.key = key }
+        init(key: String, status: String) {
+            self.key = key
+            self.status = status
+        }
     }
 
     func access(_ context: PluginContext) -> AccessResult {
@@ -71,23 +84,55 @@ struct ProxyCachePlugin: ProxyPlugin {
         if sendKey { context.addResponseHeader("X-Cache-Key", key) }
         let now = Date().timeIntervalSince1970
         let refresh = requestCacheControl["no-cache"] != nil || requestCacheControl["max-age"] == "0"
-        if !refresh, let cached = store.get(key), cached.expires > now {
-            status("Hit", context)
-            if sendAge { context.addResponseHeader("Age", String(Int(now - cached.storedAt))) }
-            return .respondStored(status: cached.status, headers: cached.headers.map { AccessResult.Header($0.name, $0.value) },
-                                  body: cached.body)
+        return lookUp(key, refresh: refresh, mayWait: collapseMisses && !refresh, context)
+    }
+
+    /// A hit is answered; a miss goes upstream, or waits for the request already fetching it.
+    private func lookUp(_ key: String, refresh: Bool, mayWait: Bool, _ context: PluginContext) -> AccessResult {
+        let now = Date().timeIntervalSince1970
+        let cached = store.get(key)
+        if !refresh, let cached, cached.expires > now { return hit(cached, now: now, context) }
+        let filling = Filling(key: key, status: refresh ? "Refresh" : "Miss")
+        if mayWait {
+            let pending = PendingAccess()
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: loop)
+            let token = store.misses.lead(key) {
+                loop.execute {
+                    let (plugin, context) = bound.value
+                    pending.complete(plugin.lookUp(key, refresh: false, mayWait: false, context))
+                }
+            }
+            guard let token else { return .wait(pending) }
+            filling.leader = token
         }
-        context.values[name] = Filling(key: key)
-        status(refresh ? "Refresh" : "Miss", context)
+        if let cached, staleIfError > 0, cached.expires + staleIfError > now {
+            context.fallback = stored(cached)
+        }
+        context.values[name] = filling
         return .proceed
     }
 
+    private func hit(_ cached: CachedResponse, now: Double, _ context: PluginContext) -> AccessResult {
+        status("Hit", context)
+        if sendAge { context.addResponseHeader("Age", String(Int(now - cached.storedAt))) }
+        return stored(cached)
+    }
+
+    private func stored(_ cached: CachedResponse) -> AccessResult {
+        .respondStored(status: cached.status, headers: cached.headers.map { AccessResult.Header($0.name, $0.value) },
+                       body: cached.body)
+    }
+
     func responseHeaders(_ context: PluginContext, status code: Int) {
-        guard let filling = context.values[name] as? Filling, let head = context.responseHead else { return }
-        guard let ttl = cacheableTTL(status: code, head) else {
-            context.values[name] = nil
+        guard let filling = context.values[name] as? Filling else { return }
+        if context.usedFallback {
+            status("Stale", context)
             return
         }
+        status(filling.status, context)
+        guard let head = context.responseHead else { return }
+        guard let ttl = cacheableTTL(status: code, head) else { return }
         let now = Date().timeIntervalSince1970
         let headers = head.allFields().filter { !Self.notStored.contains($0.name.lowercased()) }
         filling.response = CachedResponse(status: code, headers: headers, body: ByteBuffer(), storedAt: now,
@@ -95,16 +140,22 @@ struct ProxyCachePlugin: ProxyPlugin {
     }
 
     func responseBody(_ context: PluginContext, _ part: ByteBuffer, last: Bool) -> ByteBuffer {
-        guard let filling = context.values[name] as? Filling, var response = filling.response else { return part }
+        guard let filling = context.values[name] as? Filling, filling.response != nil else { return part }
         var copy = part
-        response.body.writeBuffer(&copy)
-        if last {
-            context.values[name] = nil
+        filling.response?.body.writeBuffer(&copy)
+        if last, let response = filling.response {
             store.set(filling.key, response)
-        } else {
-            filling.response = response
+            filling.response = nil
+            if let token = filling.leader { store.misses.finish(filling.key, token: token) }
         }
         return part
+    }
+
+    /// However the exchange ended, requests waiting on this one's miss look again.
+    func log(_ context: PluginContext, _ record: LogRecord) {
+        if let filling = context.values[name] as? Filling, let token = filling.leader {
+            store.misses.finish(filling.key, token: token)
+        }
     }
 
     // MARK: Keys and rules

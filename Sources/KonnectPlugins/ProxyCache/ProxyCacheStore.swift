@@ -42,9 +42,6 @@ public final class ProxyCacheStore: Sendable {
         }
     }
 
-    /// Every store there is (for purging them all).
-    public static var all: [ProxyCacheStore] { stores.withLockedValue { Array($0.values) } }
-
     /// The store named `name`, if a plugin has made it.
     public static func existing(_ name: String) -> ProxyCacheStore? {
         stores.withLockedValue { $0[name] }
@@ -73,6 +70,8 @@ public final class ProxyCacheStore: Sendable {
     }
 
     private let state: NIOLockedValueBox<State>
+    /// The misses being fetched for this store's keys.
+    let misses = MissCollapser()
 
     init(maxBytes: Int) {
         state = NIOLockedValueBox(State(maxBytes: maxBytes))
