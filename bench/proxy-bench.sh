@@ -292,6 +292,9 @@ write_konnect_config() {
         # And with rate-limiting's redis policy, against the redis-server started here.
         printf '      - name: bench-rl-redis\n        paths: ["/bench-rl-redis"]\n        strip_path: false\n'
         printf '        plugins:\n          - name: rate-limiting\n            config: {minute: 1000000000, limit_by: ip, policy: redis, fault_tolerant: false, redis: {host: %s, port: %s}}\n' "$HOST" "$REDIS_PORT"
+        # And behind proxy-cache: after the first request, every one is a hit (issue #5's benchmark).
+        printf '      - name: bench-cache\n        paths: ["/bench-cache"]\n        strip_path: false\n'
+        printf '        plugins:\n          - name: proxy-cache\n            config: {content_type: ["*/*"], cache_ttl: 3600}\n'
         printf '      - name: big\n        paths: ["/big/"]\n        strip_path: false\n'
         printf '      - name: early-upload\n        paths: ["/early-upload"]\n        strip_path: false\n'
         awk -v n="$extra_routes" 'BEGIN {
@@ -525,6 +528,9 @@ main() {
             die "konnect does not count /bench-rl"
         curl -s -i "http://$HOST:$KONNECT_PORT/bench-rl-redis" | grep -qi '^x-ratelimit-remaining-minute:' ||
             die "konnect does not count /bench-rl-redis in Redis"
+        curl -s -o /dev/null "http://$HOST:$KONNECT_PORT/bench-cache"
+        curl -s -i "http://$HOST:$KONNECT_PORT/bench-cache" | grep -qi '^x-cache-status: hit' ||
+            die "konnect does not answer /bench-cache from its cache"
 
         local -a npids
         read -r -a npids <<<"$(nginx_pids "$nginx_pid")"
@@ -535,10 +541,10 @@ main() {
         # nginx and Konnect in turn, ROUNDS times, so that a slow spell of the machine hits both.
         local round
         local -a n_rps=() n_p50=() n_p99=() n_cpu=() n_user=() n_cores=() n_req=() k_rps=() k_p50=() k_p99=() k_cpu=() k_user=() k_cores=() k_req=()
-        local -a a_rps=() a_cpu=() a_user=() l_rps=() l_cpu=() d_rps=() d_cpu=()
-        local n_errors=none k_errors=none a_errors=none l_errors=none d_errors=none
+        local -a a_rps=() a_cpu=() a_user=() l_rps=() l_cpu=() d_rps=() d_cpu=() c_rps=() c_cpu=()
+        local n_errors=none k_errors=none a_errors=none l_errors=none d_errors=none c_errors=none
         for ((round = 1; round <= ROUNDS; round++)); do
-            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect, then konnect with key-auth + acl, then with rate-limiting (local, redis)"
+            log "threads=$threads: round $round of $ROUNDS, wrk against nginx, then konnect, then konnect with key-auth + acl, then with rate-limiting (local, redis), then proxy-cache hits"
             run_wrk "http://$HOST:$NGINX_PORT/bench" "${npids[@]}"
             n_rps+=("$W_RPS") n_p50+=("$W_P50") n_p99+=("$W_P99") n_cpu+=("$W_CPU_US") n_user+=("$W_USER_US") n_cores+=("$W_CORES") n_req+=("$W_REQUESTS")
             [[ $W_ERRORS == none ]] || n_errors=$W_ERRORS
@@ -556,6 +562,9 @@ main() {
             run_wrk "http://$HOST:$KONNECT_PORT/bench-rl-redis" "$konnect_pid"
             d_rps+=("$W_RPS") d_cpu+=("$W_CPU_US")
             [[ $W_ERRORS == none ]] || d_errors=$W_ERRORS
+            run_wrk "http://$HOST:$KONNECT_PORT/bench-cache" "$konnect_pid"
+            c_rps+=("$W_RPS") c_cpu+=("$W_CPU_US")
+            [[ $W_ERRORS == none ]] || c_errors=$W_ERRORS
         done
         local nr np50 np99 nc nu kr kp50 kp99 kc ku
         nr=$(median "${n_rps[@]}") np50=$(median "${n_p50[@]}") np99=$(median "${n_p99[@]}") nc=$(median "${n_cpu[@]}") nu=$(median "${n_user[@]}")
@@ -571,6 +580,9 @@ main() {
         plugins+=("| $threads | rate-limiting (local) | $kr | $lr | $kc | $lc | $(awk -v a="$lc" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$lc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${l_cpu[*]} | $l_errors |")
         local dr dc
         dr=$(median "${d_rps[@]}") dc=$(median "${d_cpu[@]}")
+        local cr cc
+        cr=$(median "${c_rps[@]}") cc=$(median "${c_cpu[@]}")
+        plugins+=("| $threads | proxy-cache (hits) | $kr | $cr | $kc | $cc | $(awk -v a="$cc" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$cc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${c_cpu[*]} | $c_errors |")
         plugins+=("| $threads | rate-limiting (redis) | $kr | $dr | $kc | $dc | $(awk -v a="$dc" -v b="$kc" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$dc" -v b="$nc" 'BEGIN { printf "%.2f", a / b }') | ${k_cpu[*]} | ${d_cpu[*]} | $d_errors |")
         rounds+=("| $threads | ${n_cpu[*]} | ${k_cpu[*]} | $(paste -d' ' <(printf '%s\n' "${k_cpu[@]}") <(printf '%s\n' "${n_cpu[@]}") | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }') |")
         kill -0 "$konnect_pid" 2>/dev/null || die "konnect (threads $threads) exited during the load run"
@@ -663,7 +675,7 @@ main() {
         echo
         echo "### Plugins on the route"
         echo
-        echo 'The same route with key-auth and acl (allow one group; the key sent in `apikey`), and with rate-limiting (`minute: 1000000000`, `limit_by: ip`: every request counted under one key, headers sent; local policy, and redis policy against a local redis-server whose own CPU is not counted), each measured right after the bare route in every round. Medians; the per-round figures in order.'
+        echo 'The same route with key-auth and acl (allow one group; the key sent in `apikey`), and with rate-limiting (`minute: 1000000000`, `limit_by: ip`: every request counted under one key, headers sent; local policy, and redis policy against a local redis-server whose own CPU is not counted), and with proxy-cache (every request after the first a hit), each measured right after the bare route in every round. Medians; the per-round figures in order.'
         echo
         echo "| Threads | Plugins | Requests/s bare | Requests/s with plugins | CPU µs/request bare | CPU µs/request with plugins | plugins / bare | plugins / nginx | bare rounds | plugin rounds | Errors |"
         echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"
