@@ -82,7 +82,6 @@ struct ProxyCachePlugin: ProxyPlugin {
         }
         let key = cacheKey(context)
         if sendKey { context.addResponseHeader("X-Cache-Key", key) }
-        let now = Date().timeIntervalSince1970
         let refresh = requestCacheControl["no-cache"] != nil || requestCacheControl["max-age"] == "0"
         return lookUp(key, refresh: refresh, mayWait: collapseMisses && !refresh, context)
     }

@@ -1,4 +1,3 @@
-import Atomics
 import Foundation
 import KonnectConfig
 import KonnectRedis
@@ -129,13 +128,18 @@ struct RedisRateCounters: Sendable {
     // MARK: Logging a lost Redis
 
     private static let logger = Logger(label: "konnect.plugins.rate-limiting")
-    /// When the last "Redis unreachable" line was written (seconds since 1970): one per 10 s at most.
-    private static let lastWarning = ManagedAtomic<Int64>(0)
+    /// When the last "Redis failed" line was written for each server (seconds since 1970): one
+    /// per server every 10 s at most.
+    private static let lastWarnings = NIOLockedValueBox<[Settings: Double]>([:])
 
     static func warn(_ error: any Error, settings: Settings, countingLocally: Bool) {
-        let now = Int64(Date().timeIntervalSince1970)
-        let last = lastWarning.load(ordering: .relaxed)
-        guard now - last >= 10, lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        let now = Date().timeIntervalSince1970
+        let due = lastWarnings.withLockedValue { last in
+            guard now - (last[settings] ?? 0) >= 10 else { return false }
+            last[settings] = now
+            return true
+        }
+        guard due else { return }
         let what = countingLocally ? "counting on this node meanwhile (fault_tolerant)" : "refusing requests with 500"
         logger.warning("rate-limiting: Redis at \(settings.host):\(settings.port) failed (\(error)); \(what)")
     }
