@@ -128,8 +128,8 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
 
     /// The introspection request for `token`: headers and form body.
     private func makeRequest(_ token: String) -> Request {
-        var form = "token=" + Self.formEncode(token)
-        if let tokenTypeHint { form += "&token_type_hint=" + Self.formEncode(tokenTypeHint) }
+        var form = "token=" + FormEncoding.encode(token)
+        if let tokenTypeHint { form += "&token_type_hint=" + FormEncoding.encode(tokenTypeHint) }
         let headers = [("Authorization", authorization), ("Content-Type", "application/x-www-form-urlencoded"),
                        ("Accept", "application/json")] + extraHeaders
         return Request(url: endpoint.absoluteString, headers: headers, form: form, timeout: timeout)
@@ -155,12 +155,6 @@ struct OAuth2IntrospectionPlugin: ProxyPlugin {
             return .failed
         }
         return .answered(fields)
-    }
-
-    static func formEncode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
     /// Tokens are cached by a hash, never as themselves.

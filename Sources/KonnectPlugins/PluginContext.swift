@@ -168,8 +168,8 @@ public final class PluginContext {
         var values: [String] = []
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard Self.decode(parts[0]) == name else { continue }
-            values.append(parts.count > 1 ? Self.decode(parts[1]) : "")
+            guard FormEncoding.decode(parts[0]) == name else { continue }
+            values.append(parts.count > 1 ? FormEncoding.decode(parts[1]) : "")
         }
         return values
     }
@@ -187,13 +187,8 @@ public final class PluginContext {
         guard let query, !removedQueryArguments.isEmpty else { return query }
         let kept = query.split(separator: "&", omittingEmptySubsequences: true).filter { pair in
             let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            return !removedQueryArguments.contains(Self.decode(name))
+            return !removedQueryArguments.contains(FormEncoding.decode(name))
         }
         return kept.isEmpty ? nil : Substring(kept.joined(separator: "&"))
-    }
-
-    private static func decode(_ text: Substring) -> String {
-        let spaced = text.replacing("+", with: " ")
-        return spaced.removingPercentEncoding ?? String(spaced)
     }
 }

@@ -19,7 +19,7 @@ public struct RequestBodyArguments {
     public init?(body: ByteBuffer, contentType: String?) {
         guard let contentType else { return nil }
         let parameters = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-        let media = parameters.first?.lowercased() ?? ""
+        let media = FormEncoding.mediaType(contentType)
         switch media {
         case "application/x-www-form-urlencoded":
             kind = .form
@@ -28,10 +28,9 @@ public struct RequestBodyArguments {
                 .map { String($0.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
             guard let boundary, !boundary.isEmpty else { return nil }
             kind = .multipart(boundary: boundary)
-        case "application/json":
-            kind = .json
         default:
-            if media.hasPrefix("application/") && media.hasSuffix("+json") { kind = .json } else { return nil }
+            guard FormEncoding.isJSON(media) else { return nil }
+            kind = .json
         }
         bytes = Array(body.readableBytesView)
     }
@@ -81,13 +80,8 @@ public struct RequestBodyArguments {
         let text = String(decoding: bytes, as: UTF8.self)
         return text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (Self.decode(parts[0]), parts.count > 1 ? Self.decode(parts[1]) : "", pair)
+            return (FormEncoding.decode(parts[0]), parts.count > 1 ? FormEncoding.decode(parts[1]) : "", pair)
         }
-    }
-
-    private static func decode(_ text: Substring) -> String {
-        let spaced = text.replacing("+", with: " ")
-        return spaced.removingPercentEncoding ?? String(spaced)
     }
 
     // MARK: Multipart

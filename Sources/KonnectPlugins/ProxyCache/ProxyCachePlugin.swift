@@ -38,7 +38,7 @@ struct ProxyCachePlugin: ProxyPlugin {
         }
         responseCodes = codes
         requestMethods = Set(config.texts("request_method"))
-        contentTypes = Set(config.texts("content_type").map { Self.mediaType($0) })
+        contentTypes = Set(config.texts("content_type").map { FormEncoding.mediaType($0) })
         cacheTTL = config.number("cache_ttl") ?? 300
         cacheControl = config.flag("cache_control")
         storageTTL = config.number("storage_ttl")
@@ -162,7 +162,7 @@ struct ProxyCachePlugin: ProxyPlugin {
     /// Kong's ingredients: the route, the consumer, the method, the path, the query arguments
     /// (only `vary_query_params` when given) and the `vary_headers`; hashed.
     private func cacheKey(_ context: PluginContext) -> String {
-        var text = "\(context.routeID ?? "")|\(context.consumer?.id ?? "")|\(context.method)|"
+        var text = "\(context.routeID ?? "")|\(context.identity?.consumer.id ?? "")|\(context.method)|"
         text += ignoreURICase ? context.path.lowercased() : context.path
         text += "|"
         let query = (context.query.map(String.init) ?? "").split(separator: "&").map(String.init).sorted()
@@ -193,7 +193,7 @@ struct ProxyCachePlugin: ProxyPlugin {
     private func cacheableTTL(status: Int, _ head: any PluginRequestHead) -> Double? {
         guard responseCodes.contains(status) else { return nil }
         guard case .one(let contentType) = head.value(named: "content-type"),
-              contentTypes.contains("*/*") || contentTypes.contains(Self.mediaType(contentType)) else { return nil }
+              contentTypes.contains("*/*") || contentTypes.contains(FormEncoding.mediaType(contentType)) else { return nil }
         var ttl = storageTTL ?? cacheTTL
         if cacheControl {
             let directives = Self.directives(head.value(named: "cache-control"))
@@ -216,10 +216,6 @@ struct ProxyCachePlugin: ProxyPlugin {
         "content-length", "x-request-id", "via", "x-konnect-upstream-latency", "x-konnect-proxy-latency", "age",
         "x-cache-status", "x-cache-key", "set-cookie",
     ]
-
-    static func mediaType(_ contentType: String) -> String {
-        contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-    }
 
     /// `Cache-Control` directives, names lower-cased, values without quotes.
     static func directives(_ header: HeaderValue) -> [String: String] {

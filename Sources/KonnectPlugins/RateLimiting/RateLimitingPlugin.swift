@@ -124,7 +124,7 @@ struct RateLimitingPlugin: ProxyPlugin {
     private func counterKey(_ context: PluginContext) -> RateKey {
         var identifier: String?
         switch limitBy {
-        case .consumer: identifier = context.consumer?.id ?? context.identity?.credentialID
+        case .consumer: identifier = context.identity?.consumer.id ?? context.identity?.credentialID
         case .credential: identifier = context.identity?.credentialID
         case .ip: break
         case .service: identifier = context.serviceID

@@ -78,11 +78,10 @@ struct RequestTransformerPlugin: ProxyPlugin {
     /// stated length within `max_body_size`. Others pass untouched, with a log line.
     private func transformableBody(_ context: PluginContext) -> BodyKind? {
         guard case .one(let contentType) = context.head.value(named: "content-type") else { return nil }
-        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         let kind: BodyKind
-        if isJSONMediaType(contentType) {
+        if FormEncoding.isJSON(contentType) {
             kind = .json
-        } else if media == "application/x-www-form-urlencoded" {
+        } else if FormEncoding.mediaType(contentType) == "application/x-www-form-urlencoded" {
             kind = .form
         } else {
             return nil
@@ -128,7 +127,7 @@ struct RequestTransformerPlugin: ProxyPlugin {
         init(query: String) {
             items = query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                return (Self.decode(parts[0]), parts.count > 1 ? Self.decode(parts[1]) : "")
+                return (FormEncoding.decode(parts[0]), parts.count > 1 ? FormEncoding.decode(parts[1]) : "")
             }
         }
 
@@ -149,22 +148,7 @@ struct RequestTransformerPlugin: ProxyPlugin {
         }
 
         var encoded: String {
-            items.map { Self.encode($0.name) + "=" + Self.encode($0.value) }.joined(separator: "&")
-        }
-
-        private static func decode(_ text: Substring) -> String {
-            let spaced = text.replacing("+", with: " ")
-            return spaced.removingPercentEncoding ?? String(spaced)
-        }
-
-        private static let unreserved: CharacterSet = {
-            var set = CharacterSet.alphanumerics
-            set.insert(charactersIn: "-._~")
-            return set
-        }()
-
-        private static func encode(_ text: String) -> String {
-            text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+            items.map { FormEncoding.encode($0.name) + "=" + FormEncoding.encode($0.value) }.joined(separator: "&")
         }
     }
 }

@@ -57,7 +57,7 @@ struct ResponseTransformerPlugin: ProxyPlugin {
     func responseHeaders(_ context: PluginContext, status: Int) {
         transformHeaders(context)
         guard transformsJSON, let head = context.responseHead else { return }
-        guard case .one(let contentType) = head.value(named: "content-type"), isJSONMediaType(contentType) else { return }
+        guard case .one(let contentType) = head.value(named: "content-type"), FormEncoding.isJSON(contentType) else { return }
         if case .one(let coding) = head.value(named: "content-encoding"), coding.lowercased() != "identity" {
             Self.logger.info("response-transformer: a \(coding)-encoded JSON body passes untouched")
             return

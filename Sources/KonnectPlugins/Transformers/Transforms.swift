@@ -167,9 +167,3 @@ struct JSONEdits {
         return json
     }
 }
-
-/// Whether a `Content-Type` names JSON (`application/json`, or `application/…+json`).
-func isJSONMediaType(_ contentType: String) -> Bool {
-    let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-    return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
-}
