@@ -81,6 +81,7 @@ let package = Package(
             name: "KonnectPlugins",
             dependencies: [
                 "KonnectConfig",
+                "KonnectHTTP1",
                 "KonnectRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -33,7 +33,7 @@ REDIS_PORT=${REDIS_PORT:-19120}
 NGINX_PORT=${NGINX_PORT:-19200}
 KONNECT_PORT=${KONNECT_PORT:-19300}
 HOST=127.0.0.1
-# The key of the consumer that may use /bench-auth.
+# The key of the consumer that may use /key-auth.
 BENCH_KEY=bench-key-0123456789abcdef
 # The origin's response body: 50 bytes.
 BODY='origin says hello: this body is fifty bytes long.'
@@ -284,16 +284,16 @@ write_konnect_config() {
         printf '_format_version: "3.0"\nservices:\n  - name: origin\n    url: http://%s:%s\n    routes:\n' "$HOST" "$ORIGIN_PORT"
         printf '      - name: bench\n        paths: ["/bench"]\n        strip_path: false\n'
         # The same route behind key-auth and acl (issue #4's benchmark).
-        printf '      - name: bench-auth\n        paths: ["/bench-auth"]\n        strip_path: false\n'
+        printf '      - name: key-auth\n        paths: ["/key-auth"]\n        strip_path: false\n'
         printf '        plugins:\n          - name: key-auth\n          - name: acl\n            config: {allow: [bench]}\n'
         # The same route behind rate-limiting, local policy, with a limit never reached (issue #5's benchmark).
-        printf '      - name: bench-rl\n        paths: ["/bench-rl"]\n        strip_path: false\n'
+        printf '      - name: rate-local\n        paths: ["/rate-local"]\n        strip_path: false\n'
         printf '        plugins:\n          - name: rate-limiting\n            config: {minute: 1000000000, limit_by: ip}\n'
         # And with rate-limiting's redis policy, against the redis-server started here.
-        printf '      - name: bench-rl-redis\n        paths: ["/bench-rl-redis"]\n        strip_path: false\n'
+        printf '      - name: rate-redis\n        paths: ["/rate-redis"]\n        strip_path: false\n'
         printf '        plugins:\n          - name: rate-limiting\n            config: {minute: 1000000000, limit_by: ip, policy: redis, fault_tolerant: false, redis: {host: %s, port: %s}}\n' "$HOST" "$REDIS_PORT"
         # And behind proxy-cache: after the first request, every one is a hit (issue #5's benchmark).
-        printf '      - name: bench-cache\n        paths: ["/bench-cache"]\n        strip_path: false\n'
+        printf '      - name: cache-hit\n        paths: ["/cache-hit"]\n        strip_path: false\n'
         printf '        plugins:\n          - name: proxy-cache\n            config: {content_type: ["*/*"], cache_ttl: 3600}\n'
         printf '      - name: big\n        paths: ["/big/"]\n        strip_path: false\n'
         printf '      - name: early-upload\n        paths: ["/early-upload"]\n        strip_path: false\n'
@@ -520,17 +520,17 @@ main() {
         check_body "http://$HOST:$NGINX_PORT/bench" || die "nginx proxy does not relay the origin's body"
         check_body "http://$HOST:$KONNECT_PORT/bench" ||
             die "konnect does not relay the origin's body: $(curl -s -i --max-time 5 "http://$HOST:$KONNECT_PORT/bench" | head -20)"
-        [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$HOST:$KONNECT_PORT/bench-auth") == 401 ]] ||
-            die "konnect lets /bench-auth through without a key"
-        [[ $(curl -s -H "apikey: $BENCH_KEY" "http://$HOST:$KONNECT_PORT/bench-auth") == "$BODY" ]] ||
-            die "konnect does not relay /bench-auth with the consumer's key"
-        curl -s -i "http://$HOST:$KONNECT_PORT/bench-rl" | grep -qi '^x-ratelimit-remaining-minute:' ||
-            die "konnect does not count /bench-rl"
-        curl -s -i "http://$HOST:$KONNECT_PORT/bench-rl-redis" | grep -qi '^x-ratelimit-remaining-minute:' ||
-            die "konnect does not count /bench-rl-redis in Redis"
-        curl -s -o /dev/null "http://$HOST:$KONNECT_PORT/bench-cache"
-        curl -s -i "http://$HOST:$KONNECT_PORT/bench-cache" | grep -qi '^x-cache-status: hit' ||
-            die "konnect does not answer /bench-cache from its cache"
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$HOST:$KONNECT_PORT/key-auth") == 401 ]] ||
+            die "konnect lets /key-auth through without a key"
+        [[ $(curl -s -H "apikey: $BENCH_KEY" "http://$HOST:$KONNECT_PORT/key-auth") == "$BODY" ]] ||
+            die "konnect does not relay /key-auth with the consumer's key"
+        curl -s -i "http://$HOST:$KONNECT_PORT/rate-local" | grep -qi '^x-ratelimit-remaining-minute:' ||
+            die "konnect does not count /rate-local"
+        curl -s -i "http://$HOST:$KONNECT_PORT/rate-redis" | grep -qi '^x-ratelimit-remaining-minute:' ||
+            die "konnect does not count /rate-redis in Redis"
+        curl -s -o /dev/null "http://$HOST:$KONNECT_PORT/cache-hit"
+        curl -s -i "http://$HOST:$KONNECT_PORT/cache-hit" | grep -qi '^x-cache-status: hit' ||
+            die "konnect does not answer /cache-hit from its cache"
 
         local -a npids
         read -r -a npids <<<"$(nginx_pids "$nginx_pid")"
@@ -552,17 +552,17 @@ main() {
             k_rps+=("$W_RPS") k_p50+=("$W_P50") k_p99+=("$W_P99") k_cpu+=("$W_CPU_US") k_user+=("$W_USER_US") k_cores+=("$W_CORES") k_req+=("$W_REQUESTS")
             [[ $W_ERRORS == none ]] || k_errors=$W_ERRORS
             WRK_EXTRA=(-H "apikey: $BENCH_KEY")
-            run_wrk "http://$HOST:$KONNECT_PORT/bench-auth" "$konnect_pid"
+            run_wrk "http://$HOST:$KONNECT_PORT/key-auth" "$konnect_pid"
             WRK_EXTRA=()
             a_rps+=("$W_RPS") a_cpu+=("$W_CPU_US") a_user+=("$W_USER_US")
             [[ $W_ERRORS == none ]] || a_errors=$W_ERRORS
-            run_wrk "http://$HOST:$KONNECT_PORT/bench-rl" "$konnect_pid"
+            run_wrk "http://$HOST:$KONNECT_PORT/rate-local" "$konnect_pid"
             l_rps+=("$W_RPS") l_cpu+=("$W_CPU_US")
             [[ $W_ERRORS == none ]] || l_errors=$W_ERRORS
-            run_wrk "http://$HOST:$KONNECT_PORT/bench-rl-redis" "$konnect_pid"
+            run_wrk "http://$HOST:$KONNECT_PORT/rate-redis" "$konnect_pid"
             d_rps+=("$W_RPS") d_cpu+=("$W_CPU_US")
             [[ $W_ERRORS == none ]] || d_errors=$W_ERRORS
-            run_wrk "http://$HOST:$KONNECT_PORT/bench-cache" "$konnect_pid"
+            run_wrk "http://$HOST:$KONNECT_PORT/cache-hit" "$konnect_pid"
             c_rps+=("$W_RPS") c_cpu+=("$W_CPU_US")
             [[ $W_ERRORS == none ]] || c_errors=$W_ERRORS
         done

@@ -93,6 +93,20 @@ public struct HTTP1HeadWriter {
         }
     }
 
+    @inlinable
+    public mutating func write(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { write($0) }
+    }
+
+    /// `name: value\r\n`.
+    @inlinable
+    public mutating func writeField(_ name: String, _ value: String) {
+        write(name)
+        write(": ")
+        write(value)
+        write("\r\n")
+    }
+
     /// `name: value\r\n`.
     @inlinable
     public mutating func writeField(_ name: StaticString, _ value: String) {
@@ -111,19 +125,27 @@ public struct HTTP1HeadWriter {
         write("\r\n")
     }
 
-    /// A non-negative integer in decimal.
+    /// A non-negative integer in decimal, written straight into place.
     public mutating func writeDecimal(_ value: Int) {
         precondition(value >= 0)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var rest = value
-            var start = 20
-            repeat {
-                start -= 1
-                digits[start] = UInt8(0x30 + rest % 10)
-                rest /= 10
-            } while rest > 0
-            write(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[start...]))
+        var digits = 1
+        var power = 10
+        while digits < 19 && value >= power {
+            digits += 1
+            power &*= 10
         }
+        guard !didOverflow, let base, written + digits <= capacity else {
+            didOverflow = true
+            return
+        }
+        var rest = value
+        var offset = written + digits
+        repeat {
+            offset -= 1
+            base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 + rest % 10), toByteOffset: offset, as: UInt8.self)
+            rest /= 10
+        } while rest > 0
+        written += digits
     }
 }
 

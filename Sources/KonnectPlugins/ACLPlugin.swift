@@ -5,13 +5,13 @@ import KonnectConfig
 struct ACLPlugin: ProxyPlugin {
     let name = "acl"
     var phases: PluginPhases { .access }
-    let allow: Set<String>
-    let deny: Set<String>
+    let allow: GroupList
+    let deny: GroupList
     let hideGroupsHeader: Bool
 
     init(config: JSONValue) {
-        allow = Set(config.texts("allow"))
-        deny = Set(config.texts("deny"))
+        allow = GroupList(config.texts("allow"))
+        deny = GroupList(config.texts("deny"))
         hideGroupsHeader = config.flag("hide_groups_header")
     }
 
@@ -19,11 +19,32 @@ struct ACLPlugin: ProxyPlugin {
         guard let identity = context.identity else {
             return .respond(status: 401, message: "Unauthorized")
         }
-        let groups = identity.groups
-        let names = groups?.names ?? []
-        let permitted = allow.isEmpty ? !names.contains(where: deny.contains) : names.contains(where: allow.contains)
+        guard let groups = identity.groups else {
+            return allow.isEmpty ? .proceed : .respond(status: 403, message: "You cannot consume this service")
+        }
+        let permitted = allow.isEmpty ? !deny.containsAny(groups.names) : allow.containsAny(groups.names)
         guard permitted else { return .respond(status: 403, message: "You cannot consume this service") }
-        if !hideGroupsHeader, let line = groups?.headerLine { context.addUpstreamLine(line) }
+        if !hideGroupsHeader, let line = groups.headerLine { context.addUpstreamLine(line) }
         return .proceed
+    }
+
+    /// Group names as configured. Lists are short, so they are searched in order, comparing
+    /// strings without hashing them; a long one is also kept as a set.
+    struct GroupList: Sendable {
+        let names: [String]
+        let set: Set<String>?
+
+        init(_ names: [String]) {
+            self.names = names
+            set = names.count > 8 ? Set(names) : nil
+        }
+
+        var isEmpty: Bool { names.isEmpty }
+
+        func containsAny(_ groups: [String]) -> Bool {
+            if let set { return groups.contains(where: set.contains) }
+            for group in groups where names.contains(group) { return true }
+            return false
+        }
     }
 }

@@ -33,9 +33,9 @@ public final class Identity: Sendable {
 public struct CredentialIndex: Sendable {
     private let consumersByID: [String: Consumer]
     private let consumersByUsername: [String: Consumer]
-    /// Key-auth credentials by key. The dictionary's hashing is seeded per process, and a key it
-    /// finds is compared again in constant time.
-    private let keys: [String: (key: String, identity: Identity)]
+    /// Key-auth credentials by key. The dictionary's hashing is seeded per process, so which
+    /// stored keys a given key is compared with cannot be steered from outside.
+    private let keys: [String: Identity]
     private let groupsByConsumer: [String: ConsumerGroups]
     /// JWT credentials by key (the `iss`, or the plugin's key claim): their verification key and
     /// who they identify.
@@ -67,10 +67,10 @@ public struct CredentialIndex: Sendable {
         consumersByUsername = Dictionary(
             configuration.consumers.compactMap { consumer in consumer.username.map { ($0, consumer) } },
             uniquingKeysWith: { first, _ in first })
-        var keys: [String: (key: String, identity: Identity)] = [:]
+        var keys: [String: Identity] = [:]
         for credential in configuration.keyAuthCredentials {
             guard let consumer = consumersByID[credential.consumerID] else { continue }
-            keys[credential.key] = (credential.key, identity(consumer, credential.id))
+            keys[credential.key] = identity(consumer, credential.id)
         }
         self.keys = keys
         var basicAuth: [String: (passwordHash: String, identity: Identity)] = [:]
@@ -110,8 +110,7 @@ public struct CredentialIndex: Sendable {
 
     /// Who the key-auth key `key` identifies.
     public func keyAuth(_ key: String) -> Identity? {
-        guard let found = keys[key], Self.constantTimeEquals(found.key, key) else { return nil }
-        return found.identity
+        keys[key]
     }
 
     /// The password hash of the basic-auth credential `username`, and who it identifies.
@@ -122,13 +121,6 @@ public struct CredentialIndex: Sendable {
     /// The JWT credential with key `key`.
     func jwt(_ key: String) -> JWTCredential? {
         jwt[key]
-    }
-
-    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        guard a.utf8.count == b.utf8.count else { return false }
-        var difference: UInt8 = 0
-        for (left, right) in zip(a.utf8, b.utf8) { difference |= left ^ right }
-        return difference == 0
     }
 }
 

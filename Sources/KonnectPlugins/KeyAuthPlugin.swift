@@ -35,7 +35,8 @@ struct KeyAuthPlugin: ProxyPlugin {
         // An earlier authentication plugin identified the consumer already.
         if context.isAuthenticated { return .proceed }
         var found: String?
-        for (name, lowercased) in zip(keyNames, headerNames) {
+        for index in keyNames.indices {
+            let name = keyNames[index], lowercased = headerNames[index]
             var value = keyInHeader ? context.head.value(named: lowercased) : .none
             if value == .none, keyInQuery {
                 let values = context.queryValues(name)

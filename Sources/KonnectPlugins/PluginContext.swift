@@ -1,5 +1,6 @@
 import Foundation
 import KonnectConfig
+import KonnectHTTP1
 import NIOCore
 
 /// What a plugin can read of a request's head.
@@ -20,61 +21,186 @@ public enum HeaderValue: Equatable, Sendable {
 /// One request as plugins see it, and what they decided about it: who the consumer is, how the
 /// head sent upstream differs from the client's, what the response adds.
 ///
-/// Created per request on the request's event loop and dropped with it; plugins themselves hold
-/// no per-request state (what one must carry from phase to phase goes in `values`).
+/// Made for a request on the request's event loop; when nothing else holds it once the exchange
+/// is over, the connection keeps it for its next request (`recycle`, `reuse`). Plugins hold no
+/// per-request state (what one must carry from phase to phase goes in `values`). What most
+/// requests never touch (body, query and path rewrites, cache fallbacks …) lives in a side
+/// object made on first use, so a request whose plugins only read pays for the fields it uses.
 public final class PluginContext {
-    public let method: String
-    public let head: any PluginRequestHead
+    public private(set) var method: String
+    public private(set) var head: any PluginRequestHead
     /// The request target as sent (origin form: path and query).
-    public let target: String
-    /// The query string without `?`, when there is one.
-    public let query: Substring?
-    public let clientIP: String
-    /// The matched route and its service (set when the access phase starts).
-    public internal(set) var routeID: String?
-    public internal(set) var serviceID: String?
-    /// The request's path, normalized as routing saw it (set before the access phase).
-    public var path = ""
-    /// The named captures of the matched route's regex path (set before the access phase).
-    public var uriCaptures: [String: String] = [:]
-    /// The method and path sent upstream instead of the client's (request-transformer).
-    public var upstreamMethod: String?
-    public var upstreamPath: String?
+    public private(set) var target: String
+    public private(set) var clientIP: String
     /// The loop the request is served on: a plugin that waits completes its decision here.
     public let eventLoop: any EventLoop
+    /// The request's path, normalized as routing saw it (set before the access phase).
+    public var path = ""
+    /// The chain of the matched route (set when the access phase starts).
+    public internal(set) var chain: PluginChain?
     /// The plugins that apply, in order, once the access phase has run (consumer-scoped ones
     /// included): the later phases run these.
     public var plugins: [any ProxyPlugin] = []
     /// The phases any of `plugins` takes part in, so a phase none has costs nothing.
     public var phases: PluginPhases = []
-    /// Header lines (`Name: value\r\n`) added to the upstream request.
-    public private(set) var upstreamLines = ""
-    /// Header lines added to the response.
-    public private(set) var responseLines = ""
-    /// The largest request body allowed (request-size-limiting), when a plugin set one.
-    public var bodyLimit: Int64?
-    /// The whole request body, once a plugin asked for it with `AccessResult.readBody`.
-    public var requestBody: ByteBuffer?
-    /// The body sent upstream instead of the client's (`replaceRequestBody`).
-    public private(set) var replacedRequestBody: ByteBuffer?
-    /// A plugin will change the response body's length (set in the response-header phase).
-    public private(set) var rewritesResponseBody = false
-    /// The upstream's response head, during the response phases (nil for Konnect's own answers).
-    public var responseHead: (any PluginRequestHead)?
-    /// The answer to give instead when the upstream fails (Konnect's own 502, 503 or 504, or the
-    /// upstream's 5xx): a stale cached copy (proxy-cache). `usedFallback` says it was given.
-    public var fallback: AccessResult?
-    public var usedFallback = false
-    /// Header names (lower-cased) left out of the upstream's response.
-    public private(set) var removedResponseHeaders: [String] = []
-    /// The largest request body plugins may ask to have in memory.
-    public static let bufferedBodyLimit: Int64 = 16 << 20
-    /// What a plugin keeps for one request from one phase, or one call, to the next (an id to
-    /// echo, a slot to give back, a body being gathered), by plugin name.
-    public var values: [String: Any] = [:]
-
     /// Who authentication identified (or the anonymous consumer), when it did.
     public private(set) var identity: Identity?
+    /// Header lines (`Name: value\r\n`) added to the upstream request.
+    public private(set) var upstreamLines = ""
+    /// Header lines added to the response (`Name: value\r\n` each).
+    public private(set) var responseLines = ByteBuffer()
+    /// The upstream's response head, during the response phases (nil for Konnect's own answers).
+    public var responseHead: (any PluginRequestHead)?
+    /// Where the access phase is: the plugin running (or waiting), and who was identified before
+    /// it (tracked only when some plugin is scoped to a consumer).
+    var position = 0
+    var identityBefore: ObjectIdentifier?
+    private var extras: Extras?
+
+    /// The largest request body plugins may ask to have in memory.
+    public static let bufferedBodyLimit: Int64 = 16 << 20
+    /// Headers that carry the identity Konnect established. The upstream request always leaves
+    /// out those a client sent, so they cannot be forged.
+    public static let identityHeaders = [
+        "x-consumer-id", "x-consumer-username", "x-consumer-custom-id", "x-credential-identifier",
+        "x-anonymous-consumer", "x-consumer-groups",
+    ]
+
+    public init(method: String, head: any PluginRequestHead, target: String, clientIP: String, eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        self.method = method
+        self.head = head
+        self.target = target
+        self.clientIP = clientIP
+    }
+
+    /// Drops everything about a finished exchange (so an idle connection holds none of it) but
+    /// the memory of the response lines, so that `reuse` can give the context to the
+    /// connection's next request on the same event loop.
+    public func recycle() {
+        method = ""
+        head = NoHead()
+        target = ""
+        clientIP = ""
+        path = ""
+        chain = nil
+        plugins = []
+        phases = []
+        identity = nil
+        upstreamLines = ""
+        responseLines.clear()
+        responseHead = nil
+        position = 0
+        identityBefore = nil
+        extras = nil
+        isRecycled = true
+    }
+
+    /// Gives a recycled context to a new request.
+    public func reuse(method: String, head: any PluginRequestHead, target: String, clientIP: String) {
+        precondition(isRecycled, "only a recycled context can be reused")
+        isRecycled = false
+        self.method = method
+        self.head = head
+        self.target = target
+        self.clientIP = clientIP
+    }
+
+    private var isRecycled = false
+
+    /// The head of no request, for a recycled context.
+    private struct NoHead: PluginRequestHead {
+        func value(named lowercased: String) -> HeaderValue { .none }
+        func allFields() -> [(name: String, value: String)] { [] }
+    }
+
+    /// The fields few requests use, made on first write.
+    private final class Extras {
+        var uriCaptures: [String: String] = [:]
+        var upstreamMethod: String?
+        var upstreamPath: String?
+        var bodyLimit: Int64?
+        var requestBody: ByteBuffer?
+        var replacedRequestBody: ByteBuffer?
+        var rewritesResponseBody = false
+        var fallback: AccessResult?
+        var usedFallback = false
+        var removedResponseHeaders: [String] = []
+        var removedHeaders: [String] = []
+        var removedQueryArguments: [String] = []
+        var replacedQuery: String?
+        var values: [String: Any] = [:]
+    }
+
+    private var more: Extras {
+        if let extras { return extras }
+        let made = Extras()
+        extras = made
+        return made
+    }
+
+    /// The matched route and its service.
+    public var routeID: String? { chain?.route }
+    public var serviceID: String? { chain?.service }
+    /// The query string without `?`, when there is one.
+    public var query: Substring? {
+        // A byte search: `?` is ASCII, so its UTF-8 index is also a character boundary.
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return target[target.utf8.index(after: mark)...]
+    }
+    /// The named captures of the matched route's regex path (set before the access phase).
+    public var uriCaptures: [String: String] {
+        get { extras?.uriCaptures ?? [:] }
+        set { more.uriCaptures = newValue }
+    }
+    /// The method and path sent upstream instead of the client's (request-transformer).
+    public var upstreamMethod: String? {
+        get { extras?.upstreamMethod }
+        set { more.upstreamMethod = newValue }
+    }
+    public var upstreamPath: String? {
+        get { extras?.upstreamPath }
+        set { more.upstreamPath = newValue }
+    }
+    /// The largest request body allowed (request-size-limiting), when a plugin set one.
+    public var bodyLimit: Int64? {
+        get { extras?.bodyLimit }
+        set { more.bodyLimit = newValue }
+    }
+    /// The whole request body, once a plugin asked for it with `AccessResult.readBody`.
+    public var requestBody: ByteBuffer? {
+        get { extras?.requestBody }
+        set { more.requestBody = newValue }
+    }
+    /// The body sent upstream instead of the client's (`replaceRequestBody`).
+    public var replacedRequestBody: ByteBuffer? { extras?.replacedRequestBody }
+    /// A plugin will change the response body's length (set in the response-header phase).
+    public var rewritesResponseBody: Bool { extras?.rewritesResponseBody ?? false }
+    /// The answer to give instead when the upstream fails (Konnect's own 502, 503 or 504, or the
+    /// upstream's 5xx): a stale cached copy (proxy-cache). `usedFallback` says it was given.
+    public var fallback: AccessResult? {
+        get { extras?.fallback }
+        set { more.fallback = newValue }
+    }
+    public var usedFallback: Bool {
+        get { extras?.usedFallback ?? false }
+        set { more.usedFallback = newValue }
+    }
+    /// Header names (lower-cased) left out of the upstream's response.
+    public var removedResponseHeaders: [String] { extras?.removedResponseHeaders ?? [] }
+    /// Header names (lower-cased) the upstream request leaves out, besides `identityHeaders`.
+    public var removedHeaders: [String] { extras?.removedHeaders ?? [] }
+    /// Query arguments the upstream request leaves out (`hide_credentials`).
+    public var removedQueryArguments: [String] { extras?.removedQueryArguments ?? [] }
+    /// A query string that replaces the client's (without `?`; empty for none).
+    public var replacedQuery: String? { extras?.replacedQuery }
+    /// What a plugin keeps for one request from one phase, or one call, to the next (an id to
+    /// echo, a slot to give back, a body being gathered), by plugin name.
+    public var values: [String: Any] {
+        get { extras?.values ?? [:] }
+        _modify { yield &more.values }
+    }
+
     public var consumer: Consumer? { identity?.consumer }
     public var isAnonymous: Bool { identity?.isAnonymous ?? false }
     /// A credential identified the consumer (an anonymous consumer does not count).
@@ -83,50 +209,23 @@ public final class PluginContext {
         return !identity.isAnonymous
     }
 
-    /// Header names (lower-cased) the upstream request leaves out: always the identity headers a
-    /// client sent, so they cannot be forged.
-    public private(set) var removedHeaders: [String] = PluginContext.identityHeaders
-    /// Query arguments the upstream request leaves out (`hide_credentials`).
-    public private(set) var removedQueryArguments: [String] = []
-    /// A query string that replaces the client's (without `?`; empty for none).
-    public private(set) var replacedQuery: String?
-
-    /// Headers that carry the identity Konnect established.
-    public static let identityHeaders = [
-        "x-consumer-id", "x-consumer-username", "x-consumer-custom-id", "x-credential-identifier",
-        "x-anonymous-consumer", "x-consumer-groups",
-    ]
-
-    /// Where the access phase is: the plugin running (or waiting), and who was identified before it.
-    var position = 0
-    var identityBefore: Identity?
-
-    public init(method: String, head: any PluginRequestHead, target: String, query: Substring?, clientIP: String,
-                eventLoop: any EventLoop) {
-        self.eventLoop = eventLoop
-        self.method = method
-        self.head = head
-        self.target = target
-        self.query = query
-        self.clientIP = clientIP
-    }
-
     /// Adds a header line (`Name: value\r\n`, checked by the caller) to the upstream request.
     public func addUpstreamLine(_ line: String) {
-        upstreamLines += line
+        // The first line is taken as it is, not copied.
+        if upstreamLines.isEmpty { upstreamLines = line } else { upstreamLines += line }
     }
 
     /// Adds a header field to the response; a value that could split the head is left out.
     public func addResponseHeader(_ name: String, _ value: String) {
         guard AccessResult.Header.isSafe(value) else { return }
-        responseLines += AccessResult.Header(name, value).line
+        writeResponseLines(estimate: name.utf8.count + value.utf8.count + 4) { $0.writeField(name, value) }
     }
 
-    /// Adds header lines (`Name: value\r\n`, checked by the caller) to the response, written
-    /// in place by `body`.
-    public func appendResponseLines(reserving capacity: Int, _ body: (inout String) -> Void) {
-        responseLines.reserveCapacity(responseLines.utf8.count + capacity)
-        body(&responseLines)
+    /// Adds header lines (`Name: value\r\n`, checked by the caller) to the response, written in
+    /// place by `body` (which must only write: it runs again with more room when `estimate` bytes
+    /// were too few).
+    public func writeResponseLines(estimate: Int, _ body: (inout HTTP1HeadWriter) -> Void) {
+        responseLines.writeHead(estimate: estimate, body)
     }
 
     /// Records who the request is from (replacing an identity recorded before, such as the
@@ -138,28 +237,28 @@ public final class PluginContext {
     /// Sends `body` upstream instead of the client's (read with `AccessResult.readBody`); the
     /// upstream request gets a `Content-Length` to match.
     public func replaceRequestBody(_ body: ByteBuffer) {
-        replacedRequestBody = body
+        more.replacedRequestBody = body
     }
 
     /// Says, in the response-header phase, that the response body phase will change the body's
     /// length: the client's response then goes without `Content-Length` (chunked, or until the
     /// connection closes for an HTTP/1.0 client).
     public func rewriteResponseBody() {
-        rewritesResponseBody = true
+        more.rewritesResponseBody = true
     }
 
     /// Leaves the header (any case) out of the upstream's response.
     public func removeResponseHeader(_ name: String) {
         let lowered = name.lowercased()
-        if !removedResponseHeaders.contains(lowered) { removedResponseHeaders.append(lowered) }
+        if !removedResponseHeaders.contains(lowered) { more.removedResponseHeaders.append(lowered) }
     }
 
     public func removeHeader(_ lowercasedName: String) {
-        if !removedHeaders.contains(lowercasedName) { removedHeaders.append(lowercasedName) }
+        if !removedHeaders.contains(lowercasedName) { more.removedHeaders.append(lowercasedName) }
     }
 
     public func removeQueryArgument(_ name: String) {
-        if !removedQueryArguments.contains(name) { removedQueryArguments.append(name) }
+        if !removedQueryArguments.contains(name) { more.removedQueryArguments.append(name) }
     }
 
     /// The values of the query argument `name` (`a=1&a=2` gives both), percent-decoded.
@@ -177,13 +276,21 @@ public final class PluginContext {
     /// Sends `query` (without `?`) upstream instead of the query as it stands; arguments removed
     /// later are still left out.
     public func replaceQuery(_ query: String) {
-        replacedQuery = query
+        more.replacedQuery = query
+    }
+
+    /// Plugins replaced the query string or left arguments out of it.
+    public var editsQuery: Bool {
+        guard let extras else { return false }
+        return extras.replacedQuery != nil || !extras.removedQueryArguments.isEmpty
     }
 
     /// The query string sent upstream: the client's (or its replacement) without the arguments
     /// `removedQueryArguments` names; nil when nothing is left.
     public func rewrittenQuery() -> Substring? {
-        let query = replacedQuery.map { $0.isEmpty ? nil : Substring($0) } ?? self.query
+        guard let extras else { return query }
+        let query = extras.replacedQuery.map { $0.isEmpty ? nil : Substring($0) } ?? self.query
+        let removedQueryArguments = extras.removedQueryArguments
         guard let query, !removedQueryArguments.isEmpty else { return query }
         let kept = query.split(separator: "&", omittingEmptySubsequences: true).filter { pair in
             let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]

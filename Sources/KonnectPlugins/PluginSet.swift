@@ -44,8 +44,12 @@ public typealias CustomPlugins = @Sendable (Plugin) -> (any ProxyPlugin)?
 /// The plugins of one route, in the order they run. Immutable and shared by the route's requests.
 public final class PluginChain: Sendable {
     let plugins: [any ProxyPlugin]
-    let route: String
-    let service: String?
+    public let route: String
+    public let service: String?
+    /// `route:service` (the service part empty when there is none), and its hash: made once, for
+    /// plugins that keep state per route.
+    public let scope: String
+    public let scopeHash: Int
     /// Where to look for plugins configured for the consumer a plugin identifies; nil when no
     /// plugin is configured for any consumer.
     let consumerScoped: PluginSet?
@@ -56,6 +60,8 @@ public final class PluginChain: Sendable {
         self.plugins = plugins
         self.route = route
         self.service = service
+        scope = Self.scope(route: route, service: service)
+        scopeHash = scope.hashValue
         self.consumerScoped = consumerScoped
         phases = Self.phases(of: plugins)
     }
@@ -66,17 +72,21 @@ public final class PluginChain: Sendable {
         plugins.reduce(into: PluginPhases()) { $0.formUnion($1.phases) }
     }
 
+    /// What `scope` is for a route and service.
+    public static func scope(route: String?, service: String?) -> String {
+        "\(route ?? ""):\(service ?? "")"
+    }
+
     /// Runs the access phase. When a plugin identifies a consumer, the plugins after it are those
     /// that apply to that consumer (Kong's precedence), so consumer-scoped plugins take part.
     /// The plugins that applied are left in `context.plugins` for the later phases. On `.wait`,
     /// call `resume` with the plugin's decision once it is complete; on `.readBody`, call
     /// `resumeWithBody` once `context.requestBody` is set.
     public func access(_ context: PluginContext) -> AccessResult {
+        context.chain = self
         context.plugins = plugins
         context.phases = phases
         context.position = 0
-        context.routeID = route
-        context.serviceID = service
         return run(context)
     }
 
@@ -93,32 +103,35 @@ public final class PluginChain: Sendable {
     }
 
     private func run(_ context: PluginContext) -> AccessResult {
-        while context.position < context.plugins.count {
-            let plugin = context.plugins[context.position]
-            context.identityBefore = context.identity
-            if plugin.phases.contains(.access) {
-                let result = plugin.access(context)
+        var plugins = context.plugins
+        while context.position < plugins.count {
+            if consumerScoped != nil { context.identityBefore = context.identity.map(ObjectIdentifier.init) }
+            if plugins[context.position].phases.contains(.access) {
+                let result = plugins[context.position].access(context)
                 switch result {
                 case .proceed: break
                 case .wait, .readBody: return result
                 default: return refused(context, result)
                 }
             }
-            advance(context)
+            if advance(context) { plugins = context.plugins }
         }
         return .proceed
     }
 
-    /// Moves past the plugin at `context.position`, taking in the plugins of a consumer it identified.
-    private func advance(_ context: PluginContext) {
-        if let consumerScoped, let identity = context.identity, identity !== context.identityBefore {
-            let current = context.plugins[context.position].name
-            let later = consumerScoped.plugins(route: route, service: service, consumer: identity.consumer.id)
-                .filter { PluginPriority.runsBefore(current, $0.name) }
-            context.plugins = Array(context.plugins[...context.position]) + later
-            context.phases = Self.phases(of: context.plugins)
-        }
-        context.position += 1
+    /// Moves past the plugin at `context.position`, taking in the plugins of a consumer it
+    /// identified; true when that changed `context.plugins`.
+    @discardableResult
+    private func advance(_ context: PluginContext) -> Bool {
+        defer { context.position += 1 }
+        guard let consumerScoped, let identity = context.identity,
+              ObjectIdentifier(identity) != context.identityBefore else { return false }
+        let current = context.plugins[context.position].name
+        let later = consumerScoped.plugins(route: route, service: service, consumer: identity.consumer.id)
+            .filter { PluginPriority.runsBefore(current, $0.name) }
+        context.plugins = Array(context.plugins[...context.position]) + later
+        context.phases = Self.phases(of: context.plugins)
+        return true
     }
 
     /// A refusal: the later phases run only the plugins that ran.

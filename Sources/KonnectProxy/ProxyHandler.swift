@@ -93,7 +93,8 @@ final class ProxyHandler: TCPStreamDelegate {
     private var requestClientIP = ""
     /// What plugins know and decided about the request, when any apply.
     private var pluginContext: PluginContext?
-    private var pluginChain: PluginChain?
+    /// The context of the connection's last exchange, kept to be reused by the next one.
+    private var spareContext: PluginContext?
     /// The access decision the request waits for, and where it goes once it is made.
     private var waitingOn: PendingAccess?
     private var waitingRoute: RoutedRequest?
@@ -142,11 +143,11 @@ final class ProxyHandler: TCPStreamDelegate {
         abandonUpstream()
         // The log phase runs for an exchange the client cut short too (499 when it had no
         // response yet, as nginx logs it): plugins give back what they took for the request.
-        if let context = pluginContext, context.phases.contains(.log) {
+        if pluginContext?.phases.contains(.log) == true {
             if responseStatus == 0 { responseStatus = 499 }
-            let record = logRecord()
+            var finished = pluginContext
             pluginContext = nil
-            runLogPhase(context, record)
+            retire(&finished, logRecord())
         }
     }
 
@@ -353,7 +354,7 @@ final class ProxyHandler: TCPStreamDelegate {
 
         // Global plugins' rewrite phase, before the route is known.
         if !snapshot.plugins.rewrite.isEmpty {
-            let context = makePluginContext(head, target: target.originForm, query: query)
+            let context = makePluginContext(head, target: target.originForm)
             pluginContext = context
             context.plugins = snapshot.plugins.rewrite
             context.phases = PluginChain.phases(of: context.plugins)
@@ -397,9 +398,8 @@ final class ProxyHandler: TCPStreamDelegate {
         // Plugins (authentication, access control …) decide before anything goes upstream.
         let chain = snapshot.plugins(forRoute: match.target.index)
         if !chain.isEmpty {
-            let context = pluginContext ?? makePluginContext(head, target: target.originForm, query: query)
+            let context = pluginContext ?? makePluginContext(head, target: target.originForm)
             pluginContext = context
-            pluginChain = chain
             context.path = path
             if !match.captures.isEmpty { context.uriCaptures = match.captures }
             let result = chain.access(context)
@@ -411,9 +411,14 @@ final class ProxyHandler: TCPStreamDelegate {
         proceedUpstream(head, routed)
     }
 
-    private func makePluginContext(_ head: HTTP1Head, target: String, query: Substring?) -> PluginContext {
-        PluginContext(method: head.method, head: PluginHead(head: head), target: target, query: query,
-                      clientIP: requestClientIP, eventLoop: loop.eventLoop)
+    private func makePluginContext(_ head: HTTP1Head, target: String) -> PluginContext {
+        if let spare = spareContext {
+            spareContext = nil
+            spare.reuse(method: head.method, head: PluginHead(head: head), target: target, clientIP: requestClientIP)
+            return spare
+        }
+        return PluginContext(method: head.method, head: PluginHead(head: head), target: target, clientIP: requestClientIP,
+                             eventLoop: loop.eventLoop)
     }
 
     /// Acts on an access decision other than proceed: waits for it, or answers the client.
@@ -462,7 +467,7 @@ final class ProxyHandler: TCPStreamDelegate {
 
     /// A plugin the request waited for has decided (on this loop): the chain carries on.
     private func pluginDecided(_ pending: PendingAccess, _ result: AccessResult) {
-        guard !closed, waitingOn === pending, let context = pluginContext, let chain = pluginChain,
+        guard !closed, waitingOn === pending, let context = pluginContext, let chain = context.chain,
               let routed = waitingRoute else {
             return  // the request is gone (the client left, or it timed out)
         }
@@ -498,7 +503,7 @@ final class ProxyHandler: TCPStreamDelegate {
 
     /// The body a plugin asked for is complete: it goes in the context as one buffer.
     private func requestBodyArrived() {
-        guard let context = pluginContext, let chain = pluginChain, let routed = waitingRoute else { return }
+        guard let context = pluginContext, let chain = context.chain, let routed = waitingRoute else { return }
         readingBodyForPlugins = false
         waitingRoute = nil
         var body = allocator.buffer(capacity: Int(bodyBytes))
@@ -536,7 +541,7 @@ final class ProxyHandler: TCPStreamDelegate {
         }
 
         writeUpstreamHead(head, facts: routed.facts, match: match,
-                          query: pluginContext.map { $0.rewrittenQuery() } ?? routed.query,
+                          query: pluginContext?.editsQuery == true ? pluginContext?.rewrittenQuery() : routed.query,
                           originalPath: routed.rawPath, host: routed.host, plugins: pluginContext)
         if requestFraming != .none {
             holdClientReads(true)
@@ -554,6 +559,7 @@ final class ProxyHandler: TCPStreamDelegate {
                                    originalPath: Substring, host: String, plugins: PluginContext?) {
         guard !closed else { return }
         let named = facts.connectionNames
+        // With plugins, identity headers a client sent are always left out: they cannot be forged.
         let removed = plugins?.removedHeaders
         let identityLines = plugins?.identity?.headerLines
         let pluginLines = plugins?.upstreamLines
@@ -578,7 +584,8 @@ final class ProxyHandler: TCPStreamDelegate {
                     || (named.map { HeaderRules.isNamed(head, field, by: $0) } ?? false) {
                     return false
                 }
-                if let removed, removed.contains(where: { field.nameLength == $0.utf8.count && head.name(of: field, equalsLowercased: $0) }) {
+                if let removed, HeaderRules.isNamed(head, field, by: PluginContext.identityHeaders)
+                    || HeaderRules.isNamed(head, field, by: removed) {
                     return false
                 }
                 if field.nameLength == 15 && head.name(of: field, is: "x-forwarded-for") {
@@ -891,7 +898,7 @@ final class ProxyHandler: TCPStreamDelegate {
         }
         let pluginLines = pluginContext?.responseLines
         let removed = pluginContext?.removedResponseHeaders ?? []
-        out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0) + (pluginLines?.utf8.count ?? 0)) { out in
+        out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0) + (pluginLines?.readableBytes ?? 0)) { out in
             out.write(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             head.writeBytes(from: 9, to: statusLineEnd, to: &out)
             out.write("\r\n")
@@ -974,13 +981,15 @@ final class ProxyHandler: TCPStreamDelegate {
         releaseTarget()
         let keepAlive = clientKeepAlive && !closeAfterResponse
         let bodyUnread = !requestEnded
-        let logged = pluginContext.flatMap { context in context.phases.contains(.log) ? (context, logRecord()) : nil }
+        var finished = pluginContext
+        let record = finished?.phases.contains(.log) == true ? logRecord() : nil
         resetRequest()
-        defer { if let (context, record) = logged { runLogPhase(context, record) } }
+        defer { retire(&finished, record) }
         holdClientReads(false)
         if keepAlive {
             if let end { sendToClient(end) }
             flushClient()
+            retire(&finished, record)  // before the next request, which may be waiting already
             if bodyUnread {
                 // The response is complete but the request body is not: read and drop the rest,
                 // as nginx does, then carry on with the next request.
@@ -1015,11 +1024,19 @@ final class ProxyHandler: TCPStreamDelegate {
             requestBodyBytes: bodyBytes, routeID: routeTarget?.route.id, serviceID: routeTarget?.service?.id)
     }
 
-    /// The log phase, after the response has been handed to the socket.
-    private func runLogPhase(_ context: PluginContext, _ record: LogRecord) {
-        for plugin in context.plugins where plugin.phases.contains(.log) {
-            plugin.log(context, record)
+    /// The log phase, after the response has been handed to the socket; then the context is kept
+    /// for the connection's next request, unless something still holds it.
+    private func retire(_ finished: inout PluginContext?, _ record: LogRecord?) {
+        if let record, let context = finished {
+            for plugin in context.plugins where plugin.phases.contains(.log) {
+                plugin.log(context, record)
+            }
         }
+        if isKnownUniquelyReferenced(&finished), let context = finished {
+            context.recycle()
+            spareContext = context
+        }
+        finished = nil
     }
 
     /// The exchange and its request are both complete: wait for, or start, the next request.
@@ -1051,7 +1068,6 @@ final class ProxyHandler: TCPStreamDelegate {
         upstreamResponseKeepAlive = true
         awaitingContinue = false
         pluginContext = nil
-        pluginChain = nil
         waitingOn = nil
         waitingRoute = nil
         readingBodyForPlugins = false
@@ -1093,9 +1109,9 @@ final class ProxyHandler: TCPStreamDelegate {
             responseFilters = context.plugins.filter { $0.phases.contains(.responseBody) }
             if !responseFilters.isEmpty { body = filterResponseBody(body, last: true) }
         }
-        let pluginLines = pluginContext?.responseLines ?? ""
+        let pluginLines = pluginContext?.responseLines ?? ByteBuffer()
         let minorVersion = request?.minorVersion ?? 1
-        let estimate = 256 + body.readableBytes + (location?.utf8.count ?? 0) + pluginLines.utf8.count
+        let estimate = 256 + body.readableBytes + (location?.utf8.count ?? 0) + pluginLines.readableBytes
             + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         var out = allocator.buffer(capacity: estimate)
         out.writeHead(estimate: estimate) { out in

@@ -60,6 +60,23 @@ struct AuthPluginsTests {
         }
     }
 
+    /// A connection reuses what plugins kept for its last request: none of it may carry over.
+    @Test func theNextRequestOnAConnectionStartsWithNoConsumer() async throws {
+        try await withProxy(configure: { Self.configuration(port: $0[0]) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let alice = try await client.get("/private", headers: [("apikey", "alice-key")])
+            #expect(alice.status == 200)
+            #expect(alice.text.lowercased().contains("x-consumer-username: alice"))
+            #expect(try await client.get("/private").status == 401)
+            // bob is not in `admins`: alice's groups must not let him through.
+            #expect(try await client.get("/private", headers: [("apikey", "bob-key")]).status == 403)
+            let open = try await client.get("/hello")
+            #expect(open.status == 200)
+            #expect(!open.text.lowercased().contains("x-consumer-"))
+        }
+    }
+
     @Test func aValidKeyIdentifiesTheConsumerToTheUpstream() async throws {
         try await withProxy(configure: { Self.configuration(port: $0[0]) }) { fx in
             let client = try await fx.client()

@@ -26,6 +26,8 @@ struct RateLimitingPluginTests {
                 #expect(response.status == 200)
                 #expect(response.header("x-ratelimit-limit-day") == "3")
                 #expect(response.header("x-ratelimit-remaining-day") == String(expected))
+                // One connection: nothing of the last response's lines is left over.
+                #expect(response.headerValues("x-ratelimit-remaining-day").count == 1)
                 #expect(response.header("x-ratelimit-limit-month") == "10")
                 #expect(response.header("x-ratelimit-remaining-month") == String(expected + 7))
                 // The window with the fewest requests left is the one RateLimit-* describe.

@@ -71,13 +71,13 @@ final class LocalRateCounters: Sendable {
     }
 
     private struct Entry {
-        var counts = [Count](repeating: Count(), count: RateWindow.allCases.count)
+        /// One per window kind, by `RateWindow.rawValue`.
+        var counts = InlineArray<6, Count>(repeating: Count())
         /// When every window this entry counts in has ended (seconds since 1970).
         var expires: Int64 = 0
 
         mutating func take(_ limits: [RateLimit], now: Double, sliding: Bool) -> RateUsage {
-            var usage = RateUsage(windows: [], refusedBy: nil)
-            usage.windows.reserveCapacity(limits.count)
+            var usage = RateUsage()
             for limit in limits {
                 let period = limit.window.period(containing: now)
                 counts[limit.window.rawValue].advance(to: period)
@@ -120,20 +120,33 @@ final class LocalRateCounters: Sendable {
 }
 
 /// What one set of counters belongs to: a client (consumer, address …) on a route of a service.
-/// Hashed once when made: the shard and the shard's dictionary both use that hash.
+/// Hashed once when made: the shard and the shard's dictionary both use that hash. The route
+/// and service part is the plugin chain's `scope`, made and hashed once per route.
 struct RateKey: Hashable, Sendable {
-    let route: String?
-    let service: String?
+    /// `route:service`.
+    let scope: String
     let identifier: String
     let hash: Int
 
     init(route: String?, service: String?, identifier: String) {
-        self.route = route
-        self.service = service
+        let scope = PluginChain.scope(route: route, service: service)
+        self.init(scope: scope, scopeHash: scope.hashValue, identifier: identifier)
+    }
+
+    /// `identifier` on the route of `chain` (nil: before any route).
+    init(_ chain: PluginChain?, identifier: String) {
+        if let chain {
+            self.init(scope: chain.scope, scopeHash: chain.scopeHash, identifier: identifier)
+        } else {
+            self.init(route: nil, service: nil, identifier: identifier)
+        }
+    }
+
+    private init(scope: String, scopeHash: Int, identifier: String) {
+        self.scope = scope
         self.identifier = identifier
         var hasher = Hasher()
-        hasher.combine(route)
-        hasher.combine(service)
+        hasher.combine(scopeHash)
         hasher.combine(identifier)
         hash = hasher.finalize()
     }
@@ -143,7 +156,7 @@ struct RateKey: Hashable, Sendable {
     }
 
     static func == (a: RateKey, b: RateKey) -> Bool {
-        a.hash == b.hash && a.identifier == b.identifier && a.route == b.route && a.service == b.service
+        a.hash == b.hash && a.identifier == b.identifier && a.scope == b.scope
     }
 }
 
@@ -166,7 +179,23 @@ struct RateUsage: Sendable {
         var remaining: Int { max(0, Int((limit.count - used - 1).rounded(.down))) }
     }
 
-    var windows: [Window]
+    var windows = Windows()
     /// The index in `windows` of the first full window, when the request is refused.
     var refusedBy: Int?
+
+    /// The windows in the order of the limits, at most one of each kind: kept inline, so that
+    /// counting a request allocates nothing.
+    struct Windows: RandomAccessCollection, Sendable {
+        private var storage = InlineArray<6, Window>(
+            repeating: Window(limit: RateLimit(window: .second, count: 0), used: 0, reset: 0))
+        private(set) var endIndex = 0
+        var startIndex: Int { 0 }
+
+        subscript(index: Int) -> Window { storage[index] }
+
+        mutating func append(_ window: Window) {
+            storage[endIndex] = window
+            endIndex += 1
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KonnectConfig
+import KonnectHTTP1
 import NIOCore
 
 /// Kong's rate-limiting: requests per second … year for each consumer (or credential, client
@@ -31,8 +32,15 @@ struct RateLimitingPlugin: ProxyPlugin {
     let faultTolerant: Bool
     /// `X-RateLimit-Limit-<Window>: <limit>\r\nX-RateLimit-Remaining-<Window>: ` per window: the
     /// fixed part of each window's header lines, made once.
-    private let windowLinePrefixes: [String]
-    private let limitTexts: [String]
+    /// (Where in `lineBytes`.)
+    private let windowLinePrefixes: [Range<Int>]
+    /// `RateLimit-Limit: <limit>\r\nRateLimit-Remaining: ` per window, for the window shown.
+    private let summaryLinePrefixes: [Range<Int>]
+    /// The fixed parts of the header lines, one after the other (read in place per request,
+    /// which strings in an array are not).
+    private let lineBytes: [UInt8]
+    /// Room enough for the header lines of any request.
+    private let headerBytes: Int
 
     init(config: JSONValue, counters: LocalRateCounters = .shared) throws(PluginConfigProblem) {
         limits = RateWindow.allCases.compactMap { window in
@@ -56,10 +64,18 @@ struct RateLimitingPlugin: ProxyPlugin {
             redis = nil
         }
         self.counters = counters
-        limitTexts = limits.map { Self.integerText($0.count) }
-        windowLinePrefixes = zip(limits, limitTexts).map { limit, text in
-            "X-RateLimit-Limit-\(limit.window.headerWord): \(text)\r\nX-RateLimit-Remaining-\(limit.window.headerWord): "
+        let limitTexts = limits.map { Self.integerText($0.count) }
+        var lineBytes: [UInt8] = []
+        func piece(_ text: String) -> Range<Int> {
+            lineBytes += text.utf8
+            return lineBytes.count - text.utf8.count..<lineBytes.count
         }
+        windowLinePrefixes = zip(limits, limitTexts).map { limit, text in
+            piece("X-RateLimit-Limit-\(limit.window.headerWord): \(text)\r\nX-RateLimit-Remaining-\(limit.window.headerWord): ")
+        }
+        summaryLinePrefixes = limitTexts.map { piece("RateLimit-Limit: \($0)\r\nRateLimit-Remaining: ") }
+        self.lineBytes = lineBytes
+        headerBytes = windowLinePrefixes.reduce(0) { $0 + $1.count + 22 } + (summaryLinePrefixes.map(\.count).max() ?? 0) + 64
     }
 
     func access(_ context: PluginContext) -> AccessResult {
@@ -116,7 +132,7 @@ struct RateLimitingPlugin: ProxyPlugin {
 
     func log(_ context: PluginContext, _ record: LogRecord) {
         if let identifier = context.values[name] as? String {
-            counters.leave(RateKey(route: context.routeID, service: context.serviceID, identifier: identifier))
+            counters.leave(RateKey(context.chain, identifier: identifier))
         }
     }
 
@@ -132,31 +148,31 @@ struct RateLimitingPlugin: ProxyPlugin {
             if let headerName, case .one(let value) = context.head.value(named: headerName) { identifier = value }
         case .path: if context.path == path { identifier = path }
         }
-        return RateKey(route: context.routeID, service: context.serviceID, identifier: identifier ?? context.clientIP)
+        return RateKey(context.chain, identifier: identifier ?? context.clientIP)
     }
 
     /// `X-RateLimit-*` per window and `RateLimit-*` for the window with the fewest requests left
     /// (the longer one on a tie), as Kong sends them.
-    /// (Appended piece by piece, in place: no string is built per request but the one sent.)
+    /// (Written in place: nothing is built per request.)
     private func addHeaders(_ usage: RateUsage, now: Double, _ context: PluginContext) {
-        context.appendResponseLines(reserving: windowLinePrefixes.count * 64 + 96) { lines in
-            var shown = 0
-            for (index, window) in usage.windows.enumerated() {
-                let remaining = window.remaining
-                lines.append(windowLinePrefixes[index])
-                lines.append(String(remaining))
-                lines.append("\r\n")
-                let best = usage.windows[shown]
-                if remaining < best.remaining || (remaining == best.remaining && index > shown) { shown = index }
+        lineBytes.withUnsafeBytes { fixed in
+            context.writeResponseLines(estimate: headerBytes) { lines in
+                var shown = 0
+                for (index, window) in usage.windows.enumerated() {
+                    let remaining = window.remaining
+                    lines.write(UnsafeRawBufferPointer(rebasing: fixed[windowLinePrefixes[index]]))
+                    lines.writeDecimal(remaining)
+                    lines.write("\r\n")
+                    let best = usage.windows[shown]
+                    if remaining < best.remaining || (remaining == best.remaining && index > shown) { shown = index }
+                }
+                let window = usage.windows[shown]
+                lines.write(UnsafeRawBufferPointer(rebasing: fixed[summaryLinePrefixes[shown]]))
+                lines.writeDecimal(window.remaining)
+                lines.write("\r\nRateLimit-Reset: ")
+                lines.writeDecimal(Int(max(1, window.reset - Int64(now))))
+                lines.write("\r\n")
             }
-            let window = usage.windows[shown]
-            lines.append("RateLimit-Limit: ")
-            lines.append(limitTexts[shown])
-            lines.append("\r\nRateLimit-Remaining: ")
-            lines.append(String(window.remaining))
-            lines.append("\r\nRateLimit-Reset: ")
-            lines.append(String(max(1, window.reset - Int64(now))))
-            lines.append("\r\n")
         }
     }
 

@@ -91,7 +91,7 @@ struct RedisRateCounters: Sendable {
 
     /// Counts one request for `key`, as `LocalRateCounters.take` does, on the Redis server.
     func take(_ key: RateKey, limits: [RateLimit], now: Double, sliding: Bool) -> EventLoopFuture<RateUsage> {
-        let tag = "ratelimit:{\(key.route ?? ""):\(key.service ?? ""):\(key.identifier)}"
+        let tag = "ratelimit:{\(key.scope):\(key.identifier)}"
         var current: [String] = [], previous: [String] = []
         var arguments = [String(limits.count)]
         var periods: [(start: Int64, end: Int64)] = []
@@ -112,7 +112,7 @@ struct RedisRateCounters: Sendable {
                 guard let items = reply.array, items.count == limits.count + 1, let refused = items[0].int else {
                     throw RedisError.protocolError("unexpected rate-limiting script reply")
                 }
-                var usage = RateUsage(windows: [], refusedBy: refused > 0 ? refused - 1 : nil)
+                var usage = RateUsage(refusedBy: refused > 0 ? refused - 1 : nil)
                 for (index, limit) in limits.enumerated() {
                     let used = items[index + 1].string.flatMap(Double.init) ?? 0
                     usage.windows.append(.init(limit: limit, used: used, reset: periods[index].end))
