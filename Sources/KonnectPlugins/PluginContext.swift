@@ -3,12 +3,22 @@ import KonnectConfig
 import KonnectHTTP1
 import NIOCore
 
-/// What a plugin can read of a request's head.
-public protocol PluginRequestHead {
+/// How plugins read a head.
+extension HTTP1Head {
     /// The value of the one field named `lowercased` (any case); `.many` when there are several.
-    func value(named lowercased: String) -> HeaderValue
+    public func value(named lowercased: String) -> HeaderValue {
+        var found: HTTP1Field?
+        for field in fields where name(of: field, equalsLowercased: lowercased) {
+            if found != nil { return .many }
+            found = field
+        }
+        return found.map { .one(value($0)) } ?? .none
+    }
+
     /// Every field, names as sent, in order.
-    func allFields() -> [(name: String, value: String)]
+    public func allFields() -> [(name: String, value: String)] {
+        fields.map { (nameString($0), value($0)) }
+    }
 }
 
 /// A header looked up where only one value makes sense (a key, a token).
@@ -27,8 +37,7 @@ public enum HeaderValue: Equatable, Sendable {
 /// requests never touch (body, query and path rewrites, cache fallbacks …) lives in a side
 /// object made on first use, so a request whose plugins only read pays for the fields it uses.
 public final class PluginContext {
-    public private(set) var method: String
-    public private(set) var head: any PluginRequestHead
+    public private(set) var head: HTTP1Head
     /// The request target as sent (origin form: path and query).
     public private(set) var target: String
     public private(set) var clientIP: String
@@ -50,7 +59,7 @@ public final class PluginContext {
     /// Header lines added to the response (`Name: value\r\n` each).
     public private(set) var responseLines = ByteBuffer()
     /// The upstream's response head, during the response phases (nil for Konnect's own answers).
-    public var responseHead: (any PluginRequestHead)?
+    public var responseHead: HTTP1Head?
     /// Where the access phase is: the plugin running (or waiting), and who was identified before
     /// it (tracked only when some plugin is scoped to a consumer).
     var position = 0
@@ -59,16 +68,9 @@ public final class PluginContext {
 
     /// The largest request body plugins may ask to have in memory.
     public static let bufferedBodyLimit: Int64 = 16 << 20
-    /// Headers that carry the identity Konnect established. The upstream request always leaves
-    /// out those a client sent, so they cannot be forged.
-    public static let identityHeaders = [
-        "x-consumer-id", "x-consumer-username", "x-consumer-custom-id", "x-credential-identifier",
-        "x-anonymous-consumer", "x-consumer-groups",
-    ]
 
-    public init(method: String, head: any PluginRequestHead, target: String, clientIP: String, eventLoop: any EventLoop) {
+    public init(head: HTTP1Head, target: String, clientIP: String, eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
-        self.method = method
         self.head = head
         self.target = target
         self.clientIP = clientIP
@@ -78,8 +80,7 @@ public final class PluginContext {
     /// the memory of the response lines, so that `reuse` can give the context to the
     /// connection's next request on the same event loop.
     public func recycle() {
-        method = ""
-        head = NoHead()
+        head = Self.noHead
         target = ""
         clientIP = ""
         path = ""
@@ -97,10 +98,9 @@ public final class PluginContext {
     }
 
     /// Gives a recycled context to a new request.
-    public func reuse(method: String, head: any PluginRequestHead, target: String, clientIP: String) {
+    public func reuse(head: HTTP1Head, target: String, clientIP: String) {
         precondition(isRecycled, "only a recycled context can be reused")
         isRecycled = false
-        self.method = method
         self.head = head
         self.target = target
         self.clientIP = clientIP
@@ -109,10 +109,7 @@ public final class PluginContext {
     private var isRecycled = false
 
     /// The head of no request, for a recycled context.
-    private struct NoHead: PluginRequestHead {
-        func value(named lowercased: String) -> HeaderValue { .none }
-        func allFields() -> [(name: String, value: String)] { [] }
-    }
+    private static let noHead = HTTP1Head(bytes: ByteBuffer(), fields: [], minorVersion: 1, method: "", target: "", status: 0)
 
     /// The fields few requests use, made on first write.
     private final class Extras {
@@ -139,6 +136,7 @@ public final class PluginContext {
         return made
     }
 
+    public var method: String { head.method }
     /// The matched route and its service.
     public var routeID: String? { chain?.route }
     public var serviceID: String? { chain?.service }
@@ -188,7 +186,8 @@ public final class PluginContext {
     }
     /// Header names (lower-cased) left out of the upstream's response.
     public var removedResponseHeaders: [String] { extras?.removedResponseHeaders ?? [] }
-    /// Header names (lower-cased) the upstream request leaves out, besides `identityHeaders`.
+    /// Header names (lower-cased) the upstream request leaves out, besides the identity headers
+    /// (`X-Consumer-ID` and the like), which it always leaves out so that they cannot be forged.
     public var removedHeaders: [String] { extras?.removedHeaders ?? [] }
     /// Query arguments the upstream request leaves out (`hide_credentials`).
     public var removedQueryArguments: [String] { extras?.removedQueryArguments ?? [] }

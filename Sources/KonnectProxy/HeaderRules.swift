@@ -84,6 +84,19 @@ enum HeaderRules {
         return (close, keepAlive, named)
     }
 
+    /// Headers that carry the identity Konnect established: on a route with plugins, the client's
+    /// copies never reach the upstream.
+    static func isIdentity(_ head: HTTP1Head, _ field: HTTP1Field) -> Bool {
+        switch field.nameLength {
+        case 13: return head.name(of: field, is: "x-consumer-id")
+        case 17: return head.name(of: field, is: "x-consumer-groups")
+        case 19: return head.name(of: field, is: "x-consumer-username")
+        case 20: return head.name(of: field, is: "x-consumer-custom-id") || head.name(of: field, is: "x-anonymous-consumer")
+        case 23: return head.name(of: field, is: "x-credential-identifier")
+        default: return false
+        }
+    }
+
     /// True when `named` (from `connectionOptions`) lists this field.
     static func isNamed(_ head: HTTP1Head, _ field: HTTP1Field, by named: [String]) -> Bool {
         !named.isEmpty && named.contains { head.name(of: field, equalsLowercased: $0) }
@@ -111,26 +124,6 @@ extension StringProtocol {
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return s
-    }
-}
-
-/// A request head as plugins read it.
-struct PluginHead: PluginRequestHead {
-    let head: HTTP1Head
-
-    func value(named lowercased: String) -> HeaderValue {
-        var found: HTTP1Field?
-        for field in head.fields where field.nameLength == lowercased.utf8.count && head.name(of: field, equalsLowercased: lowercased) {
-            if found != nil { return .many }
-            found = field
-        }
-        return found.map { .one(head.value($0)) } ?? .none
-    }
-}
-
-extension PluginHead {
-    func allFields() -> [(name: String, value: String)] {
-        head.fields.map { (head.nameString($0), head.value($0)) }
     }
 }
 

@@ -414,11 +414,10 @@ final class ProxyHandler: TCPStreamDelegate {
     private func makePluginContext(_ head: HTTP1Head, target: String) -> PluginContext {
         if let spare = spareContext {
             spareContext = nil
-            spare.reuse(method: head.method, head: PluginHead(head: head), target: target, clientIP: requestClientIP)
+            spare.reuse(head: head, target: target, clientIP: requestClientIP)
             return spare
         }
-        return PluginContext(method: head.method, head: PluginHead(head: head), target: target, clientIP: requestClientIP,
-                             eventLoop: loop.eventLoop)
+        return PluginContext(head: head, target: target, clientIP: requestClientIP, eventLoop: loop.eventLoop)
     }
 
     /// Acts on an access decision other than proceed: waits for it, or answers the client.
@@ -584,8 +583,7 @@ final class ProxyHandler: TCPStreamDelegate {
                     || (named.map { HeaderRules.isNamed(head, field, by: $0) } ?? false) {
                     return false
                 }
-                if let removed, HeaderRules.isNamed(head, field, by: PluginContext.identityHeaders)
-                    || HeaderRules.isNamed(head, field, by: removed) {
+                if let removed, HeaderRules.isIdentity(head, field) || HeaderRules.isNamed(head, field, by: removed) {
                     return false
                 }
                 if field.nameLength == 15 && head.name(of: field, is: "x-forwarded-for") {
@@ -738,7 +736,7 @@ final class ProxyHandler: TCPStreamDelegate {
         }
         responseStatus = head.status
         if let context = pluginContext, context.phases.contains(.responseHeaders) {
-            context.responseHead = PluginHead(head: head)
+            context.responseHead = head
         }
         runResponseHeaderPhase(status: head.status)
         var clientFraming = framing

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KonnectConfig
+import KonnectHTTP1
 import NIOCore
 
 /// Kong's proxy-cache with the memory strategy: responses to cacheable requests are kept in
@@ -190,7 +191,7 @@ struct ProxyCachePlugin: ProxyPlugin {
     }
 
     /// How long the upstream's response may be kept, or nil when it may not be.
-    private func cacheableTTL(status: Int, _ head: any PluginRequestHead) -> Double? {
+    private func cacheableTTL(status: Int, _ head: HTTP1Head) -> Double? {
         guard responseCodes.contains(status) else { return nil }
         guard case .one(let contentType) = head.value(named: "content-type"),
               contentTypes.contains("*/*") || contentTypes.contains(FormEncoding.mediaType(contentType)) else { return nil }
