@@ -125,7 +125,7 @@ public struct HTTP1HeadWriter {
         write("\r\n")
     }
 
-    /// A non-negative integer in decimal, written straight into place.
+    /// A non-negative integer in decimal, written straight into place two digits at a time.
     public mutating func writeDecimal(_ value: Int) {
         precondition(value >= 0)
         var digits = 1
@@ -140,13 +140,24 @@ public struct HTTP1HeadWriter {
         }
         var rest = value
         var offset = written + digits
-        repeat {
-            offset -= 1
-            base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 + rest % 10), toByteOffset: offset, as: UInt8.self)
-            rest /= 10
-        } while rest > 0
+        Self.digitPairs.withUTF8Buffer { pairs in
+            while rest >= 10 {
+                let pair = (rest % 100) &* 2
+                rest /= 100
+                offset -= 2
+                base.storeBytes(of: pairs[pair], toByteOffset: offset, as: UInt8.self)
+                base.storeBytes(of: pairs[pair + 1], toByteOffset: offset + 1, as: UInt8.self)
+            }
+            if offset > written {
+                base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 + rest), toByteOffset: offset - 1, as: UInt8.self)
+            }
+        }
         written += digits
     }
+
+    /// "00", "01" … "99", one after the other.
+    @usableFromInline static let digitPairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 }
 
 extension ByteBuffer {

@@ -1,4 +1,3 @@
-import Foundation
 import KonnectConfig
 import KonnectHTTP1
 import NIOCore
@@ -81,7 +80,7 @@ struct RateLimitingPlugin: ProxyPlugin {
     func access(_ context: PluginContext) -> AccessResult {
         let key = counterKey(context)
         guard !limits.isEmpty else { return enter(key, context) }
-        let now = Date().timeIntervalSince1970
+        let now = RateWindow.now()
         guard let redis, let redisSettings else {
             return counted(counters.take(key, limits: limits, now: now, sliding: sliding), key, now, context)
         }
