@@ -106,8 +106,9 @@ public final class PluginChain: Sendable {
         var plugins = context.plugins
         while context.position < plugins.count {
             if consumerScoped != nil { context.identityBefore = context.identity.map(ObjectIdentifier.init) }
-            if plugins[context.position].phases.contains(.access) {
-                let result = plugins[context.position].access(context)
+            let plugin = plugins[context.position]
+            if plugin.phases.contains(.access) {
+                let result = plugin.access(context)
                 switch result {
                 case .proceed: break
                 case .wait, .readBody: return result
