@@ -65,6 +65,7 @@ public final class PluginContext {
     var position = 0
     var identityBefore: ObjectIdentifier?
     private var extras: Extras?
+    private var isRecycled = false
 
     /// The largest request body plugins may ask to have in memory.
     public static let bufferedBodyLimit: Int64 = 16 << 20
@@ -105,8 +106,6 @@ public final class PluginContext {
         self.target = target
         self.clientIP = clientIP
     }
-
-    private var isRecycled = false
 
     /// The head of no request, for a recycled context.
     private static let noHead = HTTP1Head(bytes: ByteBuffer(), fields: [], minorVersion: 1, method: "", target: "", status: 0)
