@@ -81,8 +81,9 @@ struct ProxyErrorTests {
     }
 
     @Test func refusedConnectionIs502() async throws {
-        let dead = try await unusedPort()
-        try await withProxy(configure: { _ in ProxyFixture.simple(port: dead, retries: 2) }) { fx in
+        let dead = try RefusingPort()
+        defer { dead.close() }
+        try await withProxy(configure: { _ in ProxyFixture.simple(port: dead.port, retries: 2) }) { fx in
             let client = try await fx.client()
             defer { client.close() }
             let response = try await client.get("/")
@@ -127,13 +128,14 @@ struct ProxyErrorTests {
     }
 
     @Test func connectFailureRetriesAnotherTarget() async throws {
-        let dead = try await unusedPort()
+        let dead = try RefusingPort()
+        defer { dead.close() }
         try await withProxy(configure: { ports in
             Configuration(
                 services: [Service(id: "s", host: "pool", port: 80, retries: 3)],
                 routes: [Route(id: "r", paths: ["/"], serviceID: "s")],
                 upstreams: [Upstream(id: "u", name: "pool")],
-                targets: [Target(id: "t1", upstreamID: "u", host: "127.0.0.1", port: dead),
+                targets: [Target(id: "t1", upstreamID: "u", host: "127.0.0.1", port: dead.port),
                           Target(id: "t2", upstreamID: "u", host: "127.0.0.1", port: ports[0])])
         }) { fx in
             let client = try await fx.client()

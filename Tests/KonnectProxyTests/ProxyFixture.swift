@@ -1,3 +1,4 @@
+import Glibc
 import KonnectConfig
 import KonnectProxy
 import NIOCore
@@ -64,12 +65,30 @@ func withProxy(originCount: Int = 1, threads: Int = 2, settings: (inout ProxySet
     try await fixture.stop()
 }
 
-/// A port nothing listens on: bound, read, then closed again.
-func unusedPort() async throws -> Int {
-    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    let channel = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-    let port = channel.localAddress!.port!
-    try await channel.close()
-    try await group.shutdownGracefully()
-    return port
+/// A port bound but not listening: connecting to it is refused, and no test running alongside can
+/// take it while it is held (a port found free and let go can be bound again at once). Close it
+/// at the end of the test.
+final class RefusingPort {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(descriptor, address, length) == 0 && getsockname(descriptor, address, &length) == 0
+            }
+        }
+        guard descriptor >= 0, bound else { throw IOError(errnoCode: errno, reason: "binding a refusing port") }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+    }
 }
