@@ -4,7 +4,7 @@ import Crypto
 ///
 /// The same namespace and name always give the same UUID, so reloading an unchanged file keeps
 /// every id.
-enum NameBasedUUID {
+public enum NameBasedUUID {
     /// The namespace of every id Konnect derives for declarative entities.
     static let konnectNamespace: [UInt8] = [
         0x6b, 0x6f, 0x6e, 0x6e, 0x65, 0x63, 0x74, 0x2d, 0x8e, 0x1f, 0x4a, 0x3c, 0x9d, 0x52, 0x27, 0x0b,
@@ -52,15 +52,20 @@ enum NameBasedUUID {
         return text
     }
 
-    /// Lower-case hexadecimal digits of `bytes`.
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef")
-        var text = ""
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
+    /// Lower-case hexadecimal digits of `bytes`, written in place (proxy-cache makes one per
+    /// request).
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let bytes = Array(bytes)
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
+            digits.withUTF8Buffer { digits in
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = digits[Int(byte >> 4)]
+                    out[2 * index + 1] = digits[Int(byte & 0x0F)]
+                }
+            }
+            return 2 * bytes.count
         }
-        return text
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

@@ -145,3 +145,12 @@ public final class HTTP1Head: Sendable {
         }
     }
 }
+
+extension String {
+    /// A request target's path before `?` and the query after it, if any.
+    public func splitPathAndQuery() -> (Substring, Substring?) {
+        // A byte search: `?` is ASCII, so its UTF-8 index is also a character boundary.
+        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")) else { return (self[...], nil) }
+        return (self[..<mark], self[utf8.index(after: mark)...])
+    }
+}

@@ -140,11 +140,7 @@ public final class PluginContext {
     public var routeID: String? { chain?.route }
     public var serviceID: String? { chain?.service }
     /// The query string without `?`, when there is one.
-    public var query: Substring? {
-        // A byte search: `?` is ASCII, so its UTF-8 index is also a character boundary.
-        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
-        return target[target.utf8.index(after: mark)...]
-    }
+    public var query: Substring? { target.splitPathAndQuery().1 }
     /// The named captures of the matched route's regex path (set before the access phase).
     public var uriCaptures: [String: String] {
         get { extras?.uriCaptures ?? [:] }

@@ -198,15 +198,6 @@ enum HostHeader {
     }
 }
 
-extension String {
-    /// The path before `?` and the query after it, if any.
-    func splitPathAndQuery() -> (Substring, Substring?) {
-        // A byte search: `?` is ASCII, so its UTF-8 index is also a character boundary.
-        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")) else { return (self[...], nil) }
-        return (self[..<mark], self[utf8.index(after: mark)...])
-    }
-}
-
 /// The value a consistent-hashing upstream hashes for one request (Kong's `hash_on`, then `hash_fallback`).
 enum HashKey {
     static func compute(plan: UpstreamPlan, head: HTTP1Head, target: String, clientIP: String,

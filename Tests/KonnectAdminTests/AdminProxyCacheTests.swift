@@ -16,7 +16,7 @@ struct AdminProxyCacheTests {
             #expect(created.status == 201)
             let pluginID = try #require(created.body["id"]?.string)
             let store = ProxyCacheStore.named(dictionary)
-            let entry = CachedResponse(status: 200, headers: [("Content-Type", "application/json")],
+            let entry = CachedResponse(status: 200, headers: [.init("Content-Type", "application/json")],
                                        body: ByteBuffer(string: "{}"), storedAt: 1_000, expires: 1_300)
             store.set("k1", entry)
             store.set("k2", entry)

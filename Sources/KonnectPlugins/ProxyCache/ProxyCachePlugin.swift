@@ -120,8 +120,7 @@ struct ProxyCachePlugin: ProxyPlugin {
     }
 
     private func stored(_ cached: CachedResponse) -> AccessResult {
-        .respondStored(status: cached.status, headers: cached.headers.map { AccessResult.Header($0.name, $0.value) },
-                       body: cached.body)
+        .respondStored(status: cached.status, headers: cached.headers, body: cached.body)
     }
 
     func responseHeaders(_ context: PluginContext, status code: Int) {
@@ -135,6 +134,7 @@ struct ProxyCachePlugin: ProxyPlugin {
         guard let ttl = cacheableTTL(status: code, head) else { return }
         let now = Date().timeIntervalSince1970
         let headers = head.allFields().filter { !Self.notStored.contains($0.name.lowercased()) }
+            .map { AccessResult.Header($0.name, $0.value) }
         filling.response = CachedResponse(status: code, headers: headers, body: ByteBuffer(), storedAt: now,
                                           expires: now + ttl)
     }
@@ -175,19 +175,7 @@ struct ProxyCachePlugin: ProxyPlugin {
             text += "|\(name)="
             if case .one(let value) = context.head.value(named: name) { text += value }
         }
-        return Self.hex(SHA256.hash(data: Array(text.utf8)).prefix(16))
-    }
-
-    /// Lower-case hex of `bytes` (without Foundation's formatting, which costs microseconds a byte).
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return NameBasedUUID.hex(SHA256.hash(data: Array(text.utf8)).prefix(16))
     }
 
     /// How long the upstream's response may be kept, or nil when it may not be.

@@ -6,13 +6,13 @@ import NIOCore
 public struct CachedResponse: Sendable {
     public var status: Int
     /// The upstream's header fields, hop-by-hop ones left out.
-    public var headers: [(name: String, value: String)]
+    public var headers: [AccessResult.Header]
     public var body: ByteBuffer
     /// When it was stored, and until when it is fresh (seconds since 1970).
     public var storedAt: Double
     public var expires: Double
 
-    public init(status: Int, headers: [(name: String, value: String)], body: ByteBuffer, storedAt: Double, expires: Double) {
+    public init(status: Int, headers: [AccessResult.Header], body: ByteBuffer, storedAt: Double, expires: Double) {
         self.status = status
         self.headers = headers
         self.body = body
