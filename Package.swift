@@ -76,6 +76,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The AI gateway's translation: Konnect's chat model, the client formats (OpenAI,
+        // Anthropic) and one file per provider; pure functions over bytes, no I/O.
+        .target(
+            name: "KonnectAI",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
         // Plugins: which instances apply to a request (Kong's scope precedence) and in what order.
         .target(
             name: "KonnectPlugins",
@@ -83,6 +89,7 @@ let package = Package(
                 "KonnectConfig",
                 "KonnectHTTP1",
                 "KonnectRedis",
+                "KonnectAI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -184,6 +191,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        .testTarget(name: "KonnectAITests", dependencies: ["KonnectAI", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "KonnectHTTP1Tests",
             dependencies: ["KonnectHTTP1", .product(name: "NIOCore", package: "swift-nio")]

@@ -54,6 +54,7 @@ public struct PluginSchema: Sendable {
     private static let byName: [String: PluginSchema] = Dictionary(uniqueKeysWithValues: [
         keyAuth, basicAuth, jwt, oauth2Introspection, acl, ipRestriction, cors, requestSizeLimiting,
         botDetection, requestTermination, correlationID, rateLimiting, requestTransformer, responseTransformer, proxyCache,
+        aiProxy,
     ].map { ($0.name, $0) })
 
     /// `config` with every field present (defaults where not given, `null` for unset optional

@@ -72,7 +72,7 @@ public struct LogRecord: Sendable {
 }
 
 /// A plugin's decision in the rewrite and access phases.
-public enum AccessResult: Equatable {
+public enum AccessResult: Equatable, Sendable {
     case proceed
     /// The decision comes later (a password being hashed, another server being asked): the
     /// request waits, without blocking its event loop, until `pending` is completed.
@@ -88,6 +88,9 @@ public enum AccessResult: Equatable {
     /// Answer the client with a stored response: its header fields (`Content-Type` among them)
     /// and body (`proxy-cache`).
     case respondStored(status: Int, headers: [Header], body: ByteBuffer)
+    /// Answer the client with a body the plugin writes over time (sent chunked, each part as it
+    /// comes); `headers` carry its `Content-Type`.
+    case respondStream(status: Int, headers: [Header], body: PluginResponseStream)
 
     public struct Header: Sendable, Equatable {
         public var name: String
@@ -188,6 +191,7 @@ public enum ProxyPlugins {
             case "request-transformer": return RequestTransformerPlugin(config: config)
             case "response-transformer": return ResponseTransformerPlugin(config: config)
             case "proxy-cache": return ProxyCachePlugin(config: config)
+            case "ai-proxy": return try AIProxyPlugin(config: config)
             default: return nil
             }
         } catch {

@@ -107,6 +107,8 @@ final class ProxyHandler: TCPStreamDelegate {
     private var bodyLimit = Int64.max
     /// The status the client was sent, for the log phase.
     private var responseStatus = 0
+    /// The body a plugin is writing as the response (`AccessResult.respondStream`).
+    private var pluginStream: PluginResponseStream?
 
     /// Takes charge of a freshly accepted client stream.
     init(stream: TCPStream, loop: LoopContext, runtime: ProxyRuntime, serverPort: Int) {
@@ -141,6 +143,8 @@ final class ProxyHandler: TCPStreamDelegate {
         runtime.connectionClosed()
         guard inRequest else { return }
         abandonUpstream()
+        pluginStream?.cancel()
+        pluginStream = nil
         // The log phase runs for an exchange the client cut short too (499 when it had no
         // response yet, as nginx logs it): plugins give back what they took for the request.
         if pluginContext?.phases.contains(.log) == true {
@@ -434,7 +438,7 @@ final class ProxyHandler: TCPStreamDelegate {
             pending.whenComplete { [weak self] result in self?.pluginDecided(pending, result) }
         case .readBody:
             readBodyForPlugins(routed)
-        case .respond, .respondRaw, .respondStored:
+        case .respond, .respondRaw, .respondStored, .respondStream:
             answer(result)
         }
     }
@@ -459,6 +463,8 @@ final class ProxyHandler: TCPStreamDelegate {
             respond(status, contentType: contentType, body: body, headers: headers)
         case .respondStored(let status, let headers, let body):
             respond(status, contentType: "", body: body, headers: headers)
+        case .respondStream(let status, let headers, let body):
+            respondStreaming(status, headers: headers, body: body)
         case .proceed, .wait, .readBody:
             respondWithError(500, message: "An unexpected error occurred")
         }
@@ -1071,6 +1077,7 @@ final class ProxyHandler: TCPStreamDelegate {
         readingBodyForPlugins = false
         responseFilters = []
         responseStatus = 0
+        pluginStream = nil
     }
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.
@@ -1144,6 +1151,50 @@ final class ProxyHandler: TCPStreamDelegate {
         finishExchange(end: nil, reuseUpstream: false)
     }
 
+    /// Answers with a body a plugin writes over time: the head now (chunked, or delimited by
+    /// closing for HTTP/1.0), each part as the plugin writes it.
+    private func respondStreaming(_ status: Int, headers: [AccessResult.Header], body: PluginResponseStream) {
+        guard !closed, !responseStarted else {
+            body.cancel()
+            stream.close()
+            return
+        }
+        abandonUpstream()
+        responseStarted = true
+        responseStatus = status
+        waitingOn = nil
+        runResponseHeaderPhase(status: status)
+        let pluginLines = pluginContext?.responseLines ?? ByteBuffer()
+        let minorVersion = request?.minorVersion ?? 1
+        if minorVersion == 0 { clientKeepAlive = false }
+        responseChunked = minorVersion >= 1
+        let estimate = 256 + pluginLines.readableBytes
+            + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        var out = allocator.buffer(capacity: estimate)
+        out.writeHead(estimate: estimate) { out in
+            out.write(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            out.writeDecimal(status)
+            out.write(" ")
+            out.write(HTTPResponseStatus(statusCode: status).reasonPhrase)
+            out.write("\r\n")
+            for field in headers { out.writeField(field.name, field.value) }
+            out.write(pluginLines)
+            if minorVersion >= 1 { out.write("Transfer-Encoding: chunked\r\n") }
+            writeRequestIDField(to: &out)
+            writeConnectionHeader(to: &out, minorVersion: minorVersion)
+            out.write("\r\n")
+        }
+        sendToClient(out)
+        flushClient()
+        if responseIsHeadOnly {
+            body.cancel()
+            finishExchange(end: nil, reuseUpstream: false)
+            return
+        }
+        pluginStream = body
+        body.attach(self)
+    }
+
     // MARK: Deadlines
 
     /// Enforces this connection's timeouts; called by the loop's deadline tick, so no request
@@ -1202,4 +1253,28 @@ struct RoutedRequest {
     var path: String
     var host: String
     var originForm: String
+}
+
+extension ProxyHandler: PluginResponseStreamConsumer {
+    func streamPart(_ part: ByteBuffer) {
+        guard !closed, pluginStream != nil else { return }
+        sendBodyPart(part)
+        flushClient()
+    }
+
+    func streamEnded(failed: Bool) {
+        guard !closed, pluginStream != nil else { return }
+        pluginStream = nil
+        if failed {
+            stream.close()
+            return
+        }
+        var end: ByteBuffer?
+        if responseChunked {
+            var last = allocator.buffer(capacity: 5)
+            HTTP1Writer.writeLastChunk(trailers: nil, to: &last)
+            end = last
+        }
+        finishExchange(end: end, reuseUpstream: false)
+    }
 }

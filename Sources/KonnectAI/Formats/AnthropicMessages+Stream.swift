@@ -1,0 +1,191 @@
+import NIOCore
+
+/// Writes a stream of events as Anthropic's Messages stream: `message_start`, content blocks
+/// (`content_block_start`, `…_delta`, `…_stop`), `message_delta` with the stop reason and usage,
+/// `message_stop`.
+///
+/// Text and thinking blocks end when another block begins. Tool-use blocks stay open until the
+/// answer finishes, so a provider that interleaves the argument fragments of parallel calls
+/// (OpenAI's format allows it) still gives each call its own block: deltas carry their block's
+/// index, which is how Anthropic's clients assemble them.
+public struct AnthropicMessagesStreamEncoder: Sendable {
+    private var usage: Usage?
+    private var finishReason: FinishReason?
+    private var nextBlock = 0
+    /// The open text or thinking block: its index and whether it is thinking.
+    private var openBlock: (index: Int, thinking: Bool)?
+    /// Open tool-use blocks by the event's tool-call index.
+    private var toolBlocks: [Int: Int] = [:]
+    private var started = false
+
+    public init() {}
+
+    public mutating func encode(_ event: ChatStreamEvent, into out: inout ByteBuffer) {
+        switch event {
+        case .start(let id, let model, let usage):
+            started = true
+            self.usage = usage
+            var reported = usage ?? Usage(inputTokens: 0, outputTokens: 0)
+            reported.outputTokens = min(reported.outputTokens, 1)
+            write("message_start", ["type": "message_start", "message": [
+                "id": .string(id), "type": "message", "role": "assistant", "model": .string(model),
+                "content": [], "stop_reason": .null, "stop_sequence": .null,
+                "usage": AnthropicMessages.usageJSON(reported),
+            ]], into: &out)
+        case .text(let text):
+            let index = contentBlock(thinking: false, into: &out)
+            write("content_block_delta", ["type": "content_block_delta", "index": .number(Double(index)),
+                                          "delta": ["type": "text_delta", "text": .string(text)]], into: &out)
+        case .thinking(let text):
+            let index = contentBlock(thinking: true, into: &out)
+            write("content_block_delta", ["type": "content_block_delta", "index": .number(Double(index)),
+                                          "delta": ["type": "thinking_delta", "thinking": .string(text)]], into: &out)
+        case .thinkingSignature(let signature):
+            let index = contentBlock(thinking: true, into: &out)
+            write("content_block_delta", ["type": "content_block_delta", "index": .number(Double(index)),
+                                          "delta": ["type": "signature_delta", "signature": .string(signature)]], into: &out)
+        case .toolCallStart(let call, let id, let name):
+            closeOpenBlock(into: &out)
+            let index = nextBlock
+            nextBlock += 1
+            toolBlocks[call] = index
+            write("content_block_start", ["type": "content_block_start", "index": .number(Double(index)),
+                                          "content_block": ["type": "tool_use", "id": .string(id), "name": .string(name),
+                                                            "input": [:]]], into: &out)
+        case .toolCallArguments(let call, let fragment):
+            guard let index = toolBlocks[call] else { return }
+            write("content_block_delta", ["type": "content_block_delta", "index": .number(Double(index)),
+                                          "delta": ["type": "input_json_delta", "partial_json": .string(fragment)]], into: &out)
+        case .finish(let reason):
+            finishReason = reason
+        case .usage(let usage):
+            self.usage = usage
+        case .error(let error):
+            write("error", AnthropicMessages.errorBody(error).body, into: &out)
+        }
+    }
+
+    /// The end of the answer: open blocks stop, then `message_delta` and `message_stop`.
+    public mutating func finish(into out: inout ByteBuffer) {
+        closeOpenBlock(into: &out)
+        for index in toolBlocks.values.sorted() {
+            write("content_block_stop", ["type": "content_block_stop", "index": .number(Double(index))], into: &out)
+        }
+        toolBlocks = [:]
+        var stopSequence: JSON = .null
+        if case .stopSequence(let sequence)? = finishReason { stopSequence = sequence.map(JSON.string) ?? .null }
+        write("message_delta", [
+            "type": "message_delta",
+            "delta": ["stop_reason": finishReason.map { .string($0.anthropic) } ?? .null, "stop_sequence": stopSequence],
+            "usage": AnthropicMessages.usageJSON(usage ?? Usage(inputTokens: 0, outputTokens: 0)),
+        ], into: &out)
+        write("message_stop", ["type": "message_stop"], into: &out)
+    }
+
+    /// The index of the open text (or thinking) block, starting one when needed.
+    private mutating func contentBlock(thinking: Bool, into out: inout ByteBuffer) -> Int {
+        if let open = openBlock, open.thinking == thinking { return open.index }
+        closeOpenBlock(into: &out)
+        let index = nextBlock
+        nextBlock += 1
+        openBlock = (index, thinking)
+        let block: JSON = thinking
+            ? ["type": "thinking", "thinking": "", "signature": ""]
+            : ["type": "text", "text": ""]
+        write("content_block_start", ["type": "content_block_start", "index": .number(Double(index)),
+                                      "content_block": block], into: &out)
+        return index
+    }
+
+    private mutating func closeOpenBlock(into out: inout ByteBuffer) {
+        guard let open = openBlock else { return }
+        openBlock = nil
+        write("content_block_stop", ["type": "content_block_stop", "index": .number(Double(open.index))], into: &out)
+    }
+
+    private func write(_ name: String, _ data: JSON, into out: inout ByteBuffer) {
+        out.writeServerSentEvent(name: name, json: data)
+    }
+}
+
+/// Reads Anthropic's Messages stream.
+public struct AnthropicMessagesStreamDecoder: ChatStreamDecoder {
+    private var parser = ServerSentEventParser()
+    private var usage: Usage?
+    /// The tool-call index of each tool-use block, by Anthropic's block index.
+    private var toolCalls: [Int: Int] = [:]
+    private var done = false
+
+    public init() {}
+
+    public mutating func decode(_ bytes: ByteBuffer) throws(AIError) -> [ChatStreamEvent] {
+        var events: [ChatStreamEvent] = []
+        for event in try parser.parse(bytes) where !done {
+            guard let data = try? JSON.parse(event.data) else {
+                throw AIError(.server, "The provider sent a stream event that is not JSON")
+            }
+            switch data["type"]?.string ?? event.name {
+            case "message_start":
+                let message = data["message"]
+                usage = AnthropicMessages.usage(message?["usage"])
+                events.append(.start(id: message?["id"]?.string ?? "", model: message?["model"]?.string ?? "", usage: usage))
+            case "content_block_start":
+                let block = data["content_block"]
+                let index = data["index"]?.integer ?? 0
+                switch block?["type"]?.string {
+                case "tool_use":
+                    let call = toolCalls.count
+                    toolCalls[index] = call
+                    events.append(.toolCallStart(index: call, id: block?["id"]?.string ?? "", name: block?["name"]?.string ?? ""))
+                    if let input = block?["input"], input.object?.isEmpty == false {
+                        events.append(.toolCallArguments(index: call, fragment: input.text))
+                    }
+                case "text":
+                    if let text = block?["text"]?.string, !text.isEmpty { events.append(.text(text)) }
+                case "thinking":
+                    if let text = block?["thinking"]?.string, !text.isEmpty { events.append(.thinking(text)) }
+                default:
+                    break
+                }
+            case "content_block_delta":
+                let delta = data["delta"]
+                switch delta?["type"]?.string {
+                case "text_delta": events.append(.text(delta?["text"]?.string ?? ""))
+                case "input_json_delta":
+                    if let call = toolCalls[data["index"]?.integer ?? -1], let fragment = delta?["partial_json"]?.string,
+                       !fragment.isEmpty {
+                        events.append(.toolCallArguments(index: call, fragment: fragment))
+                    }
+                case "thinking_delta": events.append(.thinking(delta?["thinking"]?.string ?? ""))
+                case "signature_delta": events.append(.thinkingSignature(delta?["signature"]?.string ?? ""))
+                default: break
+                }
+            case "message_delta":
+                if let reason = data["delta"]?["stop_reason"]?.string {
+                    events.append(.finish(AnthropicMessages.finishReason(reason, stopSequence: data["delta"]?["stop_sequence"]?.string)))
+                }
+                if let latest = AnthropicMessages.usage(data["usage"], previous: usage) {
+                    usage = latest
+                    events.append(.usage(latest))
+                }
+            case "message_stop":
+                done = true
+            case "error":
+                let error = data["error"]
+                let kind = AnthropicMessages.kind(ofErrorType: error?["type"]?.string) ?? .server
+                events.append(.error(AIError(kind, error?["message"]?.string ?? "The provider failed mid-stream",
+                                             code: error?["type"]?.string)))
+                done = true
+            default:
+                break  // ping, and event types added later
+            }
+        }
+        return events
+    }
+
+    public mutating func finish() throws(AIError) -> [ChatStreamEvent] {
+        _ = parser.finish()
+        guard done else { throw AIError(.server, "The provider's stream ended before the answer was complete") }
+        return []
+    }
+}

@@ -1,0 +1,39 @@
+import NIOCore
+
+/// OpenAI's API, and any server that speaks its chat completions format (vLLM, llama.cpp,
+/// LM Studio, Groq, Together, DeepSeek …) when given that server's `base_url`.
+public struct OpenAIProvider: AIProvider {
+    public let name = "openai"
+
+    public init() {}
+
+    public func chatRequest(_ request: ChatRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        var headers = [("Content-Type", "application/json")]
+        if let key = deployment.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        let base = deployment.base(or: "https://api.openai.com/v1")
+        return ProviderRequest(url: base + "/chat/completions", headers: headers,
+                               body: OpenAIChat.requestBody(request, model: deployment.model).buffer)
+    }
+
+    public func chatResponse(_ body: ByteBuffer) throws(AIError) -> ChatResponse {
+        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        return try OpenAIChat.response(from: json)
+    }
+
+    public func error(status: Int, headers: [(String, String)], body: ByteBuffer) -> AIError {
+        OpenAIChat.error(status: status, body: body, retryAfter: RetryAfter.seconds(in: headers))
+    }
+
+    public func streamDecoder() -> any ChatStreamDecoder { OpenAIChatStreamDecoder() }
+}
+
+/// The wait a provider asked for: `retry-after-ms`, else `retry-after` in seconds.
+enum RetryAfter {
+    static func seconds(in headers: [(String, String)]) -> Double? {
+        func value(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name }?.1.filter { $0 != " " }
+        }
+        if let milliseconds = value("retry-after-ms").flatMap(Double.init) { return milliseconds / 1000 }
+        return value("retry-after").flatMap(Double.init)
+    }
+}
