@@ -248,8 +248,9 @@ extension OpenAIChat {
     static func messageJSON(_ message: ChatMessage) -> JSON {
         var object = JSONObject()
         object["role"] = .string(message.role.rawValue)
-        let onlyText = message.content.allSatisfy { if case .image = $0 { false } else { true } }
-        if onlyText {
+        // One text part as a string; several parts stay parts (joining them would change the prompt).
+        let parts = message.content.filter { if case .thinking = $0 { false } else { true } }
+        if parts.count <= 1, parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
             object["content"] = message.content.isEmpty && !message.toolCalls.isEmpty ? .null : .string(message.text)
         } else {
             object["content"] = .array(message.content.compactMap { part in

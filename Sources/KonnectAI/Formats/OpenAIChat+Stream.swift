@@ -90,12 +90,14 @@ public struct OpenAIChatStreamDecoder: ChatStreamDecoder {
                 throw AIError(.server, "The provider sent a stream event that is not JSON")
             }
             if let error = chunk["error"], !error.isNull {
-                events.append(.error(OpenAIChat.error(status: error["code"]?.integer ?? 500,
+                events.append(.error(OpenAIChat.error(status: Self.status(of: error),
                                                       body: JSON.object(["error": error]).buffer, retryAfter: nil)))
                 done = true
                 break
             }
-            if !started {
+            // Azure's first chunk has no id and no choices (its prompt filter results): the
+            // answer starts with the first chunk that says something.
+            if !started, !(chunk["id"]?.string ?? "").isEmpty || chunk["choices"]?.array?.isEmpty == false {
                 started = true
                 events.append(.start(id: chunk["id"]?.string ?? "", model: chunk["model"]?.string ?? "", usage: nil))
             }
@@ -122,6 +124,17 @@ public struct OpenAIChatStreamDecoder: ChatStreamDecoder {
             if let usage = chunk["usage"].flatMap(OpenAIChat.usage) { events.append(.usage(usage)) }
         }
         return events
+    }
+
+    /// The HTTP status an error event stands for: its numeric code, or what its type or code says.
+    static func status(of error: JSON) -> Int {
+        if let code = error["code"]?.integer { return code }
+        switch error["code"]?.string ?? error["type"]?.string {
+        case "rate_limit_exceeded", "rate_limit_error", "requests", "tokens", "insufficient_quota": return 429
+        case "invalid_request_error": return 400
+        case "server_overloaded", "overloaded_error", "service_unavailable_error": return 503
+        default: return 500
+        }
     }
 
     public mutating func finish() throws(AIError) -> [ChatStreamEvent] {

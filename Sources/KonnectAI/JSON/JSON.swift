@@ -29,7 +29,7 @@ public enum JSON: Sendable, Equatable {
 
     /// A number with no fractional part, as an `Int`.
     public var integer: Int? {
-        guard case .number(let value) = self, value == value.rounded(), abs(value) < 9e15 else { return nil }
+        guard case .number(let value) = self, value == value.rounded(), abs(value) < 9.2e18 else { return nil }
         return Int(value)
     }
 

@@ -42,14 +42,15 @@ extension ByteBuffer {
         }
     }
 
-    /// Integers without a fraction; other numbers in Swift's shortest form that reads back the
-    /// same. JSON has no NaN or infinity: those become null.
+    /// Integers without a fraction (up to 2^53, where a double still holds every integer); other
+    /// numbers in Swift's shortest form that reads back the same. JSON has no NaN or infinity:
+    /// those become null.
     public mutating func writeJSONNumber(_ number: Double) {
         guard number.isFinite else {
             writeStaticString("null")
             return
         }
-        if number == number.rounded(), abs(number) < 1e15 {
+        if number == number.rounded(), abs(number) <= 9_007_199_254_740_992 {
             writeString(String(Int64(number)))
         } else {
             writeString(number.description)

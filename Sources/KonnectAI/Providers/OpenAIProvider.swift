@@ -11,8 +11,11 @@ public struct OpenAIProvider: AIProvider {
         var headers = [("Content-Type", "application/json")]
         if let key = deployment.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
         let base = deployment.base(or: "https://api.openai.com/v1")
+        // OpenAI's own API takes max_completion_tokens (its reasoning models refuse max_tokens);
+        // servers that copy its format know max_tokens.
+        let maxTokensField = deployment.baseURL == nil ? "max_completion_tokens" : "max_tokens"
         return ProviderRequest(url: base + "/chat/completions", headers: headers,
-                               body: OpenAIChat.requestBody(request, model: deployment.model).buffer)
+                               body: OpenAIChat.requestBody(request, model: deployment.model, maxTokensField: maxTokensField).buffer)
     }
 
     public func chatResponse(_ body: ByteBuffer) throws(AIError) -> ChatResponse {

@@ -60,7 +60,10 @@ public struct ServerSentEventParser: Sendable {
     private mutating func endLine() -> ServerSentEvent? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
-            guard hasData || name != nil else { return nil }
+            guard hasData else {
+                name = nil  // an event without data is not dispatched
+                return nil
+            }
             let event = ServerSentEvent(name: name, data: String(decoding: data, as: UTF8.self))
             data.removeAll(keepingCapacity: true)
             hasData = false

@@ -17,6 +17,17 @@ struct AIExchange: Sendable {
     let eventLoop: any EventLoop
     let timeout: TimeAmount
 
+    /// The client for every provider: a refused connection fails at once (the next deployment
+    /// can be tried) instead of being retried until the deadline, and long-lived streams to one
+    /// provider do not queue behind each other.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     /// A provider answer larger than this is refused (a whole answer is read before translating).
     static let maximumAnswerBytes = 64 << 20
 
@@ -44,7 +55,7 @@ struct AIExchange: Sendable {
         outbound.body = .bytes(upstream.body)
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(outbound, timeout: timeout)
+            response = try await Self.client.execute(outbound, timeout: timeout)
         } catch {
             return AIProxyPlugin.answer(Self.failure(error, timeout: timeout), format)
         }
