@@ -4,18 +4,20 @@ import NIOCore
 /// (`content_block_start`, `…_delta`, `…_stop`), `message_delta` with the stop reason and usage,
 /// `message_stop`.
 ///
-/// Text and thinking blocks end when another block begins. Tool-use blocks stay open until the
-/// answer finishes, so a provider that interleaves the argument fragments of parallel calls
-/// (OpenAI's format allows it) still gives each call its own block: deltas carry their block's
-/// index, which is how Anthropic's clients assemble them.
+/// A block ends when the next one begins, as Anthropic's own streams do. A provider that
+/// interleaves the argument fragments of parallel calls (OpenAI's format allows it) still loses
+/// nothing: a late fragment goes out with its own block's index, which is how Anthropic's clients
+/// assemble blocks.
 public struct AnthropicMessagesStreamEncoder: Sendable {
     private var usage: Usage?
     private var finishReason: FinishReason?
     private var nextBlock = 0
-    /// The open text or thinking block: its index and whether it is thinking.
-    private var openBlock: (index: Int, thinking: Bool)?
-    /// Open tool-use blocks by the event's tool-call index.
+    /// The open block: its index and what it holds.
+    private var openBlock: (index: Int, kind: BlockKind)?
+    /// The block of each tool call, by the event's tool-call index.
     private var toolBlocks: [Int: Int] = [:]
+
+    private enum BlockKind: Equatable { case text, thinking, toolUse }
     private var started = false
 
     public init() {}
@@ -49,6 +51,7 @@ public struct AnthropicMessagesStreamEncoder: Sendable {
             let index = nextBlock
             nextBlock += 1
             toolBlocks[call] = index
+            openBlock = (index, .toolUse)
             write("content_block_start", ["type": "content_block_start", "index": .number(Double(index)),
                                           "content_block": ["type": "tool_use", "id": .string(id), "name": .string(name),
                                                             "input": [:]]], into: &out)
@@ -68,10 +71,6 @@ public struct AnthropicMessagesStreamEncoder: Sendable {
     /// The end of the answer: open blocks stop, then `message_delta` and `message_stop`.
     public mutating func finish(into out: inout ByteBuffer) {
         closeOpenBlock(into: &out)
-        for index in toolBlocks.values.sorted() {
-            write("content_block_stop", ["type": "content_block_stop", "index": .number(Double(index))], into: &out)
-        }
-        toolBlocks = [:]
         var stopSequence: JSON = .null
         if case .stopSequence(let sequence)? = finishReason { stopSequence = sequence.map(JSON.string) ?? .null }
         write("message_delta", [
@@ -84,11 +83,12 @@ public struct AnthropicMessagesStreamEncoder: Sendable {
 
     /// The index of the open text (or thinking) block, starting one when needed.
     private mutating func contentBlock(thinking: Bool, into out: inout ByteBuffer) -> Int {
-        if let open = openBlock, open.thinking == thinking { return open.index }
+        let kind: BlockKind = thinking ? .thinking : .text
+        if let open = openBlock, open.kind == kind { return open.index }
         closeOpenBlock(into: &out)
         let index = nextBlock
         nextBlock += 1
-        openBlock = (index, thinking)
+        openBlock = (index, kind)
         let block: JSON = thinking
             ? ["type": "thinking", "thinking": "", "signature": ""]
             : ["type": "text", "text": ""]

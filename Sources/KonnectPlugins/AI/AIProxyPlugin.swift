@@ -57,6 +57,14 @@ struct AIProxyPlugin: ProxyPlugin {
 
     func access(_ context: PluginContext) -> AccessResult {
         let format = AIClientFormat(path: context.path)
+        if context.path.hasSuffix("/messages/count_tokens") {
+            return Self.answer(AIError(.notFound, "Token counting is not offered on this route"), .anthropic)
+        }
+        if context.method == "GET", context.path.hasSuffix("/models") {
+            // Anthropic's SDK sends its version header; OpenAI's does not.
+            if case .none = context.head.value(named: "anthropic-version") { return modelList(anthropic: false) }
+            return modelList(anthropic: true)
+        }
         guard context.method == "POST" else {
             return Self.answer(AIError(.invalidRequest, status: 405, "Only POST is accepted here"), format)
         }
@@ -90,6 +98,17 @@ struct AIProxyPlugin: ProxyPlugin {
         } catch {
             return Self.answer(error, format)
         }
+    }
+
+    /// The one model this route serves, as the client's SDK lists models.
+    private func modelList(anthropic: Bool) -> AccessResult {
+        let body: JSON = anthropic
+            ? ["data": [["type": "model", "id": .string(deployment.model), "display_name": .string(deployment.model),
+                         "created_at": "1970-01-01T00:00:00Z"]],
+               "has_more": false, "first_id": .string(deployment.model), "last_id": .string(deployment.model)]
+            : ["object": "list",
+               "data": [["id": .string(deployment.model), "object": "model", "created": 0, "owned_by": .string(deployment.provider)]]]
+        return .respondStored(status: 200, headers: [.init("Content-Type", "application/json")], body: body.buffer)
     }
 
     /// `error` in the client's format.

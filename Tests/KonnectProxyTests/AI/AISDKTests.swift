@@ -1,0 +1,184 @@
+import Foundation
+import KonnectConfig
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// ai-proxy driven by the official Python SDKs (`openai`, `anthropic`) against the mock provider:
+/// each SDK against a route of each provider, through `sdk_checks.py` (next to this file).
+///
+/// The SDKs live in `<package root>/.venv`; when they are missing there, the suite creates the
+/// venv and installs them from PyPI (once per process), so a fresh machine needs `python3` and
+/// network access to PyPI.
+@Suite("AI: official SDKs")
+struct AISDKTests {
+    static let openAIModel = "gpt-4o-mini"
+    static let anthropicModel = "claude-sonnet-4-5"
+    static let sdkVersions = (openai: "3.54.0", anthropic: "2.12.0")
+
+    /// `Tests/KonnectProxyTests/AI/AISDKTests.swift` → the package root.
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("sdk_checks.py")
+    static let python = packageRoot.appendingPathComponent(".venv/bin/python")
+
+    /// Checks that fail because of a known Konnect bug (name → what is wrong). Each is expected
+    /// to fail; once fixed, the known issue is "not recorded" and the test says so.
+    static let knownIssues: [String: Comment] = [:]
+
+    /// One process per SDK × route (see `sdk_checks.py --list` for the checks of each):
+    /// "<sdk>@<route>", the route's provider being the route's name.
+    @Test(arguments: ["openai@openai", "openai@anthropic", "anthropic@openai", "anthropic@anthropic"])
+    func sdkChecks(_ group: String) async throws {
+        try await Self.pythonSDKs.value
+        try await withMockAIProvider { mock in
+            try await withProxy(configure: { _ in Self.configuration(mockPort: mock.port) }) { fx in
+                let result = try await Self.run(Self.python, [Self.script.path, "--base", "http://127.0.0.1:\(fx.port)",
+                                                              "--check", group],
+                                                environment: Self.checkEnvironment, timeout: .seconds(120))
+                let lines = result.output.split(separator: "\n").map(String.init)
+                let failed = Set(lines.filter { $0.hasPrefix("FAIL ") }.map { String($0.dropFirst(5)) })
+                let passed = lines.filter { $0.hasPrefix("ok ") }
+                for (name, reason) in Self.knownIssues where name.hasPrefix(group + ":") {
+                    withKnownIssue(reason) {
+                        if failed.contains(name) { Issue.record("\(name) failed (known issue)") }
+                    }
+                }
+                // The script exits 1 when checks fail, after reporting each; anything else means it broke.
+                #expect(result.status == (failed.isEmpty ? 0 : 1),
+                        "sdk_checks.py --check \(group) exited with \(result.status):\n\(result.output)")
+                #expect(!passed.isEmpty || !failed.isEmpty, "no check ran:\n\(result.output)")
+                let unexpected = failed.filter { Self.knownIssues[$0] == nil }.sorted()
+                #expect(unexpected.isEmpty, "failed: \(unexpected.joined(separator: ", "))\n\(result.output)")
+            }
+        }
+    }
+
+    /// Two routes in front of the mock: `/openai` (provider openai, Kong's `Bearer` key form) and
+    /// `/anthropic` (provider anthropic). The service is never called: ai-proxy answers itself.
+    static func configuration(mockPort: Int) -> Configuration {
+        func aiProxy(id: String, routeID: String, provider: String, model: String, key: String, path: String) -> Plugin {
+            Plugin(id: id, name: "ai-proxy", config: .object([
+                "auth": .object(["header_value": .string(key)]),
+                "model": .object([
+                    "provider": .string(provider), "name": .string(model),
+                    "options": .object(["upstream_url": .string("http://127.0.0.1:\(mockPort)\(path)")]),
+                ]),
+            ]), routeID: routeID)
+        }
+        return Configuration(
+            services: [Service(id: "s-ai", name: "mock-ai", host: "127.0.0.1", port: mockPort)],
+            routes: [
+                Route(id: "r-openai", name: "openai", paths: ["/openai"], serviceID: "s-ai"),
+                Route(id: "r-anthropic", name: "anthropic", paths: ["/anthropic"], serviceID: "s-ai"),
+            ],
+            plugins: [
+                aiProxy(id: "p-ai-openai", routeID: "r-openai", provider: "openai", model: openAIModel,
+                        key: "Bearer \(MockAIProvider.openAIKey)", path: "/v1/chat/completions"),
+                aiProxy(id: "p-ai-anthropic", routeID: "r-anthropic", provider: "anthropic", model: anthropicModel,
+                        key: MockAIProvider.anthropicKey, path: "/v1/messages"),
+            ])
+    }
+
+    // MARK: Python
+
+    /// The checks' environment: unbuffered output, and no HTTP proxy between the SDKs and Konnect.
+    static var checkEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+            environment[name] = nil
+        }
+        environment["NO_PROXY"] = "127.0.0.1,localhost"
+        environment["no_proxy"] = "127.0.0.1,localhost"
+        environment["PYTHONUNBUFFERED"] = "1"
+        return environment
+    }
+
+    /// The venv's Python with both SDKs at the pinned versions, set up once per process.
+    static let pythonSDKs = Task<Void, any Error> {
+        let versionCheck = [
+            "-c",
+            "import sys, openai, anthropic; v = (openai.__version__, anthropic.__version__); "
+                + "print('found', v); sys.exit(0 if v == ('\(sdkVersions.openai)', '\(sdkVersions.anthropic)') else 3)",
+        ]
+        let environment = ProcessInfo.processInfo.environment
+        if FileManager.default.isExecutableFile(atPath: python.path),
+           try await run(python, versionCheck, environment: environment, timeout: .seconds(120)).status == 0 {
+            return
+        }
+        var log = ""
+        if !FileManager.default.isExecutableFile(atPath: python.path) {
+            let venv = try await run(URL(fileURLWithPath: "/usr/bin/env"),
+                                     ["python3", "-m", "venv", packageRoot.appendingPathComponent(".venv").path],
+                                     environment: environment, timeout: .seconds(300))
+            log += venv.output
+            guard venv.status == 0 else { throw SetupError(description: "python3 -m venv failed:\n\(log)") }
+        }
+        let pip = try await run(python, ["-m", "pip", "install", "-q", "openai==\(sdkVersions.openai)",
+                                         "anthropic==\(sdkVersions.anthropic)"],
+                                environment: environment, timeout: .seconds(600))
+        log += pip.output
+        guard pip.status == 0 else { throw SetupError(description: "pip install failed:\n\(log)") }
+        let check = try await run(python, versionCheck, environment: environment, timeout: .seconds(120))
+        guard check.status == 0 else {
+            throw SetupError(description: "the SDKs are still not importable at the pinned versions:\n\(log)\(check.output)")
+        }
+    }
+
+    struct SetupError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    struct ProcessResult {
+        var status: Int32
+        var output: String
+    }
+
+    /// Runs `executable` to its end (killed after `timeout`, a did-not-hang bound), with stdout
+    /// and stderr together in `output`.
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String],
+                    timeout: Duration) async throws -> ProcessResult {
+        // A file rather than a pipe: nothing to drain while the process runs.
+        let log = FileManager.default.temporaryDirectory
+            .appendingPathComponent("konnect-sdk-\(UUID().uuidString).log")
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw SetupError(description: "cannot create \(log.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = packageRoot
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = handle
+        process.standardError = handle
+        let (terminations, termination) = AsyncStream.makeStream(of: Int32.self)
+        process.terminationHandler = { process in
+            termination.yield(process.terminationStatus)
+            termination.finish()
+        }
+        try process.run()
+        let pid = process.processIdentifier
+        let killer = Task {
+            try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled else { return false }
+            kill(pid, SIGKILL)
+            return true
+        }
+        var status: Int32 = -1
+        for await value in terminations { status = value }
+        killer.cancel()
+        let killed = await killer.value
+        var output = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        if killed { output += "\n[killed after \(timeout): it did not end]" }
+        return ProcessResult(status: status, output: output)
+    }
+}
