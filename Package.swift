@@ -80,7 +80,10 @@ let package = Package(
         // Anthropic) and one file per provider; pure functions over bytes, no I/O.
         .target(
             name: "KonnectAI",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         // Plugins: which instances apply to a request (Kong's scope precedence) and in what order.
         .target(

@@ -27,6 +27,7 @@ done
 
 "$bin" version | grep -q '^konnect ' || fail "version"
 "$bin" config validate examples/quickstart.yaml || fail "quickstart does not validate"
+"$bin" config validate examples/ai-gateway.yaml || fail "the AI gateway example does not validate"
 
 cat > "$work/bad.yaml" <<'YAML'
 _format_version: "3.0"

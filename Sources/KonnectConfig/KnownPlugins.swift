@@ -20,7 +20,7 @@ public enum KnownPlugins {
 
     /// The AI gateway plugins, by the names Kong gives them.
     static let ai: Set<String> = [
-        "ai-proxy", "ai-proxy-advanced", "ai-prompt-decorator", "ai-prompt-guard",
+        "ai-gateway", "ai-proxy", "ai-proxy-advanced", "ai-prompt-decorator", "ai-prompt-guard",
         "ai-prompt-template", "ai-request-transformer", "ai-response-transformer",
         "ai-semantic-cache", "ai-semantic-prompt-guard", "ai-semantic-response-guard",
         "ai-rate-limiting-advanced", "ai-azure-content-safety", "ai-aws-guardrails",

@@ -54,7 +54,7 @@ public struct PluginSchema: Sendable {
     private static let byName: [String: PluginSchema] = Dictionary(uniqueKeysWithValues: [
         keyAuth, basicAuth, jwt, oauth2Introspection, acl, ipRestriction, cors, requestSizeLimiting,
         botDetection, requestTermination, correlationID, rateLimiting, requestTransformer, responseTransformer, proxyCache,
-        aiProxy,
+        aiProxy, aiGateway,
     ].map { ($0.name, $0) })
 
     /// `config` with every field present (defaults where not given, `null` for unset optional
@@ -202,7 +202,7 @@ public struct PluginField: Sendable {
         switch (type, value) {
         case (.string, .string(let text)):
             if let between, !between.contains(Double(text.count)) {
-                problems.append(.init(path, "a string of \(Self.describe(between)) characters"))
+                problems.append(.init(path, "a string \(Self.describe(between)) characters"))
             }
             normalized = value
         case (.boolean, .bool), (.number, .number):
@@ -210,6 +210,9 @@ public struct PluginField: Sendable {
         case (.integer, .number(let number)) where number.rounded() == number && abs(number) < 1e15:
             normalized = value
         case (.array(let element), .array(let items)):
+            if let between, !between.contains(Double(items.count)) {
+                problems.append(.init(path, "a list \(Self.describe(between)) items"))
+            }
             normalized = .array(items.enumerated().map { index, item in
                 element.normalize(item, at: path + [.index(index)], problems: &problems)
             })
@@ -228,6 +231,7 @@ public struct PluginField: Sendable {
             let choices = oneOf.map { $0.string.map { "\"\($0)\"" } ?? $0.jsonText }.joined(separator: ", ")
             problems.append(.init(path, "one of \(choices)"))
         } else if case .number(let number) = normalized, let between, !between.contains(number) {
+            // (A string's or a list's length was checked above.)
             problems.append(.init(path, "\(type.name == "integer" ? "an integer" : "a number") \(Self.describe(between))"))
         } else if let check, let expected = check(normalized) {
             problems.append(.init(path, expected))
@@ -262,7 +266,10 @@ public struct PluginField: Sendable {
         if let oneOf { object["one_of"] = .array(oneOf) }
         if let between {
             let bounds = JSONValue.array([.number(between.lowerBound), between.upperBound == .infinity ? .null : .number(between.upperBound)])
-            if case .string = type { object["len_min"] = .number(between.lowerBound) } else { object["between"] = bounds }
+            switch type {
+            case .string, .array: object["len_min"] = .number(between.lowerBound)
+            default: object["between"] = bounds
+            }
         }
         switch type {
         case .array(let element): object["elements"] = element.kongJSON

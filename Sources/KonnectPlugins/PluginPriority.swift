@@ -12,7 +12,7 @@ public enum PluginPriority {
         "grpc-gateway": 998, "ip-restriction": 990, "request-size-limiting": 951, "acl": 950,
         "rate-limiting": 910, "response-ratelimiting": 900, "request-transformer": 801,
         "response-transformer": 800, "ai-request-transformer": 777, "ai-prompt-template": 773,
-        "ai-prompt-decorator": 772, "ai-prompt-guard": 771, "ai-proxy": 770, "ai-response-transformer": 769,
+        "ai-prompt-decorator": 772, "ai-prompt-guard": 771, "ai-proxy": 770, "ai-gateway": 770, "ai-response-transformer": 769,
         "aws-lambda": 750, "azure-functions": 749, "proxy-cache": 100, "opentelemetry": 14, "prometheus": 13,
         "http-log": 12, "statsd": 11, "datadog": 10, "file-log": 9, "udp-log": 8, "tcp-log": 7, "loggly": 6,
         "syslog": 4, "grpc-web": 3, "request-termination": 2, "post-function": -1000,

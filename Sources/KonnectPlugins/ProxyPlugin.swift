@@ -192,6 +192,7 @@ public enum ProxyPlugins {
             case "response-transformer": return ResponseTransformerPlugin(config: config)
             case "proxy-cache": return ProxyCachePlugin(config: config)
             case "ai-proxy": return try AIProxyPlugin(config: config)
+            case "ai-gateway": return try AIGatewayPlugin(config: config)
             default: return nil
             }
         } catch {

@@ -348,6 +348,8 @@ struct DeclarativeConfigValidationTests {
         let needed = [
             "acl": "{allow: [staff]}", "ip-restriction": "{allow: [10.0.0.0/8]}", "rate-limiting": "{minute: 5}",
             "oauth2-introspection": "{introspection_url: \"https://idp.example/introspect\", authorization_value: \"Basic eDp5\"}",
+            "ai-proxy": "{model: {provider: openai, name: gpt-4o-mini}}",
+            "ai-gateway": "{models: [{name: chat, deployments: [{provider: openai, model: gpt-4o-mini}]}]}",
         ]
         let plugins = KnownPlugins.names.sorted()
             .map { name in "  - name: \(name)" + (needed[name].map { "\n    config: \($0)" } ?? "") }

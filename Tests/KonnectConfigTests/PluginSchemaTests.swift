@@ -70,6 +70,6 @@ struct PluginSchemaTests {
         #expect(keyNames["type"] == .string("array"))
         #expect(keyNames["default"] == .array([.string("apikey")]))
         #expect(keyNames["description"]?.string?.isEmpty == false)
-        #expect(PluginSchema.named("ai-proxy") == nil)  // known by name, not implemented yet
+        #expect(PluginSchema.named("ai-prompt-guard") == nil)  // known by name, not implemented yet
     }
 }

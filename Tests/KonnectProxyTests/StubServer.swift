@@ -81,7 +81,7 @@ private final class StubHandler: ChannelInboundHandler {
             let answer = { [self] in
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             }
             if delay > 0 {
                 context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) { answer() }

@@ -39,6 +39,9 @@ public enum FinishReason: Sendable, Equatable {
     case stopSequence(String?)
     /// The token limit was reached.
     case length
+    /// The conversation filled the model's context window (Anthropic's
+    /// `model_context_window_exceeded`; a length stop to OpenAI clients).
+    case contextWindowExceeded
     case toolCalls
     case contentFilter
     /// Anthropic's `pause_turn`: a long-running turn paused, to be continued.
@@ -50,7 +53,7 @@ public enum FinishReason: Sendable, Equatable {
     public var openAI: String {
         switch self {
         case .stop, .stopSequence, .pauseTurn: "stop"
-        case .length: "length"
+        case .length, .contextWindowExceeded: "length"
         case .toolCalls: "tool_calls"
         case .contentFilter: "content_filter"
         case .other(let reason): reason
@@ -63,6 +66,7 @@ public enum FinishReason: Sendable, Equatable {
         case .stop: "end_turn"
         case .stopSequence: "stop_sequence"
         case .length: "max_tokens"
+        case .contextWindowExceeded: "model_context_window_exceeded"
         case .toolCalls: "tool_use"
         case .contentFilter: "refusal"
         case .pauseTurn: "pause_turn"

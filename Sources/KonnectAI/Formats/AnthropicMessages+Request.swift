@@ -223,7 +223,7 @@ extension AnthropicMessages {
         case .required?: choice = ["type": "any"]
         case .function(let name)?: choice = ["type": "tool", "name": .string(name)]
         }
-        if request.parallelToolCalls == false, !request.tools.isEmpty {
+        if request.parallelToolCalls == false, !request.tools.isEmpty, request.toolChoice != ToolChoice.none {
             if choice == nil { choice = ["type": "auto"] }
             choice?["disable_parallel_tool_use"] = true
         }

@@ -63,7 +63,8 @@ extension AnthropicMessages {
         switch reason {
         case "end_turn": .stop
         case "stop_sequence": .stopSequence(stopSequence)
-        case "max_tokens", "model_context_window_exceeded": .length
+        case "max_tokens": .length
+        case "model_context_window_exceeded": .contextWindowExceeded
         case "tool_use": .toolCalls
         case "refusal": .contentFilter
         case "pause_turn": .pauseTurn

@@ -4,28 +4,31 @@ import NIOCore
 /// (`content_block_start`, `…_delta`, `…_stop`), `message_delta` with the stop reason and usage,
 /// `message_stop`.
 ///
-/// A block ends when the next one begins, as Anthropic's own streams do. A provider that
-/// interleaves the argument fragments of parallel calls (OpenAI's format allows it) still loses
-/// nothing: a late fragment goes out with its own block's index, which is how Anthropic's clients
-/// assemble blocks.
+/// Blocks follow one another, each started, filled and stopped before the next, as Anthropic's
+/// own streams go (some clients forget a block at its stop). OpenAI's format lets a provider
+/// interleave the argument fragments of parallel calls, so a call that begins while another's
+/// block is open is held back, whole, until that block stops: its block then goes out at once.
 public struct AnthropicMessagesStreamEncoder: Sendable {
     private var usage: Usage?
     private var finishReason: FinishReason?
     private var nextBlock = 0
     /// The open block: its index and what it holds.
     private var openBlock: (index: Int, kind: BlockKind)?
-    /// The block of each tool call, by the event's tool-call index.
-    private var toolBlocks: [Int: Int] = [:]
+    /// The call whose block is open, by the event's tool-call index.
+    private var openCall: Int?
+    /// Calls begun while another call's block was open: their start and arguments so far.
+    private var heldCalls: [(call: Int, id: String, name: String, arguments: String)] = []
 
     private enum BlockKind: Equatable { case text, thinking, toolUse }
-    private var started = false
+    /// An error event ends the stream: nothing follows it.
+    private var failed = false
 
     public init() {}
 
     public mutating func encode(_ event: ChatStreamEvent, into out: inout ByteBuffer) {
+        guard !failed else { return }
         switch event {
         case .start(let id, let model, let usage):
-            started = true
             self.usage = usage
             var reported = usage ?? Usage(inputTokens: 0, outputTokens: 0)
             reported.outputTokens = min(reported.outputTokens, 1)
@@ -47,29 +50,31 @@ public struct AnthropicMessagesStreamEncoder: Sendable {
             write("content_block_delta", ["type": "content_block_delta", "index": .number(Double(index)),
                                           "delta": ["type": "signature_delta", "signature": .string(signature)]], into: &out)
         case .toolCallStart(let call, let id, let name):
+            if openCall != nil {
+                heldCalls.append((call, id, name, ""))
+                return
+            }
             closeOpenBlock(into: &out)
-            let index = nextBlock
-            nextBlock += 1
-            toolBlocks[call] = index
-            openBlock = (index, .toolUse)
-            write("content_block_start", ["type": "content_block_start", "index": .number(Double(index)),
-                                          "content_block": ["type": "tool_use", "id": .string(id), "name": .string(name),
-                                                            "input": [:]]], into: &out)
+            startToolBlock(call: call, id: id, name: name, into: &out)
         case .toolCallArguments(let call, let fragment):
-            guard let index = toolBlocks[call] else { return }
-            write("content_block_delta", ["type": "content_block_delta", "index": .number(Double(index)),
-                                          "delta": ["type": "input_json_delta", "partial_json": .string(fragment)]], into: &out)
+            if call == openCall, let open = openBlock {
+                writeArguments(fragment, block: open.index, into: &out)
+            } else if let held = heldCalls.firstIndex(where: { $0.call == call }) {
+                heldCalls[held].arguments += fragment
+            }
         case .finish(let reason):
             finishReason = reason
         case .usage(let usage):
             self.usage = usage
         case .error(let error):
             write("error", AnthropicMessages.errorBody(error).body, into: &out)
+            failed = true
         }
     }
 
     /// The end of the answer: open blocks stop, then `message_delta` and `message_stop`.
     public mutating func finish(into out: inout ByteBuffer) {
+        guard !failed else { return }
         closeOpenBlock(into: &out)
         var stopSequence: JSON = .null
         if case .stopSequence(let sequence)? = finishReason { stopSequence = sequence.map(JSON.string) ?? .null }
@@ -79,6 +84,21 @@ public struct AnthropicMessagesStreamEncoder: Sendable {
             "usage": AnthropicMessages.usageJSON(usage ?? Usage(inputTokens: 0, outputTokens: 0)),
         ], into: &out)
         write("message_stop", ["type": "message_stop"], into: &out)
+    }
+
+    private mutating func startToolBlock(call: Int, id: String, name: String, into out: inout ByteBuffer) {
+        let index = nextBlock
+        nextBlock += 1
+        openBlock = (index, .toolUse)
+        openCall = call
+        write("content_block_start", ["type": "content_block_start", "index": .number(Double(index)),
+                                      "content_block": ["type": "tool_use", "id": .string(id), "name": .string(name),
+                                                        "input": [:]]], into: &out)
+    }
+
+    private func writeArguments(_ fragment: String, block: Int, into out: inout ByteBuffer) {
+        write("content_block_delta", ["type": "content_block_delta", "index": .number(Double(block)),
+                                      "delta": ["type": "input_json_delta", "partial_json": .string(fragment)]], into: &out)
     }
 
     /// The index of the open text (or thinking) block, starting one when needed.
@@ -97,10 +117,22 @@ public struct AnthropicMessagesStreamEncoder: Sendable {
         return index
     }
 
+    /// Stops the open block; after a tool call's block, the calls held back go out, one whole
+    /// block each.
     private mutating func closeOpenBlock(into out: inout ByteBuffer) {
         guard let open = openBlock else { return }
         openBlock = nil
+        openCall = nil
         write("content_block_stop", ["type": "content_block_stop", "index": .number(Double(open.index))], into: &out)
+        let held = heldCalls
+        heldCalls = []
+        for call in held {
+            startToolBlock(call: call.call, id: call.id, name: call.name, into: &out)
+            if !call.arguments.isEmpty { writeArguments(call.arguments, block: nextBlock - 1, into: &out) }
+            openBlock = nil
+            openCall = nil
+            write("content_block_stop", ["type": "content_block_stop", "index": .number(Double(nextBlock - 1))], into: &out)
+        }
     }
 
     private func write(_ name: String, _ data: JSON, into out: inout ByteBuffer) {

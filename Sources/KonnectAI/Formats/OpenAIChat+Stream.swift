@@ -8,7 +8,8 @@ public struct OpenAIChatStreamEncoder: Sendable {
     private var model = ""
     private let created: Int
     private var usage: Usage?
-    private var started = false
+    /// An error event ends the stream: nothing follows it, not even `[DONE]`.
+    private var failed = false
 
     public init(includeUsage: Bool, created: Int) {
         self.includeUsage = includeUsage
@@ -16,12 +17,12 @@ public struct OpenAIChatStreamEncoder: Sendable {
     }
 
     public mutating func encode(_ event: ChatStreamEvent, into out: inout ByteBuffer) {
+        guard !failed else { return }
         switch event {
         case .start(let id, let model, let usage):
             self.id = id
             self.model = model
             if let usage { self.usage = usage }
-            started = true
             chunk(["role": "assistant", "content": ""], into: &out)
         case .text(let text):
             chunk(["content": .string(text)], into: &out)
@@ -41,11 +42,13 @@ public struct OpenAIChatStreamEncoder: Sendable {
             self.usage = usage
         case .error(let error):
             out.writeServerSentEvent(json: OpenAIChat.errorBody(error).body)
+            failed = true
         }
     }
 
     /// The stream's end: the usage chunk (when asked for) and `[DONE]`.
     public mutating func finish(into out: inout ByteBuffer) {
+        guard !failed else { return }
         if includeUsage, let usage {
             var object = header()
             object["choices"] = .array([])

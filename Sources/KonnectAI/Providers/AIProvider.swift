@@ -19,6 +19,14 @@ public protocol AIProvider: Sendable {
 
     /// A reader for the body of a streamed answer.
     func streamDecoder() -> any ChatStreamDecoder
+
+    /// What the content type of a streamed answer contains when the stream is the answer (and not
+    /// an error page): `event-stream` for server-sent events, `ndjson` for Ollama's lines of JSON.
+    var streamContentType: String { get }
+}
+
+extension AIProvider {
+    public var streamContentType: String { "event-stream" }
 }
 
 /// Turns the bytes of a provider's streamed answer into events, as they arrive.
@@ -80,6 +88,10 @@ public enum AIProviders {
     public static let all: [String: any AIProvider] = [
         "openai": OpenAIProvider(),
         "anthropic": AnthropicProvider(),
+        "azure": AzureOpenAIProvider(),
+        "mistral": MistralProvider(),
+        "ollama": OllamaProvider(),
+        "gemini": GeminiProvider(),
     ]
 
     public static func named(_ name: String) -> (any AIProvider)? { all[name] }

@@ -1,6 +1,9 @@
 // Schemas of the AI gateway's plugins, with Kong's field names so Kong AI configs carry over.
 
 extension PluginSchema {
+    /// The providers Konnect speaks to (KonnectAI's registry).
+    static let aiProviders: [JSONValue] = ["openai", "anthropic", "gemini", "azure", "mistral", "ollama"]
+
     static let aiProxy = PluginSchema("ai-proxy", fields: [
         PluginField("route_type", .string, required: true, default: "llm/v1/chat", oneOf: ["llm/v1/chat"],
                     "What the route answers: chat completions (OpenAI's format; Anthropic's on paths ending in /v1/messages)."),
@@ -12,7 +15,7 @@ extension PluginSchema {
             PluginField("header_value", .string, "The provider's key (a leading `Bearer ` is dropped)."),
         ]), "How Konnect authenticates to the provider."),
         PluginField("model", .record([
-            PluginField("provider", .string, required: true, oneOf: ["openai", "anthropic"], "Who serves the model."),
+            PluginField("provider", .string, required: true, oneOf: aiProviders, "Who serves the model."),
             PluginField("name", .string, "The provider's model name; clients must ask for this one."),
             PluginField("options", .record([
                 PluginField("max_tokens", .integer, between: 1...Double.infinity,
@@ -23,6 +26,14 @@ extension PluginSchema {
                 PluginField("upstream_url", .string, check: PluginChecks.httpURL,
                             "The provider endpoint's whole URL, replacing the provider's own (a self-hosted or proxied server)."),
                 PluginField("anthropic_version", .string, "anthropic-version header (default 2023-06-01)."),
+                PluginField("input_cost", .number, between: 0...Double.infinity,
+                            "Price per million prompt tokens, for X-Konnect-AI-Cost (well-known models have a default)."),
+                PluginField("output_cost", .number, between: 0...Double.infinity, "Price per million output tokens."),
+                PluginField("azure_instance", .string,
+                            "Azure OpenAI resource name: requests go to https://{azure_instance}.openai.azure.com (required for azure unless upstream_url is set)."),
+                PluginField("azure_deployment_id", .string,
+                            "Azure OpenAI deployment name in the URL (default: the model name)."),
+                PluginField("azure_api_version", .string, "Azure OpenAI api-version query parameter (default 2024-10-21)."),
             ]), "Model settings."),
         ]), required: true, "The model requests go to."),
         PluginField("response_streaming", .string, required: true, default: "allow", oneOf: ["allow", "deny", "always"],
@@ -30,6 +41,45 @@ extension PluginSchema {
         PluginField("max_request_body_size", .integer, required: true, default: 8_388_608, between: 1...Double.infinity,
                     "Largest request body read, in bytes (larger ones get 413)."),
         PluginField("timeout", .integer, required: true, default: 60_000, between: 1...Double.infinity,
-                    "Milliseconds to wait for the provider's answer (for streams, its whole stream)."),
+                    "Milliseconds to wait for the provider's answer to begin (a stream may then run longer; one that goes quiet for 2 minutes is given up)."),
+    ])
+
+    static let aiGateway = PluginSchema("ai-gateway", fields: [
+        PluginField("models", .array(.element(.record([
+            PluginField("name", .string, required: true, between: 1...Double.infinity, "The model name clients send."),
+            PluginField("routing", .string, required: true, default: "fallback",
+                        oneOf: ["fallback", "weighted", "least-latency", "lowest-cost"],
+                        "How a deployment is chosen: in order, by weight, by the shortest recent time to first byte, or by price; the others follow as fallbacks."),
+            PluginField("cooldown", .number, required: true, default: 30, between: 0...Double.infinity,
+                        "Seconds a deployment that failed (429, 5xx, timeout, no connection) is passed over, unless the provider said how long to wait."),
+            PluginField("deployments", .array(.element(.record([
+                PluginField("provider", .string, required: true, oneOf: aiProviders, "Who serves the model."),
+                PluginField("model", .string, required: true, between: 1...Double.infinity, "The provider's name for the model."),
+                PluginField("base_url", .string, check: PluginChecks.httpURL,
+                            "Replaces the provider's endpoint (a regional endpoint, a proxy, a self-hosted server)."),
+                PluginField("auth", .record([
+                    PluginField("header_value", .string,
+                                "The provider's key alone, or a reference to it ({env://NAME}); Konnect puts it where the provider expects it."),
+                ]), "How Konnect authenticates to the provider."),
+                PluginField("weight", .integer, required: true, default: 1, between: 0...Double.infinity, "Share of requests (weighted routing)."),
+                PluginField("timeout", .integer, required: true, default: 60_000, between: 1...Double.infinity,
+                            "Milliseconds to wait for the answer to begin."),
+                PluginField("retries", .integer, required: true, default: 0, between: 0...10,
+                            "Further attempts on this deployment before the next one."),
+                PluginField("max_tokens", .integer, between: 1...Double.infinity,
+                            "Token limit for requests that set none, where the provider requires one."),
+                PluginField("price", .record([
+                    PluginField("input", .number, required: true, between: 0...Double.infinity, "Per million prompt tokens."),
+                    PluginField("output", .number, required: true, between: 0...Double.infinity, "Per million output tokens."),
+                    PluginField("cached_input", .number, between: 0...Double.infinity, "Per million prompt tokens read from the provider's cache."),
+                    PluginField("cache_write", .number, between: 0...Double.infinity, "Per million prompt tokens written to the provider's cache."),
+                ]), "Prices (lowest-cost routing, cost accounting)."),
+                PluginField("options", .map(.element(.string)), "Provider settings (anthropic_version …)."),
+            ]))), required: true, between: 1...Double.infinity, "Where the model is served, in order of preference."),
+        ]))), required: true, between: 1...Double.infinity, "The models clients may ask for."),
+        PluginField("response_streaming", .string, required: true, default: "allow", oneOf: ["allow", "deny", "always"],
+                    "Whether clients may stream answers."),
+        PluginField("max_request_body_size", .integer, required: true, default: 8_388_608, between: 1...Double.infinity,
+                    "Largest request body read, in bytes (larger ones get 413)."),
     ])
 }

@@ -1,21 +1,40 @@
 import AsyncHTTPClient
-import NIOConcurrencyHelpers
 import KonnectAI
+import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 
-/// One AI request sent to a provider and its answer carried back to the client: whole answers
-/// translated at once, streams translated event by event as the provider sends them.
+/// One AI request carried to a provider and its answer carried back to the client: whole
+/// answers translated at once, streams translated event by event as the provider sends them.
+/// With several deployments, a failure another deployment may not share (429, 5xx, 529, a
+/// timeout, no connection) moves on to the next one; a stream that has begun is never switched.
 ///
-/// The provider is called on the process-wide AsyncHTTPClient (its own event loops, TLS,
-/// keep-alive pools); every decision and every write reaches the client on the request's loop.
+/// Providers are called on one AsyncHTTPClient of their own (its own event loops, TLS, keep-alive
+/// pools); every decision and every write reaches the client on the request's loop.
 struct AIExchange: Sendable {
-    let provider: any AIProvider
+    /// A deployment to try, with what sending to it needs.
+    struct Candidate: Sendable {
+        var provider: any AIProvider
+        var deployment: AIDeployment
+        /// Replaces the provider's endpoint URL (Kong's `upstream_url`).
+        var upstreamURL: String?
+        var timeout: TimeAmount
+        var retries = 0
+        /// Its position in the model's deployments (for the router).
+        var index = 0
+        /// For the cost reported with each answer: the deployment's own, else the list price.
+        var price: Price?
+    }
+
     let format: AIClientFormat
     let request: ChatRequest
-    let deployment: AIDeployment
+    let candidates: [Candidate]
+    /// Learns from each attempt (cool-downs, latency); nil for a single fixed deployment.
+    let router: AIModelRouter?
     let eventLoop: any EventLoop
-    let timeout: TimeAmount
+
+    static let logger = Logger(label: "konnect.plugins.ai")
 
     /// The client for every provider: a refused connection fails at once (the next deployment
     /// can be tried) instead of being retried until the deadline, and long-lived streams to one
@@ -25,133 +44,189 @@ struct AIExchange: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
         configuration.timeout.connect = .seconds(10)
+        // A request's own timeout runs until the answer's head; after that, a stream that goes
+        // quiet this long is given up (providers send tokens or pings well within it).
+        configuration.timeout.read = .seconds(120)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    /// A provider answer larger than this is refused (a whole answer is read before translating).
+    /// A whole (not streamed) answer larger than this is refused (a whole answer is read before translating).
     static let maximumAnswerBytes = 64 << 20
 
-    /// Sends `upstream`; the access decision (the answer, or a stream) comes when the provider
-    /// answers.
-    func start(_ upstream: ProviderRequest) -> AccessResult {
+    /// Starts the exchange; the access decision (an answer, or a stream) comes later.
+    func start() -> AccessResult {
         let pending = PendingAccess()
         let loop = eventLoop
         let handle = NIOLockedValueBox<Task<Void, Never>?>(nil)
         let task = Task {
-            let result = await run(upstream, pending: pending, handle: handle)
+            let result = await run(pending: pending, handle: handle)
             if let result { loop.execute { pending.complete(result) } }
         }
         handle.withLockedValue { $0 = task }
         return .wait(pending)
     }
 
-    /// The whole exchange. Returns the access decision, or nil when it was already given (a
-    /// stream that has begun).
-    private func run(_ upstream: ProviderRequest, pending: PendingAccess,
-                     handle: NIOLockedValueBox<Task<Void, Never>?>) async -> AccessResult? {
+    /// What one attempt came to.
+    private enum Outcome {
+        /// The client has its answer (nil: a stream that has begun delivers it).
+        case answered(AccessResult?)
+        case failed(AIError)
+    }
+
+    /// Tries the candidates in order. Returns the access decision, or nil when it was already
+    /// given (a stream that has begun).
+    private func run(pending: PendingAccess, handle: NIOLockedValueBox<Task<Void, Never>?>) async -> AccessResult? {
+        var providerError: AIError?
+        var translationError: AIError?
+        for (position, candidate) in candidates.enumerated() {
+            var upstream: ProviderRequest
+            do {
+                upstream = try candidate.provider.chatRequest(request, deployment: candidate.deployment)
+            } catch {
+                translationError = translationError ?? error  // this provider cannot; another may
+                continue
+            }
+            if let url = candidate.upstreamURL { upstream.url = url }
+            for attempt in 0...candidate.retries {
+                let started = NIODeadline.now()
+                switch await send(upstream, to: candidate, pending: pending, handle: handle) {
+                case .answered(let result):
+                    let milliseconds = Double((NIODeadline.now() - started).nanoseconds) / 1_000_000
+                    router?.succeeded(candidate.index, milliseconds: milliseconds)
+                    return result
+                case .failed(let error):
+                    guard error.allowsFallback else { return AIIntake.answer(error, format) }
+                    providerError = error
+                    if attempt == candidate.retries {
+                        router?.failed(candidate.index, now: Self.now(), retryAfter: error.retryAfter)
+                    }
+                }
+            }
+            if position + 1 < candidates.count, let providerError {
+                Self.logger.warning("\(request.model): \(candidate.deployment.provider)/\(candidate.deployment.model) failed (\(providerError.status): \(providerError.message)); trying the next deployment")
+            }
+        }
+        return AIIntake.answer(providerError ?? translationError
+            ?? AIError(.unavailable, "No deployment of \(request.model) could answer"), format)
+    }
+
+    /// One request to one deployment.
+    private func send(_ upstream: ProviderRequest, to candidate: Candidate, pending: PendingAccess,
+                      handle: NIOLockedValueBox<Task<Void, Never>?>) async -> Outcome {
         var outbound = HTTPClientRequest(url: upstream.url)
         outbound.method = HTTPMethod(rawValue: upstream.method)
         for (name, value) in upstream.headers { outbound.headers.add(name: name, value: value) }
         outbound.body = .bytes(upstream.body)
+        let provider = candidate.provider
         let response: HTTPClientResponse
         do {
-            response = try await Self.client.execute(outbound, timeout: timeout)
+            response = try await Self.client.execute(outbound, timeout: candidate.timeout)
         } catch {
-            return AIProxyPlugin.answer(Self.failure(error, timeout: timeout), format)
+            return .failed(Self.failure(error, timeout: candidate.timeout))
         }
         let status = Int(response.status.code)
         let headers = response.headers.map { ($0.name, $0.value) }
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
-        guard (200..<300).contains(status), !request.stream || contentType.contains("event-stream") else {
-            return await answerFailure(response, status: status, headers: headers, contentType: contentType)
+        guard (200..<300).contains(status), !request.stream || contentType.contains(provider.streamContentType) else {
+            return .failed(await failure(response, provider: provider, status: status, headers: headers, contentType: contentType))
         }
-        if request.stream { return await relay(response, pending: pending, handle: handle) }
+        if request.stream {
+            await relay(response, from: candidate, pending: pending, handle: handle)
+            return .answered(nil)
+        }
         do {
             let body = try await response.body.collect(upTo: Self.maximumAnswerBytes)
             var answer = try provider.chatResponse(body)
-            answer.model = answer.model.isEmpty ? deployment.model : answer.model
-            if answer.created == 0 { answer.created = Self.now() }
-            return .respondStored(status: 200, headers: answerHeaders(contentType: "application/json"),
-                                  body: format.responseBody(answer).buffer)
+            if answer.model.isEmpty { answer.model = candidate.deployment.model }
+            if answer.created == 0 { answer.created = Int(Self.now()) }
+            var headers = answerHeaders("application/json", candidate)
+            if let usage = answer.usage { headers += Self.usageHeaders(usage, price: candidate.price) }
+            return .answered(.respondStored(status: 200, headers: headers, body: format.responseBody(answer).buffer))
         } catch let error as AIError {
-            return AIProxyPlugin.answer(error, format)
+            return .failed(error)
         } catch {
-            return AIProxyPlugin.answer(Self.failure(error, timeout: timeout), format)
+            return .failed(Self.failure(error, timeout: candidate.timeout))
         }
     }
 
-    /// A provider's failure (or an answer of the wrong kind) in the client's format.
-    private func answerFailure(_ response: HTTPClientResponse, status: Int, headers: [(String, String)],
-                               contentType: String) async -> AccessResult {
+    /// A provider's failure (or an answer of the wrong kind).
+    private func failure(_ response: HTTPClientResponse, provider: any AIProvider, status: Int,
+                         headers: [(String, String)], contentType: String) async -> AIError {
         let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
-        if (200..<300).contains(status) {
-            // A 2xx that is not the stream asked for: an error object some servers send with 200,
-            // or something that is not the provider at all.
-            if let json = try? JSON.parse(body), json["error"] != nil {
-                return AIProxyPlugin.answer(provider.error(status: 502, headers: headers, body: body), format)
-            }
-            let shown = contentType.isEmpty ? "no content type" : contentType
-            return AIProxyPlugin.answer(AIError(.server, "The provider answered with \(shown) instead of an event stream"), format)
+        guard (200..<300).contains(status) else { return provider.error(status: status, headers: headers, body: body) }
+        // A 2xx that is not the stream asked for: an error object some servers send with 200,
+        // or something that is not the provider at all.
+        if let json = try? JSON.parse(body), json["error"] != nil {
+            return provider.error(status: 502, headers: headers, body: body)
         }
-        return AIProxyPlugin.answer(provider.error(status: status, headers: headers, body: body), format)
+        let shown = contentType.isEmpty ? "no content type" : contentType
+        return AIError(.server, "The provider answered with \(shown) instead of an event stream")
     }
 
     /// Streams the provider's answer to the client, translated event by event.
-    private func relay(_ response: HTTPClientResponse, pending: PendingAccess,
-                       handle: NIOLockedValueBox<Task<Void, Never>?>) async -> AccessResult? {
+    private func relay(_ response: HTTPClientResponse, from candidate: Candidate, pending: PendingAccess,
+                       handle: NIOLockedValueBox<Task<Void, Never>?>) async {
         let stream = PluginResponseStream(eventLoop: eventLoop)
-        let headers = answerHeaders(contentType: "text/event-stream")
+        let headers = answerHeaders("text/event-stream", candidate)
         let loop = eventLoop
         loop.execute {
             // The client went away: stop reading the provider's stream (which closes its request).
             stream.onCancel { handle.withLockedValue { $0 }?.cancel() }
             pending.complete(.respondStream(status: 200, headers: headers, body: stream))
         }
-        var decoder = provider.streamDecoder()
-        var encoder = format.streamEncoder(for: request, created: Self.now())
-        var failure: AIError?
+        var decoder = candidate.provider.streamDecoder()
+        var encoder = format.streamEncoder(for: request, created: Int(Self.now()))
+        var out = ByteBuffer()
         do {
             for try await part in response.body {
-                if Task.isCancelled { return nil }
-                var out = ByteBuffer()
+                if Task.isCancelled { return }
                 for event in try decoder.decode(part) { encoder.encode(event, into: &out) }
                 if out.readableBytes > 0 {
                     let piece = out
+                    out.clear()
                     loop.execute { stream.write(piece) }
                 }
             }
-            var out = ByteBuffer()
             for event in try decoder.finish() { encoder.encode(event, into: &out) }
             encoder.finish(into: &out)
-            let piece = out
-            loop.execute {
-                stream.write(piece)
-                stream.finish()
-            }
-            return nil
-        } catch let error as AIError {
-            failure = error
         } catch {
-            failure = Self.failure(error, timeout: timeout)
+            if Task.isCancelled { return }
+            // The stream has begun: the failure becomes the client format's error event.
+            let failure = error as? AIError ?? Self.failure(error, timeout: candidate.timeout)
+            encoder.encode(.error(failure), into: &out)
         }
-        if Task.isCancelled { return nil }
-        // The stream has begun: the failure becomes the client format's error event.
-        var out = ByteBuffer()
-        encoder.encode(.error(failure ?? AIError(.server, "The provider's stream failed")), into: &out)
         let piece = out
         loop.execute {
             stream.write(piece)
             stream.finish()
         }
-        return nil
     }
 
-    private func answerHeaders(contentType: String) -> [AccessResult.Header] {
+    private func answerHeaders(_ contentType: String, _ candidate: Candidate) -> [AccessResult.Header] {
         var headers = [AccessResult.Header("Content-Type", contentType)]
         if contentType == "text/event-stream" { headers.append(.init("Cache-Control", "no-cache")) }
-        headers.append(.init("X-Konnect-AI-Provider", deployment.provider))
-        headers.append(.init("X-Konnect-AI-Model", deployment.model))
+        headers.append(.init("X-Konnect-AI-Provider", candidate.deployment.provider))
+        headers.append(.init("X-Konnect-AI-Model", candidate.deployment.model))
         return headers
+    }
+
+    /// `X-Konnect-AI-Tokens: input=…, output=…, cached=…` and, when the price is known,
+    /// `X-Konnect-AI-Cost` in US dollars.
+    static func usageHeaders(_ usage: Usage, price: Price?) -> [AccessResult.Header] {
+        var tokens = "input=\(usage.inputTokens), output=\(usage.outputTokens), cached=\(usage.cachedInputTokens)"
+        if usage.estimated { tokens += ", estimated" }
+        var headers = [AccessResult.Header("X-Konnect-AI-Tokens", tokens)]
+        if let price { headers.append(.init("X-Konnect-AI-Cost", dollars(price.cost(of: usage)))) }
+        return headers
+    }
+
+    /// A decimal with up to nine places, without trailing zeros (`0.0000069`).
+    static func dollars(_ amount: Double) -> String {
+        let nanos = Int((amount * 1e9).rounded())
+        var fraction = String(nanos % 1_000_000_000)
+        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(nanos / 1_000_000_000)" + (fraction.isEmpty ? "" : "." + fraction)
     }
 
     /// A failure to reach the provider, as the client learns it.
@@ -171,5 +246,5 @@ struct AIExchange: Sendable {
     }
 
     /// Seconds since 1970.
-    static func now() -> Int { Int(RateWindow.now()) }
+    static func now() -> Double { RateWindow.now() }
 }

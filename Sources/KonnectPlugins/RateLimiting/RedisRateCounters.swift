@@ -107,6 +107,7 @@ struct RedisRateCounters: Sendable {
             let lives = (period.end - Int64(now.rounded(.down))) + (sliding ? length : 0)
             arguments += [Self.number(limit.count), String(lives), String(weight)]
         }
+        let ends = periods.map(\.end)
         return client.eval(Self.script, keys: sliding ? current + previous : current, arguments: arguments)
             .flatMapThrowing { reply in
                 guard let items = reply.array, items.count == limits.count + 1, let refused = items[0].int else {
@@ -115,7 +116,7 @@ struct RedisRateCounters: Sendable {
                 var usage = RateUsage(refusedBy: refused > 0 ? refused - 1 : nil)
                 for (index, limit) in limits.enumerated() {
                     let used = items[index + 1].string.flatMap(Double.init) ?? 0
-                    usage.windows.append(.init(limit: limit, used: used, reset: periods[index].end))
+                    usage.windows.append(.init(limit: limit, used: used, reset: ends[index]))
                 }
                 return usage
             }

@@ -58,6 +58,9 @@ struct AIProxyPluginTests {
             #expect(response.status == 200, "\(response.text)")
             #expect(response.header("content-type") == "application/json")
             #expect(response.header("x-konnect-ai-provider") == provider)
+            // Usage and cost at the model's list price: 4 prompt tokens, 3 output.
+            #expect(response.header("x-konnect-ai-tokens") == "input=4, output=3, cached=0")
+            #expect(response.header("x-konnect-ai-cost") == (provider == "openai" ? "0.0000024" : "0.000057"))
             let body = Self.json(response)
             // Prompt: "Be brief." + "hello there" = 4 words; answer "Echo: hello there" = 3.
             if path.hasSuffix("/messages") {

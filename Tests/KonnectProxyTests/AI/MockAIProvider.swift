@@ -18,6 +18,8 @@ import NIOPosix
 ///   two parallel calls of it;
 /// - `slow`: a long stream, one word every 50 ms (for cancellation);
 /// - anything else: `Echo: <text>`.
+/// A path under `/fail/<status>/` (a deployment's `base_url`) fails with that status whatever the
+/// request says, so tests can give one deployment of a model a broken provider.
 /// Usage: one prompt token per word of every message, one output token per word answered.
 final class MockAIProvider: Sendable {
     static let openAIKey = "test-openai-key"
@@ -117,7 +119,12 @@ private final class MockAIHandler: ChannelInboundHandler {
                                                  bodyBytes: bytes)
             state.withLockedValue { $0.requests.append(request) }
             let answer: MockAnswer
-            if head.uri.hasSuffix("/chat/completions") {
+            let forced = head.uri.split(separator: "/").drop { $0 != "fail" }.dropFirst().first.flatMap { Int($0) }
+            if let status = forced {
+                answer = head.uri.hasSuffix("/v1/messages")
+                    ? MockAnthropic.error(status, status == 429 ? "rate_limit_error" : "api_error", "forced failure")
+                    : MockOpenAI.error(status, "forced failure", type: "server_error")
+            } else if head.uri.hasSuffix("/chat/completions") {
                 answer = MockOpenAI.answer(head: head, body: json)
             } else if head.uri.hasSuffix("/v1/messages") {
                 answer = MockAnthropic.answer(head: head, body: json)

@@ -1,0 +1,155 @@
+import Foundation
+import KonnectConfig
+import KonnectProxy
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// ai-gateway: models served by several deployments, chosen by routing, with fallback; against
+/// the mock provider (a deployment whose `base_url` is under `/fail/<status>/` always fails).
+@Suite("Plugins: ai-gateway")
+struct AIGatewayPluginTests {
+    /// A deployment of the mock: `provider`, the provider's `model` name, failing with `fail`.
+    static func deployment(_ provider: String, _ model: String, port: Int, fail: Int? = nil, weight: Int = 1,
+                           key: String? = nil) -> JSONValue {
+        let openAI = provider == "openai"
+        let base = "http://127.0.0.1:\(port)" + (fail.map { "/fail/\($0)" } ?? "") + (openAI ? "/v1" : "")
+        return .object([
+            "provider": .string(provider), "model": .string(model), "base_url": .string(base),
+            "auth": .object(["header_value": .string(key ?? (openAI ? MockAIProvider.openAIKey : MockAIProvider.anthropicKey))]),
+            "weight": .number(Double(weight)),
+        ])
+    }
+
+    /// Runs `body` with ai-gateway serving `models` (made with the mock's port).
+    static func run(threads: Int = 2, _ models: (Int) -> [JSONValue],
+                    _ body: (TestClient, MockAIProvider) async throws -> Void) async throws {
+        try await withMockAIProvider { mock in
+            let plugin = Plugin(id: "p-gateway", name: "ai-gateway", config: .object(["models": .array(models(mock.port))]))
+            try await withProxy(threads: threads, configure: { _ in pluginConfiguration(port: mock.port, plugins: [plugin]) }) { fx in
+                let client = try await fx.client()
+                defer { client.close() }
+                try await body(client, mock)
+            }
+        }
+    }
+
+    static func model(_ name: String, routing: String = "fallback", _ deployments: [JSONValue]) -> JSONValue {
+        .object(["name": .string(name), "routing": .string(routing), "deployments": .array(deployments)])
+    }
+
+    static func chat(_ model: String, _ text: String = "hello", stream: Bool = false) -> String {
+        #"{"model":"\#(model)","messages":[{"role":"user","content":"\#(text)"}],"stream":\#(stream)}"#
+    }
+
+    @Test func aFailingDeploymentFallsBackToTheNextAndCoolsDown() async throws {
+        try await Self.run({ port in [Self.model("chat-default", [
+            Self.deployment("anthropic", "claude-sonnet-4-5", port: port, fail: 529),
+            Self.deployment("openai", "gpt-4o-mini", port: port),
+        ])] }) { client, mock in
+            let first = try await client.post("/v1/chat/completions", json: Self.chat("chat-default"))
+            #expect(first.status == 200, "\(first.text)")
+            #expect(first.header("x-konnect-ai-provider") == "openai")
+            #expect(first.header("x-konnect-ai-model") == "gpt-4o-mini")
+            #expect(first.text.contains("Echo: hello"))
+            #expect(mock.requests.map(\.path) == ["/fail/529/v1/messages", "/v1/chat/completions"])
+            // The failed deployment cools down: the next request goes straight to the other.
+            let second = try await client.post("/v1/chat/completions", json: Self.chat("chat-default"))
+            #expect(second.status == 200)
+            #expect(mock.requests.count == 3)
+            #expect(mock.requests.last?.path == "/v1/chat/completions")
+        }
+    }
+
+    @Test func theClientsOwnMistakeIsNotRetriedElsewhere() async throws {
+        try await Self.run({ port in [Self.model("chat-default", [
+            Self.deployment("openai", "gpt-4o-mini", port: port, fail: 400),
+            Self.deployment("anthropic", "claude-sonnet-4-5", port: port),
+        ])] }) { client, mock in
+            let response = try await client.post("/v1/chat/completions", json: Self.chat("chat-default"))
+            #expect(response.status == 400)
+            #expect(mock.requests.count == 1)
+        }
+    }
+
+    @Test func whenEveryDeploymentFailsTheLastFailureIsTheAnswer() async throws {
+        try await Self.run({ port in [Self.model("chat-default", [
+            Self.deployment("openai", "gpt-4o-mini", port: port, fail: 500),
+            Self.deployment("anthropic", "claude-sonnet-4-5", port: port, fail: 429),
+        ])] }) { client, mock in
+            let response = try await client.post("/v1/messages", json: #"{"model":"chat-default","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(response.status == 429)
+            #expect(response.text.contains(#""type":"rate_limit_error""#), "\(response.text)")
+            #expect(mock.requests.count == 2)
+        }
+    }
+
+    @Test func aStreamFallsBackBeforeItStarts() async throws {
+        try await Self.run({ port in [Self.model("chat-default", [
+            Self.deployment("openai", "gpt-4o-mini", port: port, fail: 503),
+            Self.deployment("anthropic", "claude-sonnet-4-5", port: port),
+        ])] }) { client, mock in
+            let response = try await client.post("/v1/chat/completions", json: Self.chat("chat-default", "hello there", stream: true))
+            #expect(response.status == 200)
+            #expect(response.header("x-konnect-ai-provider") == "anthropic")
+            #expect(response.text.hasSuffix("data: [DONE]\n\n"))
+            #expect(response.text.contains(#""content":" there""#))
+        }
+    }
+
+    @Test func weightedRoutingSplitsRequestsByWeight() async throws {
+        try await Self.run(threads: 1, { port in [Self.model("chat-default", routing: "weighted", [
+            Self.deployment("openai", "model-a", port: port, weight: 3),
+            Self.deployment("openai", "model-b", port: port, weight: 1),
+        ])] }) { client, mock in
+            for _ in 0..<8 {
+                let response = try await client.post("/v1/chat/completions", json: Self.chat("chat-default"))
+                #expect(response.status == 200)
+            }
+            let models = mock.requests.map { $0.body["model"] as? String ?? "" }
+            #expect(models.filter { $0 == "model-a" }.count == 6)
+            #expect(models.filter { $0 == "model-b" }.count == 2)
+        }
+    }
+
+    @Test func anUnknownModelIs400NamingTheField() async throws {
+        try await Self.run({ port in [Self.model("chat-default", [Self.deployment("openai", "gpt-4o-mini", port: port)]),
+                      Self.model("chat-fast", [Self.deployment("anthropic", "claude-haiku-4-5", port: port)])] }) { client, mock in
+            let response = try await client.post("/v1/chat/completions", json: Self.chat("gpt-5"))
+            #expect(response.status == 400)
+            let error = AIProxyPluginTests.json(response)["error"] as? [String: Any]
+            #expect(error?["param"] as? String == "model")
+            #expect((error?["message"] as? String)?.contains("chat-default, chat-fast") == true)
+            #expect(mock.requests.isEmpty)
+            // The model list names both.
+            let list = try await client.get("/v1/models")
+            let ids = (AIProxyPluginTests.json(list)["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+            #expect(ids == ["chat-default", "chat-fast"])
+        }
+    }
+
+    @Test func aKeyComesFromTheEnvironmentByReference() async throws {
+        setenv("KONNECT_TEST_AI_KEY", MockAIProvider.openAIKey, 1)
+        defer { unsetenv("KONNECT_TEST_AI_KEY") }
+        try await Self.run({ port in [Self.model("chat-default", [
+            Self.deployment("openai", "gpt-4o-mini", port: port, key: "{env://KONNECT_TEST_AI_KEY}"),
+        ])] }) { client, mock in
+            let response = try await client.post("/v1/chat/completions", json: Self.chat("chat-default"))
+            #expect(response.status == 200, "\(response.text)")
+            #expect(mock.requests.first?.header("authorization") == "Bearer \(MockAIProvider.openAIKey)")
+        }
+    }
+
+    @Test func aReferenceToAnUnsetVariableRefusesRequestsWithoutSendingThem() async throws {
+        try await Self.run({ port in [Self.model("chat-default", [
+            Self.deployment("openai", "gpt-4o-mini", port: port, key: "{env://KONNECT_TEST_UNSET_VARIABLE}"),
+        ])] }) { client, mock in
+            let response = try await client.post("/v1/chat/completions", json: Self.chat("chat-default"))
+            #expect(response.status == 500)
+            #expect(!response.text.contains("KONNECT_TEST_UNSET_VARIABLE"))  // the reason is logged, not told
+            #expect(mock.requests.isEmpty)
+        }
+    }
+}
