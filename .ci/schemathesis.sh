@@ -36,6 +36,9 @@ seed /consumers/example-consumer/key-auth '{"key": "example-key"}'
 seed /consumers/example-consumer/basic-auth '{"username": "example-user", "password": "example-password"}'
 seed /consumers/example-consumer/jwt '{"key": "example-issuer"}'
 seed /consumers/example-consumer/acls '{"id": "3a7e1c52-9b0d-4f6e-8c21-5d4b7a9e0f13", "group": "example-group"}'
+seed /ai-models '{"name": "example-model", "deployments": [{"provider": "openai", "model": "gpt-4o-mini", "auth": {"header_value": "example-key"}}]}'
+# A global ai-gateway plugin serves every AI model, so each model written is built into a plugin.
+seed /plugins '{"name": "ai-gateway"}'
 # Certificates go up as multipart forms, as with `curl -F cert=@cert.pem`.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=example.test \
     -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null

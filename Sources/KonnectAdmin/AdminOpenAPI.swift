@@ -140,6 +140,10 @@ public enum AdminOpenAPI {
         case .caCertificates:
             properties.merge(["cert": type("string"), "cert_digest": type("string")]) { $1 }
             required = ["cert"]
+        case .aiModels:
+            // The fields of an element of ai-gateway's `config.models`, from the same schema.
+            for field in PluginSchema.aiModelFields { properties[field.name] = field.jsonSchema }
+            required = PluginSchema.aiModelFields.filter { $0.required && $0.defaultValue == nil }.map(\.name)
         }
         var schema: [String: JSONValue] = [
             "type": string("object"), "properties": object(properties), "additionalProperties": .bool(false),
@@ -151,6 +155,10 @@ public enum AdminOpenAPI {
     /// A kind's fields as Kong's `GET /schemas/{entity}` lists them: one `{name: {type, …}}` per
     /// field with its default (from the model's own defaults), choices and range.
     public static func kongSchema(_ kind: EntityKind) -> JSONValue {
+        kind == .aiModels ? aiModelKongSchema : genericKongSchema(kind)
+    }
+
+    private static func genericKongSchema(_ kind: EntityKind) -> JSONValue {
         guard case .object(let schema) = entitySchema(kind), case .object(let properties)? = schema["properties"] else {
             return .object([:])
         }
@@ -186,6 +194,20 @@ public enum AdminOpenAPI {
         return .object(["fields": .array(fields)])
     }
 
+    /// An AI model's schema: the common fields, then those of ai-gateway's `config.models`
+    /// elements as `GET /schemas/plugins/ai-gateway` shows them (nested records included).
+    private static let aiModelKongSchema: JSONValue = {
+        let modelFields = Set(PluginSchema.aiModelFields.map(\.name))
+        var fields: [JSONValue] = []
+        if case .array(let common)? = genericKongSchema(.aiModels)["fields"] {
+            fields = common.filter { field in
+                guard case .object(let entry) = field, let name = entry.keys.first else { return false }
+                return !modelFields.contains(name)
+            }
+        }
+        return .object(["fields": .array(fields + PluginSchema.aiModelFields.map { .object([$0.name: $0.kongJSON]) })])
+    }()
+
     /// An entity with every field at its default, for the defaults `kongSchema` shows.
     private static func defaultEntity(_ kind: EntityKind) -> Entity? {
         switch kind {
@@ -202,6 +224,7 @@ public enum AdminOpenAPI {
         case .certificates: .certificate(TLSCertificate(id: "", cert: "", key: ""))
         case .snis: .sni(SNI(id: "", name: "", certificateID: ""))
         case .caCertificates: .caCertificate(CACertificate(id: "", cert: "", certDigest: ""))
+        case .aiModels: .aiModel(AIGatewayModel(id: "", name: ""))
         }
     }
 
@@ -214,6 +237,7 @@ public enum AdminOpenAPI {
         case .certificates: "Certificate"
         case .snis: "SNI"
         case .caCertificates: "CACertificate"
+        case .aiModels: "AIModel"
         default: kind.noun.prefix(1).uppercased() + kind.noun.dropFirst()
         }
     }
@@ -301,6 +325,7 @@ public enum AdminOpenAPI {
         case .certificates: "8c4f2a1e-6d3b-4e7a-9f05-2b1c8d7e6a54"
         case .snis: "example.test"
         case .caCertificates: "1e9d7c3b-2a4f-4b8e-a6d0-7f5c3e1b9a28"
+        case .aiModels: "example-model"
         }
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Yams
 
-/// A credential, certificate, SNI or CA certificate as read, until its id and parent are settled.
+/// A credential, certificate, SNI, CA certificate or AI model as read, until its id and parent
+/// are settled.
 struct EntityDraft {
     var entity: Entity
     var info: DraftInfo
@@ -45,6 +46,7 @@ extension ConfigReader {
         case .certificates: readCertificate(node, at: path, index: index)
         case .snis: readSNI(node, at: path, index: index, certificate: parent)
         case .caCertificates: readCACertificate(node, at: path, index: index)
+        case .aiModels: readAIModel(node, at: path, index: index)
         case .services, .routes, .upstreams, .targets, .consumers, .plugins: break
         }
     }
@@ -76,7 +78,7 @@ extension ConfigReader {
         return requiredString(fields, key, expected: expected, secret: true) { _ in true }?.value
     }
 
-    private func addDraft(_ entity: Entity, _ fields: Fields, index: Int, name: Located<String>?, parent: Int?,
+    func addDraft(_ entity: Entity, _ fields: Fields, index: Int, name: Located<String>?, parent: Int?,
                           idKey: @escaping (String) -> String) {
         let info = DraftInfo(fields, index: index, givenID: givenID(fields), name: name)
         let parentReference = entity.kind.referenceFields.first.flatMap { field in

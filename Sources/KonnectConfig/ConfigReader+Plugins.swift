@@ -76,7 +76,7 @@ extension ConfigReader {
     }
 
     /// The node a schema path leads to below `node`, as far as it exists.
-    private static func node(at path: ArraySlice<PluginSchema.PathStep>, in node: Node) -> Node {
+    static func node(at path: ArraySlice<PluginSchema.PathStep>, in node: Node) -> Node {
         guard let step = path.first else { return node }
         let child: Node?
         switch (step, node) {

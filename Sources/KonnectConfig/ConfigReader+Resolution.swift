@@ -50,6 +50,7 @@ extension ConfigReader {
         for (_, kind) in Self.consumerCredentialLists {
             _ = resolveDrafts(kind, parents: (consumerIndex, consumerIDs))
         }
+        _ = resolveDrafts(.aiModels, parents: nil)
 
         var configuration = Configuration(
             formatVersion: "3.0",

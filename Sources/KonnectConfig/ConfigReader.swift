@@ -108,7 +108,7 @@ final class ConfigReader {
     var targets: [TargetDraft] = []
     var consumers: [ConsumerDraft] = []
     var plugins: [PluginDraft] = []
-    /// Credentials, certificates, SNIs and CA certificates, by kind.
+    /// Credentials, certificates, SNIs, CA certificates and AI models, by kind.
     var drafts: [EntityKind: [EntityDraft]] = [:]
 
     static func path(_ parent: String, _ key: String) -> String {

@@ -10,7 +10,9 @@ extension Configuration {
             let objects = entities.filter { $0.kind == kind }.map { entity -> JSONValue in
                 guard case .object(var fields) = entity.json(createdAt: 0, updatedAt: 0) else { return .null }
                 for key in EntityInput.storeFields { fields[key] = nil }
-                // Unset fields stay out of the file; only what was set is written.
+                // Unset fields stay out of the file; only what was set is written. An AI model's
+                // deployments are records of their own, written the same way.
+                if kind == .aiModels { return JSONValue.object(fields).withoutNulls }
                 return .object(fields.filter { $0.value != .null })
             }
             if !objects.isEmpty { document[kind.rawValue] = .array(objects) }
@@ -62,5 +64,16 @@ extension Configuration {
         let lowered = text.lowercased()
         if ["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(lowered) { return true }
         return Double(text) != nil || Int(text) != nil || text.allSatisfy { $0.isNumber || $0 == "." || $0 == "_" || $0 == ":" }
+    }
+}
+
+extension JSONValue {
+    /// The value with every `null` field of its objects left out, at every depth.
+    fileprivate var withoutNulls: JSONValue {
+        switch self {
+        case .object(let fields): .object(fields.filter { $0.value != .null }.mapValues(\.withoutNulls))
+        case .array(let items): .array(items.map(\.withoutNulls))
+        default: self
+        }
     }
 }

@@ -9,6 +9,7 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
     case basicAuthCredentials = "basicauth_credentials"
     case jwtSecrets = "jwt_secrets"
     case acls
+    case aiModels = "ai_models"
 
     /// "service", "route", … for messages.
     public var noun: String {
@@ -26,16 +27,18 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         case .certificates: "certificate"
         case .snis: "SNI"
         case .caCertificates: "CA certificate"
+        case .aiModels: "AI model"
         }
     }
 
     /// The Admin API's top-level collection (`/key-auths` for key-auth credentials, as Kong
-    /// names it); the table name for the rest.
+    /// names it; `/ai-models`, in the same style); the table name for the rest.
     public var adminPath: String {
         switch self {
         case .keyAuthCredentials: "key-auths"
         case .basicAuthCredentials: "basic-auths"
         case .jwtSecrets: "jwts"
+        case .aiModels: "ai-models"
         default: rawValue
         }
     }
@@ -44,7 +47,7 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
     /// `username`, a key-auth `key`); Admin API paths accept it in place of the id.
     public var uniqueField: String? {
         switch self {
-        case .services, .routes, .upstreams, .snis: "name"
+        case .services, .routes, .upstreams, .snis, .aiModels: "name"
         case .consumers, .basicAuthCredentials: "username"
         case .keyAuthCredentials, .jwtSecrets: "key"
         case .targets, .plugins, .acls, .certificates, .caCertificates: nil
@@ -60,7 +63,7 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         case .plugins: [.service, .route, .consumer]
         case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls: [.consumer]
         case .snis: [.certificate]
-        case .upstreams, .consumers, .certificates, .caCertificates: []
+        case .upstreams, .consumers, .certificates, .caCertificates, .aiModels: []
         }
     }
 
@@ -98,6 +101,7 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         case .certificates: TLSCertificate.self
         case .snis: SNI.self
         case .caCertificates: CACertificate.self
+        case .aiModels: AIGatewayModel.self
         }
     }
 }
@@ -142,6 +146,7 @@ public enum Entity: Sendable, Hashable {
     case certificate(TLSCertificate)
     case sni(SNI)
     case caCertificate(CACertificate)
+    case aiModel(AIGatewayModel)
 
     /// The entity's value, for what every kind shares.
     public var value: any EntityValue {
@@ -159,6 +164,7 @@ public enum Entity: Sendable, Hashable {
         case .certificate(let value): value
         case .sni(let value): value
         case .caCertificate(let value): value
+        case .aiModel(let value): value
         }
     }
 

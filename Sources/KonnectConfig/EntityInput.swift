@@ -94,7 +94,8 @@ public struct EntityInput: Sendable {
             references[.service] = reader.plugins.first?.serviceReference
             references[.route] = reader.plugins.first?.routeReference
             references[.consumer] = reader.plugins.first?.consumerReference
-        case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls, .certificates, .snis, .caCertificates:
+        case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls, .certificates, .snis, .caCertificates,
+             .aiModels:
             reader.readDraft(kind, node, at: "", index: 0, parent: nil)
             let draft = reader.drafts[kind]?.first
             entity = draft?.entity

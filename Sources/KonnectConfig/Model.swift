@@ -235,6 +235,7 @@ public struct Configuration: Sendable, Hashable {
     public var certificates: [TLSCertificate] = []
     public var snis: [SNI] = []
     public var caCertificates: [CACertificate] = []
+    public var aiModels: [AIGatewayModel] = []
 
     public init(
         formatVersion: String = "3.0", services: [Service] = [], routes: [Route] = [],

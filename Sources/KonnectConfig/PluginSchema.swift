@@ -30,10 +30,13 @@ public struct PluginSchema: Sendable {
         }
 
         /// The path as written in issues: `config.allow[2]`.
-        public var dotted: String {
-            path.reduce("config") { text, step in
+        public var dotted: String { dotted(from: "config") }
+
+        /// The path below `root` (`deployments[1].provider` below ""; `config.allow[2]` below "config").
+        public func dotted(from root: String) -> String {
+            path.reduce(root) { text, step in
                 switch step {
-                case .key(let key): "\(text).\(key)"
+                case .key(let key): text.isEmpty ? key : "\(text).\(key)"
                 case .index(let index): "\(text)[\(index)]"
                 }
             }
@@ -181,8 +184,9 @@ public struct PluginField: Sendable {
         var result: [String: JSONValue] = [:]
         let names = fields.map(\.name)
         for key in given.keys.sorted() where !names.contains(key) {
-            let hint = ConfigReader.closest(to: key, among: names).map { " (did you mean \"\($0)\"?)" } ?? ""
-            problems.append(.init(path + [.key(key)], "no such field in this plugin's config\(hint)"))
+            let hint = ConfigReader.closest(to: key, among: names).map { "did you mean \"\($0)\"?" }
+                ?? "one of \(names.joined(separator: ", "))"
+            problems.append(.init(path + [.key(key)], "a known field (\(hint))"))
         }
         for field in fields {
             result[field.name] = field.normalize(given[field.name] ?? .null, at: path + [.key(field.name)], problems: &problems)
@@ -259,7 +263,7 @@ public struct PluginField: Sendable {
     }
 
     /// The field as one entry of Kong's schema `fields` list.
-    var kongJSON: JSONValue {
+    public var kongJSON: JSONValue {
         var object: [String: JSONValue] = ["type": .string(type.name), "required": .bool(required)]
         if !description.isEmpty { object["description"] = .string(description) }
         if let defaultValue { object["default"] = defaultValue }
@@ -280,6 +284,47 @@ public struct PluginField: Sendable {
         default: break
         }
         return .object(object)
+    }
+}
+
+extension PluginField {
+    /// The field's values as JSON Schema (OpenAPI 3.1): type, choices, bounds, a record's fields,
+    /// and `null` where the field may be left out. Checks beyond those (a URL's form) are the
+    /// Admin API's to answer with a 400.
+    public var jsonSchema: JSONValue {
+        var schema: [String: JSONValue] = [:]
+        let optional = !required || defaultValue != nil
+        let typeName = switch type {
+        case .record, .map: "object"
+        default: type.name
+        }
+        schema["type"] = optional ? .array([.string(typeName), "null"]) : .string(typeName)
+        if !description.isEmpty { schema["description"] = .string(description) }
+        if let defaultValue { schema["default"] = defaultValue }
+        if let oneOf { schema["enum"] = .array(optional ? oneOf + [.null] : oneOf) }
+        if let between {
+            let (low, high) = switch type {
+            case .string: ("minLength", "maxLength")
+            case .array: ("minItems", "maxItems")
+            default: ("minimum", "maximum")
+            }
+            schema[low] = .number(between.lowerBound)
+            if between.upperBound != .infinity { schema[high] = .number(between.upperBound) }
+        }
+        switch type {
+        case .array(let element):
+            schema["items"] = element.jsonSchema
+        case .record(let fields):
+            schema["properties"] = .object(Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0.jsonSchema) }))
+            let required = fields.filter { $0.required && $0.defaultValue == nil }.map { JSONValue.string($0.name) }
+            if !required.isEmpty { schema["required"] = .array(required) }
+            schema["additionalProperties"] = false
+        case .map(let element):
+            schema["additionalProperties"] = element.jsonSchema
+        default:
+            break
+        }
+        return .object(schema)
     }
 }
 

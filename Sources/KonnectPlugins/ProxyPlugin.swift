@@ -122,8 +122,13 @@ public enum AccessResult: Equatable, Sendable {
 public final class PendingAccess: @unchecked Sendable, Equatable {
     private var result: AccessResult?
     private var handler: ((AccessResult) -> Void)?
+    /// How long the proxy waits for the decision before answering 500 itself: a bound for
+    /// plugins that forget to decide. Plugins that enforce timeouts of their own set it past them.
+    public let longestWait: TimeAmount
 
-    public init() {}
+    public init(longestWait: TimeAmount = .seconds(60)) {
+        self.longestWait = longestWait
+    }
 
     /// Delivers the decision (once; later calls are ignored). Call on the request's event loop.
     public func complete(_ result: AccessResult) {
@@ -192,7 +197,7 @@ public enum ProxyPlugins {
             case "response-transformer": return ResponseTransformerPlugin(config: config)
             case "proxy-cache": return ProxyCachePlugin(config: config)
             case "ai-proxy": return try AIProxyPlugin(config: config)
-            case "ai-gateway": return try AIGatewayPlugin(config: config)
+            case "ai-gateway": return try AIGatewayPlugin(config: config, configuration: configuration)
             default: return nil
             }
         } catch {

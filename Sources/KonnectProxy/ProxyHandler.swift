@@ -24,7 +24,6 @@ final class ProxyHandler: TCPStreamDelegate {
     /// Request body parts were written upstream since the last flush.
     private var upstreamNeedsFlush = false
     private static let coalesceLimit = 4096
-    private static let longestPluginWait = TimeAmount.seconds(60)
     /// A keep-alive connection with no request for this long lets its read buffer go. Not at
     /// the first tick that finds it idle: a busy connection is idle for a moment between every
     /// two requests, and would free and allocate a buffer each time.
@@ -393,14 +392,17 @@ final class ProxyHandler: TCPStreamDelegate {
             respondWithError(redirect, message: redirect == 426 ? "Please use HTTPS protocol" : "Moved", location: location)
             return
         }
-        guard let retries = match.target.service?.retries, let plan = snapshot.plan(forRoute: match.target.index) else {
+        // A route without a service may still be answered by its plugins (ai-gateway); only a
+        // request that would go upstream needs one (`proceedUpstream`).
+        let plan = snapshot.plan(forRoute: match.target.index)
+        let chain = snapshot.plugins(forRoute: match.target.index)
+        if plan == nil, chain.isEmpty {
             respondWithError(503, message: "no Service found with those values")
             return
         }
-        let routed = RoutedRequest(facts: facts, match: match, plan: plan, retries: retries, query: query,
-                                   rawPath: rawPath, path: path, host: host, originForm: target.originForm)
+        let routed = RoutedRequest(facts: facts, match: match, plan: plan, retries: match.target.service?.retries ?? 0,
+                                   query: query, rawPath: rawPath, path: path, host: host, originForm: target.originForm)
         // Plugins (authentication, access control …) decide before anything goes upstream.
-        let chain = snapshot.plugins(forRoute: match.target.index)
         if !chain.isEmpty {
             let context = pluginContext ?? makePluginContext(head, target: target.originForm)
             pluginContext = context
@@ -520,7 +522,11 @@ final class ProxyHandler: TCPStreamDelegate {
 
     /// Sends the request upstream once plugins let it through.
     private func proceedUpstream(_ head: HTTP1Head, _ routed: RoutedRequest) {
-        let match = routed.match, plan = routed.plan
+        guard let plan = routed.plan else {
+            respondWithError(503, message: "no Service found with those values")
+            return
+        }
+        let match = routed.match
         routeTarget = match.target
         self.plan = plan
         preserveHost = match.route.preserveHost
@@ -1209,9 +1215,9 @@ final class ProxyHandler: TCPStreamDelegate {
             }
             return
         }
-        if waitingOn != nil {
+        if let waitingOn {
             // Plugins that wait enforce their own timeouts; this only stops a request waiting forever.
-            if now - waitStarted >= Self.longestPluginWait {
+            if now - waitStarted >= waitingOn.longestWait {
                 respondWithError(500, message: "An unexpected error occurred (a plugin did not decide in time)")
             }
             return
@@ -1246,7 +1252,8 @@ enum ErrorBody {
 struct RoutedRequest {
     var facts: RequestFacts
     var match: RouteMatch
-    var plan: UpstreamPlan
+    /// Nil for a route without a service: only its plugins can answer.
+    var plan: UpstreamPlan?
     var retries: Int
     var query: Substring?
     var rawPath: Substring

@@ -107,7 +107,9 @@ public struct EntityError: Error, Sendable, CustomStringConvertible {
         coded(500, .databaseError, name: "database error", message: "the change was not stored: \(error)")
     }
 
-    /// `paths[1]` → ["paths", 1]; `service.id` → ["service", "id"].
+    /// `paths[1]` → ["paths", 1]; `service.id` → ["service", "id"]. An index no list in a body
+    /// has (a field named `a[-1]` or `a[99999999]`) stays part of the key, so that placing the
+    /// message neither traps nor pads a list with millions of nulls.
     static func pathComponents(_ path: String) -> [PathComponent] {
         var components: [PathComponent] = []
         var current = ""
@@ -118,7 +120,7 @@ public struct EntityError: Error, Sendable, CustomStringConvertible {
                 if !current.isEmpty { components.append(.key(current)) }
                 current = ""
             } else if character == "[", let close = path[index...].firstIndex(of: "]"),
-                      let position = Int(path[path.index(after: index)..<close]) {
+                      let position = Int(path[path.index(after: index)..<close]), (0...maximumIndex).contains(position) {
                 if !current.isEmpty { components.append(.key(current)) }
                 current = ""
                 components.append(.index(position))
@@ -131,6 +133,8 @@ public struct EntityError: Error, Sendable, CustomStringConvertible {
         if !current.isEmpty { components.append(.key(current)) }
         return components
     }
+
+    static let maximumIndex = 100_000
 
     enum PathComponent {
         case key(String)

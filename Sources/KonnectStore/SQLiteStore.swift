@@ -119,12 +119,22 @@ public final class SQLiteStore: Sendable {
             }
             try db.create(index: "services_on_client_certificate_id", on: "services", columns: ["client_certificate_id"])
         }
+        migrator.registerMigration("004_ai_models") { db in
+            // The AI gateway's models, unique by name; they refer to nothing.
+            try entityTable(.aiModels, in: db) { _ in }
+        }
         return migrator
     }
 
     /// Brings the schema up to date.
     public func migrate() throws {
         try Self.migrator.migrate(pool)
+    }
+
+    /// Applies the migrations up to and including `last` only: a database as an older Konnect
+    /// left it, for tests of what migrating it does.
+    func migrate(upTo last: String) throws {
+        try Self.migrator.migrate(pool, upTo: last)
     }
 
     /// Migrations applied and still to apply, by name.

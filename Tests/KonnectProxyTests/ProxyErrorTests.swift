@@ -127,6 +127,35 @@ struct ProxyErrorTests {
         }
     }
 
+    /// A route without a service is answered 503 once nothing but the upstream could answer: at
+    /// once without plugins, after them otherwise, and not at all when a plugin answers.
+    @Test func aRouteWithoutAServiceIs503UnlessAPluginAnswers() async throws {
+        try await withProxy(configure: { _ in
+            Configuration(
+                routes: [Route(id: "bare", paths: ["/bare"]), Route(id: "passing", paths: ["/passing"]),
+                         Route(id: "answered", paths: ["/answered"])],
+                plugins: [
+                    Plugin(id: "p1", name: "correlation-id", config: .object(["echo_downstream": .bool(true)]), routeID: "passing"),
+                    Plugin(id: "p2", name: "request-termination",
+                           config: .object(["status_code": .number(200), "message": .string("answered here")]), routeID: "answered"),
+                ])
+        }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let bare = try await client.get("/bare")
+            #expect(bare.status == 503)
+            #expect(bare.text.contains("no Service found with those values"))
+            let passing = try await client.get("/passing")
+            #expect(passing.status == 503)
+            #expect(passing.text.contains("no Service found with those values"))
+            #expect(passing.header("konnect-request-id") != nil)  // the plugin ran first
+            let answered = try await client.get("/answered")
+            #expect(answered.status == 200)
+            #expect(answered.text.contains("answered here"))
+            #expect(fx.origin.requests == 0)
+        }
+    }
+
     @Test func connectFailureRetriesAnotherTarget() async throws {
         let dead = try RefusingPort()
         defer { dead.close() }

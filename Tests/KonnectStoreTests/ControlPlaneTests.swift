@@ -153,6 +153,26 @@ struct ControlPlaneTests {
         #expect(try await reopened.loadFromStore().services.isEmpty)
     }
 
+    /// A field whose name looks like a list index (`a[-1]`, `a[99999999999]`) is named as it is
+    /// written, not taken for a place in a list.
+    @Test func fieldNamesThatLookLikeIndexesAreNamedAsWritten() async throws {
+        let (control, _) = try DataDirectory().open()
+        for (kind, body) in [
+            (EntityKind.services, #"{"host": "a.internal", "x[-1]": 1, "y[99999999999]": 2}"#),
+            (.aiModels, #"{"name": "m", "deployments": [{"provider": "openai", "model": "a", "options": {"z[-3]": 1}}]}"#),
+        ] {
+            do {
+                _ = try await control.create(kind, body: object(body))
+                Issue.record("\(kind) was created")
+            } catch {
+                let error = try #require(error as? EntityError)
+                #expect(error.status == 400)
+                #expect(error.body["fields"] != nil)
+                #expect(error.body.jsonText.count < 5000)  // no list padded to the "index"
+            }
+        }
+    }
+
     @Test func uniqueNamesAreEnforcedWithA409() async throws {
         let directory = DataDirectory()
         let (control, _) = try directory.open()

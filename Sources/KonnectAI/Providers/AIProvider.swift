@@ -23,10 +23,24 @@ public protocol AIProvider: Sendable {
     /// What the content type of a streamed answer contains when the stream is the answer (and not
     /// an error page): `event-stream` for server-sent events, `ndjson` for Ollama's lines of JSON.
     var streamContentType: String { get }
+
+    /// The HTTP request for `request`'s embeddings; providers without embeddings refuse it.
+    func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest
+
+    /// Reads a successful embeddings answer.
+    func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse
 }
 
 extension AIProvider {
     public var streamContentType: String { "event-stream" }
+
+    public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        throw AIError.invalid("model", "\(deployment.model) at \(name) offers no embeddings through Konnect")
+    }
+
+    public func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse {
+        throw AIError(.server, "\(name) offers no embeddings through Konnect")
+    }
 }
 
 /// Turns the bytes of a provider's streamed answer into events, as they arrive.
@@ -92,6 +106,8 @@ public enum AIProviders {
         "mistral": MistralProvider(),
         "ollama": OllamaProvider(),
         "gemini": GeminiProvider(),
+        "bedrock": BedrockProvider(),
+        "cohere": CohereProvider(),
     ]
 
     public static func named(_ name: String) -> (any AIProvider)? { all[name] }

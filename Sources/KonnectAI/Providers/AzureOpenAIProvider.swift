@@ -29,8 +29,8 @@ public struct AzureOpenAIProvider: AIProvider {
 
     /// `{base}/openai/deployments/{id}/chat/completions?api-version=…`, where the base is the
     /// deployment's `baseURL` or the `azure_instance`'s endpoint.
-    static func url(_ deployment: AIDeployment, version: String) throws(AIError) -> String {
-        if let upstream = deployment.options["upstream_url"], !upstream.isEmpty { return upstream }
+    static func url(_ deployment: AIDeployment, version: String, operation: String = "chat/completions") throws(AIError) -> String {
+        if operation == "chat/completions", let upstream = deployment.options["upstream_url"], !upstream.isEmpty { return upstream }
         let base: String
         if deployment.baseURL?.isEmpty == false {
             base = deployment.base(or: "")
@@ -42,7 +42,7 @@ public struct AzureOpenAIProvider: AIProvider {
                           param: "model.options.azure_instance")
         }
         let id = deployment.options["azure_deployment_id"].flatMap { $0.isEmpty ? nil : $0 } ?? deployment.model
-        return "\(base)/openai/deployments/\(id)/chat/completions?api-version=\(version)"
+        return "\(base)/openai/deployments/\(id)/\(operation)?api-version=\(version)"
     }
 
     /// The GA versions up to 2024-10-21 know only `max_tokens`; from 2024-12-01-preview on, Azure
@@ -68,4 +68,18 @@ public struct AzureOpenAIProvider: AIProvider {
     /// OpenAI's decoder: it already waits past Azure's first chunk (no id, no choices, only the
     /// prompt filter's results) before it starts the answer.
     public func streamDecoder() -> any ChatStreamDecoder { OpenAIChatStreamDecoder() }
+
+    public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        let version = deployment.options["azure_api_version"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.apiVersion
+        var headers = [("Content-Type", "application/json")]
+        if let key = deployment.apiKey { headers.append(("api-key", key)) }
+        return ProviderRequest(url: try Self.url(deployment, version: version, operation: "embeddings"), headers: headers,
+                               body: OpenAIChat.embeddingsBody(request, model: deployment.model).buffer)
+    }
+
+    public func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse {
+        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        return try OpenAIChat.embeddingsResponse(from: json)
+    }
 }
+

@@ -184,6 +184,26 @@ public struct OllamaProvider: AIProvider {
     }
 
     public func streamDecoder() -> any ChatStreamDecoder { OllamaChatStreamDecoder() }
+
+    /// `/api/embed`: `{model, input, dimensions}` → `{model, embeddings, prompt_eval_count}`.
+    public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        var headers = [("Content-Type", "application/json")]
+        if let key = deployment.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        var body: JSONObject = ["model": .string(deployment.model), "input": .array(request.inputs.map(JSON.string))]
+        if let dimensions = request.dimensions { body["dimensions"] = .number(Double(dimensions)) }
+        return ProviderRequest(url: deployment.base(or: "http://localhost:11434") + "/api/embed", headers: headers,
+                               body: JSON.object(body).buffer)
+    }
+
+    public func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse {
+        guard let json = try? JSON.parse(body), let vectors = json["embeddings"]?.array else {
+            throw AIError(.server, "The provider's answer has no embeddings")
+        }
+        return EmbeddingsResponse(
+            model: json["model"]?.string ?? "",
+            vectors: vectors.map { ($0.array ?? []).map { Float($0.number ?? 0) } },
+            usage: Usage(inputTokens: json["prompt_eval_count"]?.integer ?? 0, outputTokens: 0))
+    }
 }
 
 /// Reads Ollama's streamed answer: one JSON object a line, lines split anywhere by the bytes.

@@ -28,6 +28,18 @@ public struct OpenAIProvider: AIProvider {
     }
 
     public func streamDecoder() -> any ChatStreamDecoder { OpenAIChatStreamDecoder() }
+
+    public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        var headers = [("Content-Type", "application/json")]
+        if let key = deployment.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        return ProviderRequest(url: deployment.base(or: "https://api.openai.com/v1") + "/embeddings", headers: headers,
+                               body: OpenAIChat.embeddingsBody(request, model: deployment.model).buffer)
+    }
+
+    public func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse {
+        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        return try OpenAIChat.embeddingsResponse(from: json)
+    }
 }
 
 /// The wait a provider asked for: `retry-after-ms`, else `retry-after` in seconds.

@@ -27,8 +27,27 @@ struct AIExchange: Sendable {
         var price: Price?
     }
 
+    /// What the client asked for.
+    enum Operation: Sendable {
+        case chat(ChatRequest)
+        case embeddings(EmbeddingsRequest)
+
+        var model: String {
+            switch self {
+            case .chat(let request): request.model
+            case .embeddings(let request): request.model
+            }
+        }
+
+        /// The chat request, when it asks for a stream.
+        var stream: ChatRequest? {
+            if case .chat(let request) = self, request.stream { return request }
+            return nil
+        }
+    }
+
     let format: AIClientFormat
-    let request: ChatRequest
+    let operation: Operation
     let candidates: [Candidate]
     /// Learns from each attempt (cool-downs, latency); nil for a single fixed deployment.
     let router: AIModelRouter?
@@ -55,7 +74,11 @@ struct AIExchange: Sendable {
 
     /// Starts the exchange; the access decision (an answer, or a stream) comes later.
     func start() -> AccessResult {
-        let pending = PendingAccess()
+        // Every attempt may run to its timeout before the last failure is the answer.
+        let attempts = candidates.reduce(TimeAmount.zero) { total, candidate in
+            total + candidate.timeout * Int64(candidate.retries + 1)
+        }
+        let pending = PendingAccess(longestWait: attempts + .seconds(5))
         let loop = eventLoop
         let handle = NIOLockedValueBox<Task<Void, Never>?>(nil)
         let task = Task {
@@ -81,12 +104,23 @@ struct AIExchange: Sendable {
         for (position, candidate) in candidates.enumerated() {
             var upstream: ProviderRequest
             do {
-                upstream = try candidate.provider.chatRequest(request, deployment: candidate.deployment)
+                switch operation {
+                case .chat(let request): upstream = try candidate.provider.chatRequest(request, deployment: candidate.deployment)
+                case .embeddings(let request): upstream = try candidate.provider.embeddingsRequest(request, deployment: candidate.deployment)
+                }
             } catch {
                 translationError = translationError ?? error  // this provider cannot; another may
                 continue
             }
-            if let url = candidate.upstreamURL { upstream.url = url }
+            if let url = candidate.upstreamURL {
+                // Kong's upstream_url names the chat endpoint; embeddings are its sibling.
+                let chat = "/chat/completions"
+                if case .embeddings = operation, url.hasSuffix(chat) {
+                    upstream.url = String(url.dropLast(chat.count)) + "/embeddings"
+                } else {
+                    upstream.url = url
+                }
+            }
             for attempt in 0...candidate.retries {
                 let started = NIODeadline.now()
                 switch await send(upstream, to: candidate, pending: pending, handle: handle) {
@@ -103,11 +137,11 @@ struct AIExchange: Sendable {
                 }
             }
             if position + 1 < candidates.count, let providerError {
-                Self.logger.warning("\(request.model): \(candidate.deployment.provider)/\(candidate.deployment.model) failed (\(providerError.status): \(providerError.message)); trying the next deployment")
+                Self.logger.warning("\(operation.model): \(candidate.deployment.provider)/\(candidate.deployment.model) failed (\(providerError.status): \(providerError.message)); trying the next deployment")
             }
         }
         return AIIntake.answer(providerError ?? translationError
-            ?? AIError(.unavailable, "No deployment of \(request.model) could answer"), format)
+            ?? AIError(.unavailable, "No deployment of \(operation.model) could answer"), format)
     }
 
     /// One request to one deployment.
@@ -127,21 +161,34 @@ struct AIExchange: Sendable {
         let status = Int(response.status.code)
         let headers = response.headers.map { ($0.name, $0.value) }
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
-        guard (200..<300).contains(status), !request.stream || contentType.contains(provider.streamContentType) else {
+        let stream = operation.stream
+        guard (200..<300).contains(status), stream == nil || contentType.contains(provider.streamContentType) else {
             return .failed(await failure(response, provider: provider, status: status, headers: headers, contentType: contentType))
         }
-        if request.stream {
-            await relay(response, from: candidate, pending: pending, handle: handle)
+        if let stream {
+            await relay(response, for: stream, from: candidate, pending: pending, handle: handle)
             return .answered(nil)
         }
         do {
             let body = try await response.body.collect(upTo: Self.maximumAnswerBytes)
-            var answer = try provider.chatResponse(body)
-            if answer.model.isEmpty { answer.model = candidate.deployment.model }
-            if answer.created == 0 { answer.created = Int(Self.now()) }
             var headers = answerHeaders("application/json", candidate)
-            if let usage = answer.usage { headers += Self.usageHeaders(usage, price: candidate.price) }
-            return .answered(.respondStored(status: 200, headers: headers, body: format.responseBody(answer).buffer))
+            switch operation {
+            case .chat:
+                var answer = try provider.chatResponse(body)
+                if answer.model.isEmpty { answer.model = candidate.deployment.model }
+                if answer.created == 0 { answer.created = Int(Self.now()) }
+                if let usage = answer.usage { headers += Self.usageHeaders(usage, price: candidate.price) }
+                return .answered(.respondStored(status: 200, headers: headers, body: format.responseBody(answer).buffer))
+            case .embeddings(let request):
+                var answer = try provider.embeddingsResponse(body)
+                guard answer.vectors.count == request.inputs.count else {
+                    return .failed(AIError(.server, "The provider answered \(answer.vectors.count) embeddings for \(request.inputs.count) inputs"))
+                }
+                if answer.model.isEmpty { answer.model = candidate.deployment.model }
+                headers += Self.usageHeaders(answer.usage, price: candidate.price)
+                return .answered(.respondStored(status: 200, headers: headers,
+                                                body: OpenAIChat.embeddingsBody(answer, encoding: request.encoding).buffer))
+            }
         } catch let error as AIError {
             return .failed(error)
         } catch {
@@ -164,7 +211,7 @@ struct AIExchange: Sendable {
     }
 
     /// Streams the provider's answer to the client, translated event by event.
-    private func relay(_ response: HTTPClientResponse, from candidate: Candidate, pending: PendingAccess,
+    private func relay(_ response: HTTPClientResponse, for request: ChatRequest, from candidate: Candidate, pending: PendingAccess,
                        handle: NIOLockedValueBox<Task<Void, Never>?>) async {
         let stream = PluginResponseStream(eventLoop: eventLoop)
         let headers = answerHeaders("text/event-stream", candidate)
@@ -180,7 +227,14 @@ struct AIExchange: Sendable {
         do {
             for try await part in response.body {
                 if Task.isCancelled { return }
-                for event in try decoder.decode(part) { encoder.encode(event, into: &out) }
+                for event in try decoder.decode(part) {
+                    // Some providers' streams never name the model (Cohere, Bedrock): it is the deployment's.
+                    if case .start(let id, let model, let usage) = event, model.isEmpty {
+                        encoder.encode(.start(id: id, model: candidate.deployment.model, usage: usage), into: &out)
+                    } else {
+                        encoder.encode(event, into: &out)
+                    }
+                }
                 if out.readableBytes > 0 {
                     let piece = out
                     out.clear()

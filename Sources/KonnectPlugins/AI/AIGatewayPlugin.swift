@@ -6,6 +6,9 @@ import NIOCore
 /// deployments by the model's routing and falls back to the next when one fails, translating
 /// to and from whichever provider answers. Speaks OpenAI's chat completions and, on
 /// `…/v1/messages`, Anthropic's Messages.
+///
+/// It serves every `ai_models` entity of the configuration and the models of its own
+/// `config.models`; a model of its own wins over an entity of the same name.
 struct AIGatewayPlugin: ProxyPlugin {
     let name = "ai-gateway"
     var phases: PluginPhases { .access }
@@ -23,14 +26,28 @@ struct AIGatewayPlugin: ProxyPlugin {
         let candidates: [AIExchange.Candidate]
     }
 
-    init(config: JSONValue) throws(PluginConfigProblem) {
+    init(config: JSONValue, configuration: Configuration) throws(PluginConfigProblem) {
         var models: [String: Route] = [:]
         var listed: [(name: String, provider: String)] = []
-        guard case .array(let entries)? = config["models"] else {
-            throw PluginConfigProblem(description: "models: at least one model is required")
+        // Its own models first, then the entities it does not override. Entities are checked
+        // again, as plugin configs are, for a configuration built in code.
+        var entries: [(path: String, model: JSONValue)] = []
+        if case .array(let own)? = config["models"] {
+            entries = own.enumerated().map { ("config.models[\($0)]", $1) }
         }
-        for (position, entry) in entries.enumerated() {
-            let path = "models[\(position)]"
+        let ownNames = Set(entries.compactMap { $0.model.text("name") })
+        for entity in configuration.aiModels where !ownNames.contains(entity.name) {
+            let path = "ai_models \"\(entity.name)\""
+            let (model, problems) = PluginSchema.normalizeAIModel(entity.modelConfig)
+            if let problem = problems.first {
+                throw PluginConfigProblem(description: "\(path).\(problem.dotted(from: "")) must be \(problem.expected)")
+            }
+            entries.append((path, model))
+        }
+        guard !entries.isEmpty else {
+            throw PluginConfigProblem(description: "no models to serve: declare ai_models, or models in the plugin's config")
+        }
+        for (path, entry) in entries {
             guard let name = entry.text("name") else { throw PluginConfigProblem(description: "\(path).name is required") }
             guard models[name] == nil else { throw PluginConfigProblem(description: "\(path).name: \(name) is declared twice") }
             guard case .array(let deploymentEntries)? = entry["deployments"], !deploymentEntries.isEmpty else {
@@ -81,19 +98,26 @@ struct AIGatewayPlugin: ProxyPlugin {
         switch AIIntake.read(context, maximumBodySize: maxRequestBodySize, models: listed) {
         case .decided(let result):
             return result
+        case .embeddings(let request):
+            guard let route = models[request.model] else { return unknownModel(request.model, .openAI) }
+            return AIExchange(format: .openAI, operation: .embeddings(request),
+                              candidates: route.router.plan(now: AIExchange.now()).map { route.candidates[$0] },
+                              router: route.router, eventLoop: context.eventLoop).start()
         case .chat(var request, let format):
-            guard let route = models[request.model] else {
-                let known = listed.map(\.name).joined(separator: ", ")
-                return AIIntake.answer(AIError(.invalidRequest, "model: \(request.model) is not served here (models: \(known))",
-                                               param: "model", code: "model_not_found"), format)
-            }
+            guard let route = models[request.model] else { return unknownModel(request.model, format) }
             if streaming == "deny", request.stream {
                 return AIIntake.answer(.invalid("stream", "streaming is turned off on this route"), format)
             }
             if streaming == "always" { request.stream = true }
             let order = route.router.plan(now: AIExchange.now())
-            return AIExchange(format: format, request: request, candidates: order.map { route.candidates[$0] },
+            return AIExchange(format: format, operation: .chat(request), candidates: order.map { route.candidates[$0] },
                               router: route.router, eventLoop: context.eventLoop).start()
         }
+    }
+
+    private func unknownModel(_ model: String, _ format: AIClientFormat) -> AccessResult {
+        let known = listed.map(\.name).joined(separator: ", ")
+        return AIIntake.answer(AIError(.invalidRequest, "model: \(model) is not served here (models: \(known))",
+                                       param: "model", code: "model_not_found"), format)
     }
 }

@@ -12,6 +12,8 @@ import NIOCore
 /// other methods, bad bodies) in that format.
 enum AIIntake {
     case chat(ChatRequest, AIClientFormat)
+    /// `…/embeddings` (OpenAI's format).
+    case embeddings(EmbeddingsRequest)
     /// Answered, or waiting for the body.
     case decided(AccessResult)
 
@@ -40,6 +42,7 @@ enum AIIntake {
             return .decided(answer(AIError(.invalidRequest, "The body is not valid JSON: \(error)", param: "body"), format))
         }
         do {
+            if context.path.hasSuffix("/embeddings") { return .embeddings(try OpenAIChat.embeddingsRequest(from: json)) }
             return .chat(try format.request(from: json), format)
         } catch {
             return .decided(answer(error, format))

@@ -1,6 +1,7 @@
 import Foundation
 import KonnectConfig
 import KonnectProxy
+import KonnectStore
 import Testing
 
 #if canImport(Glibc)
@@ -150,6 +151,116 @@ struct AIGatewayPluginTests {
             #expect(response.status == 500)
             #expect(!response.text.contains("KONNECT_TEST_UNSET_VARIABLE"))  // the reason is logged, not told
             #expect(mock.requests.isEmpty)
+        }
+    }
+
+    // MARK: Models declared as ai_models entities
+
+    /// A route without a service whose ai-gateway plugin has no models of its own, as the README
+    /// shows it, plus `edit`'s changes.
+    static func entityConfiguration(_ models: [AIGatewayModel], edit: (inout Configuration) -> Void = { _ in }) -> Configuration {
+        var configuration = Configuration(routes: [Route(id: "r-llm", name: "llm", paths: ["/ai"])],
+                                          plugins: [Plugin(id: "p-gateway", name: "ai-gateway", routeID: "r-llm")])
+        configuration.aiModels = models
+        edit(&configuration)
+        return configuration
+    }
+
+    @Test func modelsDeclaredAsEntitiesAreServedOnARouteWithoutAService() async throws {
+        try await withMockAIProvider { mock in
+            let configuration = Self.entityConfiguration([
+                AIGatewayModel(id: "m1", name: "chat-default", deployments: [
+                    Self.deployment("anthropic", "claude-sonnet-4-5", port: mock.port, fail: 529),
+                    Self.deployment("openai", "gpt-4o-mini", port: mock.port),
+                ]),
+                AIGatewayModel(id: "m2", name: "chat-fast", deployments: [Self.deployment("anthropic", "claude-haiku-4-5", port: mock.port)]),
+            ])
+            try await withProxy(configure: { _ in configuration }) { fx in
+                let client = try await fx.client()
+                defer { client.close() }
+                let response = try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-default"))
+                #expect(response.status == 200, "\(response.text)")
+                #expect(response.header("x-konnect-ai-provider") == "openai")
+                #expect(response.text.contains("Echo: hello"))
+                let fast = try await client.post("/ai/v1/messages", json: #"{"model":"chat-fast","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#)
+                #expect(fast.status == 200, "\(fast.text)")
+                #expect(fast.header("x-konnect-ai-model") == "claude-haiku-4-5")
+                let list = try await client.get("/ai/v1/models")
+                let ids = (AIProxyPluginTests.json(list)["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+                #expect(ids == ["chat-default", "chat-fast"])
+                #expect(mock.requests.map(\.path) == ["/fail/529/v1/messages", "/v1/chat/completions", "/v1/messages"])
+            }
+        }
+    }
+
+    @Test func aModelOfThePluginsOwnWinsOverAnEntityOfTheSameName() async throws {
+        try await withMockAIProvider { mock in
+            let configuration = Self.entityConfiguration([
+                AIGatewayModel(id: "m1", name: "chat-default", deployments: [Self.deployment("openai", "from-entity", port: mock.port)]),
+                AIGatewayModel(id: "m2", name: "chat-fast", deployments: [Self.deployment("openai", "fast", port: mock.port)]),
+            ]) { configuration in
+                configuration.plugins[0].config = .object(["models": .array([
+                    Self.model("chat-default", [Self.deployment("openai", "from-plugin", port: mock.port)]),
+                ])])
+            }
+            try await withProxy(configure: { _ in configuration }) { fx in
+                let client = try await fx.client()
+                defer { client.close() }
+                let response = try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-default"))
+                #expect(response.status == 200, "\(response.text)")
+                #expect(response.header("x-konnect-ai-model") == "from-plugin")
+                #expect(try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-fast")).status == 200)
+                #expect(mock.requests.map { $0.body["model"] as? String ?? "" } == ["from-plugin", "fast"])
+            }
+        }
+    }
+
+    @Test func withoutAnyModelEveryRequestIsRefusedAsMisconfigured() async throws {
+        let configuration = Self.entityConfiguration([])
+        #expect(ConfigSnapshot(configuration: configuration, version: 1, loopCount: 1).pluginProblems.first?
+            .contains("no models to serve") == true)
+        try await withProxy(configure: { _ in configuration }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let response = try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-default"))
+            #expect(response.status == 500)
+            #expect(response.text.contains("the ai-gateway plugin is misconfigured"))
+        }
+    }
+
+    /// Models added, changed and deleted through the control plane (as the Admin API does it)
+    /// are what the running gateway serves next.
+    @Test func aModelChangedThroughTheControlPlaneIsServedAtOnce() async throws {
+        let directory = NSTemporaryDirectory() + "konnect-ai-models-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(directory: directory)
+        try store.migrate()
+        try await withMockAIProvider { mock in
+            try await withProxy(configure: { _ in .empty }) { fx in
+                let control = ControlPlane(store: store) { try await fx.runtime.apply($0) }
+                _ = try await control.create(.routes, body: JSONValue.parse(#"{"name": "llm", "paths": ["/ai"]}"#))
+                _ = try await control.create(.plugins, body: JSONValue.parse(#"{"name": "ai-gateway", "route": {"name": "llm"}}"#))
+                let client = try await fx.client()
+                defer { client.close() }
+                #expect(try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-default")).status == 500)
+
+                let model = JSONValue.object(["name": "chat-default", "deployments": .array([
+                    Self.deployment("openai", "gpt-4o-mini", port: mock.port, fail: 500),
+                ])])
+                _ = try await control.create(.aiModels, body: model)
+                let failing = try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-default"))
+                #expect(failing.status == 500, "\(failing.text)")
+                #expect(mock.requests.map(\.path) == ["/fail/500/v1/chat/completions"])
+
+                let fixed = JSONValue.object(["deployments": .array([Self.deployment("openai", "gpt-4o-mini", port: mock.port)])])
+                _ = try await control.update(.aiModels, "chat-default", body: fixed)
+                let answered = try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-default"))
+                #expect(answered.status == 200, "\(answered.text)")
+                #expect(mock.requests.last?.path == "/v1/chat/completions")
+
+                try await control.delete(.aiModels, "chat-default")
+                #expect(try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-default")).status == 500)
+            }
         }
     }
 }

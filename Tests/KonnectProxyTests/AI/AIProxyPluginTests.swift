@@ -156,6 +156,37 @@ struct AIProxyPluginTests {
         }
     }
 
+    @Test(arguments: ["float", "base64"])
+    func embeddingsAreAnsweredInTheEncodingAsked(encoding: String) async throws {
+        try await Self.run(provider: "openai") { client, mock in
+            let response = try await client.post("/v1/embeddings", json: #"{"model":"gpt-4o-mini","input":["hello there","hi"],"encoding_format":"\#(encoding)"}"#)
+            #expect(response.status == 200, "\(response.text)")
+            #expect(response.header("x-konnect-ai-tokens") == "input=3, output=0, cached=0")
+            let data = try #require(Self.json(response)["data"] as? [[String: Any]])
+            let vectors: [[Float]] = data.map { item in
+                if let text = item["embedding"] as? String, let bytes = Data(base64Encoded: text) {
+                    return stride(from: 0, to: bytes.count, by: 4).map { offset in
+                        Float(bitPattern: bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) })
+                    }
+                }
+                return (item["embedding"] as? [Double] ?? []).map(Float.init)
+            }
+            #expect(vectors == [[2, 11, 0.5], [1, 2, 0.5]])
+            #expect(data.compactMap { $0["embedding"] as? String }.count == (encoding == "base64" ? 2 : 0))
+            // The provider is always asked for floats.
+            #expect(mock.requests.last?.body["encoding_format"] as? String == "float")
+        }
+    }
+
+    @Test func aProviderWithoutEmbeddingsRefusesThemNamingTheModel() async throws {
+        try await Self.run(provider: "anthropic") { client, mock in
+            let response = try await client.post("/v1/embeddings", json: #"{"model":"claude-sonnet-4-5","input":"hello"}"#)
+            #expect(response.status == 400)
+            #expect((Self.json(response)["error"] as? [String: Any])?["param"] as? String == "model")
+            #expect(mock.requests.isEmpty)
+        }
+    }
+
     @Test func onlyPostIsAnswered() async throws {
         try await Self.run(provider: "openai") { client, _ in
             let response = try await client.get("/v1/chat/completions")

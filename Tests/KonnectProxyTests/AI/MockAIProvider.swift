@@ -124,6 +124,8 @@ private final class MockAIHandler: ChannelInboundHandler {
                 answer = head.uri.hasSuffix("/v1/messages")
                     ? MockAnthropic.error(status, status == 429 ? "rate_limit_error" : "api_error", "forced failure")
                     : MockOpenAI.error(status, "forced failure", type: "server_error")
+            } else if head.uri.hasSuffix("/v1/embeddings") {
+                answer = MockOpenAI.embeddings(head: head, body: json)
             } else if head.uri.hasSuffix("/chat/completions") {
                 answer = MockOpenAI.answer(head: head, body: json)
             } else if head.uri.hasSuffix("/v1/messages") {
@@ -237,6 +239,31 @@ private enum MockOpenAI {
         let headers: [(String, String)] = status == 429 ? [("retry-after", "1")] : []
         return .json(status: status, body: ["error": ["message": message, "type": type, "param": param as Any? ?? NSNull(),
                                                       "code": code as Any? ?? NSNull()]], headers: headers)
+    }
+
+    /// `/v1/embeddings`: each input's vector is [its words, its characters, 0.5]; one prompt token
+    /// per word; float arrays, or little-endian float32 in base64 when asked.
+    static func embeddings(head: HTTPRequestHead, body: [String: Any]?) -> MockAnswer {
+        guard head.headers.first(name: "authorization") == "Bearer \(MockAIProvider.openAIKey)" else {
+            return error(401, "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key")
+        }
+        guard let body, let model = body["model"] as? String else {
+            return error(400, "you must provide a model parameter", type: "invalid_request_error", param: "model")
+        }
+        let inputs = (body["input"] as? [String]) ?? (body["input"] as? String).map { [$0] } ?? []
+        guard !inputs.isEmpty else { return error(400, "'input' is a required property", type: "invalid_request_error", param: "input") }
+        let base64 = body["encoding_format"] as? String == "base64"
+        let words = inputs.map { $0.split(whereSeparator: \.isWhitespace).count }
+        let data: [[String: Any]] = inputs.enumerated().map { index, text in
+            let vector: [Float] = [Float(words[index]), Float(text.count), 0.5]
+            let embedding: Any = base64
+                ? Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).base64EncodedString()
+                : vector.map(Double.init)
+            return ["object": "embedding", "index": index, "embedding": embedding]
+        }
+        let tokens = words.reduce(0, +)
+        return .json(status: 200, body: ["object": "list", "data": data, "model": model,
+                                         "usage": ["prompt_tokens": tokens, "total_tokens": tokens]])
     }
 
     static func answer(head: HTTPRequestHead, body: [String: Any]?) -> MockAnswer {

@@ -435,6 +435,20 @@ def openai_models(route):
     expect_equal(models, [MODELS[route]], "listed models")
 
 
+def openai_embeddings(route):
+    client = openai_client(route)
+    if route == "anthropic":
+        error = raises(openai.BadRequestError, lambda: client.embeddings.create(model=MODELS[route], input="hello"))
+        expect_equal(error.body.get("param") if isinstance(error.body, dict) else None, "model", "the field named")
+        return
+    # The SDK asks for base64 by default and decodes it; the mock's vector is [words, characters, 0.5].
+    result = client.embeddings.create(model=MODELS[route], input=["hello there", "hi"])
+    expect_equal([item.embedding for item in result.data], [[2.0, 11.0, 0.5], [1.0, 2.0, 0.5]], "embeddings")
+    expect_equal(result.usage.prompt_tokens, 3, "prompt tokens")
+    floats = client.embeddings.create(model=MODELS[route], input="hello there", encoding_format="float")
+    expect_equal(floats.data[0].embedding, [2.0, 11.0, 0.5], "float embeddings")
+
+
 def anthropic_models(route):
     models = [model.id for model in anthropic_client(route).models.list()]
     expect_equal(models, [MODELS[route]], "listed models")
@@ -470,6 +484,7 @@ def make_checks():
         add(f"{group}:midstream-error", openai_midstream_error, route)
         add(f"{group}:wrong-model", openai_wrong_model, route)
         add(f"{group}:models", openai_models, route)
+        add(f"{group}:embeddings", openai_embeddings, route)
 
         group = f"anthropic@{route}"
         add(f"{group}:chat", anthropic_chat, route)
