@@ -1120,9 +1120,27 @@ final class ProxyHandler: TCPStreamDelegate {
             responseFilters = context.plugins.filter { $0.phases.contains(.responseBody) }
             if !responseFilters.isEmpty { body = filterResponseBody(body, last: true) }
         }
+        var out = ownHead(status, headers: headers, extra: 64 + body.readableBytes + (location?.utf8.count ?? 0)) { out in
+            if let location { out.writeField("Location", location) }
+            if !contentType.isEmpty { out.writeField("Content-Type", contentType) }
+            out.write("Content-Length: ")
+            out.writeDecimal(body.readableBytes)
+            out.write("\r\n")
+        }
+        if !responseIsHeadOnly { out.writeImmutableBuffer(body) }
+        sendToClient(out)
+        inRequest = true
+        finishExchange(end: nil, reuseUpstream: false)
+    }
+
+    /// The head of an answer of Konnect's own (or a plugin's): the status line, `headers`, the
+    /// plugins' response lines, the fields `framing` writes, the request id and `Connection`.
+    /// `extra`: room wanted beyond the head's own fields.
+    private func ownHead(_ status: Int, headers: [AccessResult.Header], extra: Int,
+                         framing: (inout HTTP1HeadWriter) -> Void) -> ByteBuffer {
         let pluginLines = pluginContext?.responseLines ?? ByteBuffer()
         let minorVersion = request?.minorVersion ?? 1
-        let estimate = 256 + body.readableBytes + (location?.utf8.count ?? 0) + pluginLines.readableBytes
+        let estimate = 192 + extra + pluginLines.readableBytes
             + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         var out = allocator.buffer(capacity: estimate)
         out.writeHead(estimate: estimate) { out in
@@ -1131,30 +1149,14 @@ final class ProxyHandler: TCPStreamDelegate {
             out.write(" ")
             out.write(HTTPResponseStatus(statusCode: status).reasonPhrase)
             out.write("\r\n")
-            if let location { out.writeField("Location", location) }
-            for field in headers {
-                out.write(field.name)
-                out.write(": ")
-                out.write(field.value)
-                out.write("\r\n")
-            }
+            for field in headers { out.writeField(field.name, field.value) }
             out.write(pluginLines)
-            if !contentType.isEmpty {
-                out.write("Content-Type: ")
-                out.write(contentType)
-                out.write("\r\n")
-            }
-            out.write("Content-Length: ")
-            out.writeDecimal(body.readableBytes)
-            out.write("\r\n")
+            framing(&out)
             writeRequestIDField(to: &out)
             writeConnectionHeader(to: &out, minorVersion: minorVersion)
             out.write("\r\n")
         }
-        if !responseIsHeadOnly { out.writeImmutableBuffer(body) }
-        sendToClient(out)
-        inRequest = true
-        finishExchange(end: nil, reuseUpstream: false)
+        return out
     }
 
     /// Answers with a body a plugin writes over time: the head now (chunked, or delimited by
@@ -1170,25 +1172,11 @@ final class ProxyHandler: TCPStreamDelegate {
         responseStatus = status
         waitingOn = nil
         runResponseHeaderPhase(status: status)
-        let pluginLines = pluginContext?.responseLines ?? ByteBuffer()
         let minorVersion = request?.minorVersion ?? 1
         if minorVersion == 0 { clientKeepAlive = false }
         responseChunked = minorVersion >= 1
-        let estimate = 256 + pluginLines.readableBytes
-            + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-        var out = allocator.buffer(capacity: estimate)
-        out.writeHead(estimate: estimate) { out in
-            out.write(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-            out.writeDecimal(status)
-            out.write(" ")
-            out.write(HTTPResponseStatus(statusCode: status).reasonPhrase)
-            out.write("\r\n")
-            for field in headers { out.writeField(field.name, field.value) }
-            out.write(pluginLines)
+        let out = ownHead(status, headers: headers, extra: 32) { out in
             if minorVersion >= 1 { out.write("Transfer-Encoding: chunked\r\n") }
-            writeRequestIDField(to: &out)
-            writeConnectionHeader(to: &out, minorVersion: minorVersion)
-            out.write("\r\n")
         }
         sendToClient(out)
         flushClient()

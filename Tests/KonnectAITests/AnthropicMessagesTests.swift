@@ -40,11 +40,7 @@ private func toolResult(_ id: String, _ text: String, isError: Bool = false) -> 
 
 /// Feeds `pieces` to a new Anthropic stream decoder, then finishes it.
 private func decodeAnthropicStream(_ pieces: [[UInt8]]) throws(AIError) -> [ChatStreamEvent] {
-    var decoder = AnthropicMessagesStreamDecoder()
-    var events: [ChatStreamEvent] = []
-    for piece in pieces { events += try decoder.decode(ByteBuffer(bytes: piece)) }
-    events += try decoder.finish()
-    return events
+    try decodeStream(AnthropicMessagesStreamDecoder(), pieces)
 }
 
 private func decodeAnthropicStream(_ text: String) throws(AIError) -> [ChatStreamEvent] {
@@ -53,14 +49,7 @@ private func decodeAnthropicStream(_ text: String) throws(AIError) -> [ChatStrea
 
 /// The events a decoder gives for `text` before its end, and the error `finish()` throws.
 private func decodeAnthropicStreamUntilFinish(_ text: String) throws -> (events: [ChatStreamEvent], finishError: AIError?) {
-    var decoder = AnthropicMessagesStreamDecoder()
-    let events = try decoder.decode(ByteBuffer(string: text))
-    do throws(AIError) {
-        _ = try decoder.finish()
-        return (events, nil)
-    } catch {
-        return (events, error)
-    }
+    try decodeStreamUntilFinish(AnthropicMessagesStreamDecoder(), text)
 }
 
 private func encodeAnthropicStream(_ events: [ChatStreamEvent]) -> ByteBuffer {

@@ -60,11 +60,7 @@ private func decodeFrames(_ pieces: [[UInt8]]) throws(AIError) -> [AWSEventStrea
 
 /// Feeds `pieces` to a new Bedrock stream decoder, then finishes it.
 private func decodeBedrockStream(_ pieces: [[UInt8]]) throws(AIError) -> [ChatStreamEvent] {
-    var decoder = BedrockProvider().streamDecoder()
-    var events: [ChatStreamEvent] = []
-    for piece in pieces { events += try decoder.decode(ByteBuffer(bytes: piece)) }
-    events += try decoder.finish()
-    return events
+    try decodeStream(BedrockProvider().streamDecoder(), pieces)
 }
 
 /// `bytes` one byte at a time.

@@ -26,11 +26,7 @@ private func cohereResponse(_ text: String) throws -> ChatResponse {
 
 /// Feeds `pieces` to a new Cohere stream decoder, then finishes it.
 private func decodeCohereStream(_ pieces: [[UInt8]]) throws(AIError) -> [ChatStreamEvent] {
-    var decoder = CohereProvider().streamDecoder()
-    var events: [ChatStreamEvent] = []
-    for piece in pieces { events += try decoder.decode(ByteBuffer(bytes: piece)) }
-    events += try decoder.finish()
-    return events
+    try decodeStream(CohereProvider().streamDecoder(), pieces)
 }
 
 private func decodeCohereStream(_ text: String) throws(AIError) -> [ChatStreamEvent] {
@@ -39,14 +35,7 @@ private func decodeCohereStream(_ text: String) throws(AIError) -> [ChatStreamEv
 
 /// The events a decoder gives for `text` before its end, and the error `finish()` throws.
 private func decodeCohereStreamUntilFinish(_ text: String) throws -> (events: [ChatStreamEvent], finishError: AIError?) {
-    var decoder = CohereChatStreamDecoder()
-    let events = try decoder.decode(ByteBuffer(string: text))
-    do throws(AIError) {
-        _ = try decoder.finish()
-        return (events, nil)
-    } catch {
-        return (events, error)
-    }
+    try decodeStreamUntilFinish(CohereChatStreamDecoder(), text)
 }
 
 /// One event of Cohere's stream: its type as the event's name, and its JSON as the data.

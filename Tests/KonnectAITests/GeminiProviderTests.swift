@@ -26,11 +26,7 @@ private func geminiResponse(_ text: String) throws -> ChatResponse {
 
 /// Feeds `pieces` to a new Gemini stream decoder, then finishes it.
 private func decodeGeminiStream(_ pieces: [[UInt8]]) throws(AIError) -> [ChatStreamEvent] {
-    var decoder = GeminiProvider().streamDecoder()
-    var events: [ChatStreamEvent] = []
-    for piece in pieces { events += try decoder.decode(ByteBuffer(bytes: piece)) }
-    events += try decoder.finish()
-    return events
+    try decodeStream(GeminiProvider().streamDecoder(), pieces)
 }
 
 private func decodeGeminiStream(_ text: String) throws(AIError) -> [ChatStreamEvent] {
@@ -39,14 +35,7 @@ private func decodeGeminiStream(_ text: String) throws(AIError) -> [ChatStreamEv
 
 /// The events a decoder gives for `text` before its end, and the error `finish()` throws.
 private func decodeGeminiStreamUntilFinish(_ text: String) throws -> (events: [ChatStreamEvent], finishError: AIError?) {
-    var decoder = GeminiGenerateStreamDecoder()
-    let events = try decoder.decode(ByteBuffer(string: text))
-    do throws(AIError) {
-        _ = try decoder.finish()
-        return (events, nil)
-    } catch {
-        return (events, error)
-    }
+    try decodeStreamUntilFinish(GeminiGenerateStreamDecoder(), text)
 }
 
 /// One event of Gemini's `alt=sse` stream as Gemini writes it (CRLF line ends).

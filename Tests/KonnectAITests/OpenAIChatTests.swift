@@ -17,11 +17,7 @@ func openAIRequestError(_ text: String) throws -> AIError? {
 
 /// Feeds `pieces` to a new OpenAI stream decoder, then finishes it.
 func decodeOpenAIStream(_ pieces: [[UInt8]]) throws(AIError) -> [ChatStreamEvent] {
-    var decoder = OpenAIChatStreamDecoder()
-    var events: [ChatStreamEvent] = []
-    for piece in pieces { events += try decoder.decode(ByteBuffer(bytes: piece)) }
-    events += try decoder.finish()
-    return events
+    try decodeStream(OpenAIChatStreamDecoder(), pieces)
 }
 
 func decodeOpenAIStream(_ text: String) throws(AIError) -> [ChatStreamEvent] {
@@ -30,14 +26,7 @@ func decodeOpenAIStream(_ text: String) throws(AIError) -> [ChatStreamEvent] {
 
 /// The events a decoder gives for `text` before its end, and the error `finish()` throws.
 func decodeOpenAIStreamUntilFinish(_ text: String) throws -> (events: [ChatStreamEvent], finishError: AIError?) {
-    var decoder = OpenAIChatStreamDecoder()
-    let events = try decoder.decode(ByteBuffer(string: text))
-    do throws(AIError) {
-        _ = try decoder.finish()
-        return (events, nil)
-    } catch {
-        return (events, error)
-    }
+    try decodeStreamUntilFinish(OpenAIChatStreamDecoder(), text)
 }
 
 func encodeOpenAIStream(_ events: [ChatStreamEvent], includeUsage: Bool) -> ByteBuffer {
