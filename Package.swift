@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "KonnectAdminTests",
             dependencies: [
-                "KonnectAdmin", "KonnectStore", "KonnectConfig", "KonnectTestSupport", "KonnectPlugins",
+                "KonnectAdmin", "KonnectStore", "KonnectConfig", "KonnectTestSupport", "KonnectPlugins", "KonnectAI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

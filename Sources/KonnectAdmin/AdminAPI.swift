@@ -123,6 +123,14 @@ public struct AdminAPI: HTTPResponder {
             try await control.validate(kind, body: try await body(of: request, kind: kind))
             return Self.json(200, .object(["message": .string("schema validation successful")]))
         }
+        if segments == ["metrics"] {
+            guard method == .get else { return Self.methodNotAllowed }
+            return metrics()
+        }
+        if segments == ["ai-usage"] {
+            guard method == .get else { return Self.methodNotAllowed }
+            return await aiUsage(request)
+        }
         if segments.first == "proxy-cache" {
             return await proxyCache(Array(segments.dropFirst()), method: method)
         }

@@ -388,6 +388,14 @@ public enum AdminOpenAPI {
                                     parameters: [pathParameter("plugin", example: "00000000-0000-4000-8000-000000000000"),
                                                  pathParameter("key", example: "0123456789abcdef0123456789abcdef")]),
             ]),
+            "/metrics": object(["get": operation("Counters in Prometheus's text format (the AI gateway's requests, tokens and cost)",
+                                                 ["200": response("Prometheus text format")])]),
+            "/ai-usage": object(["get": operation(
+                "AI gateway usage: tokens and cost, filtered and grouped",
+                ["200": response("`{\"from\", \"to\", \"group_by\", \"data\": [{requests, input_tokens, output_tokens, cached_tokens, cost, estimated_requests, …}]}`", type("object"))],
+                parameters: ["from", "to", "consumer", "route", "model", "group_by"].map { name in
+                    object(["name": string(name), "in": string("query"), "schema": type("string")])
+                })]),
             "/config": object([
                 "get": operation("The configuration as a declarative file", ["200": response("`{\"config\": \"…\"}`", type("object"))]),
                 "post": operation("Replace the whole configuration (nodes without a database)",

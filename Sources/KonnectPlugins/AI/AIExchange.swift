@@ -46,8 +46,20 @@ struct AIExchange: Sendable {
         }
     }
 
+    /// Whom the usage is counted for.
+    struct Attribution: Sendable {
+        var consumer: String?
+        var route: String?
+
+        init(_ context: PluginContext) {
+            consumer = context.consumer?.id
+            route = context.routeID
+        }
+    }
+
     let format: AIClientFormat
     let operation: Operation
+    let attribution: Attribution
     let candidates: [Candidate]
     /// Learns from each attempt (cool-downs, latency); nil for a single fixed deployment.
     let router: AIModelRouter?
@@ -173,11 +185,13 @@ struct AIExchange: Sendable {
             let body = try await response.body.collect(upTo: Self.maximumAnswerBytes)
             var headers = answerHeaders("application/json", candidate)
             switch operation {
-            case .chat:
+            case .chat(let request):
                 var answer = try provider.chatResponse(body)
                 if answer.model.isEmpty { answer.model = candidate.deployment.model }
                 if answer.created == 0 { answer.created = Int(Self.now()) }
-                if let usage = answer.usage { headers += Self.usageHeaders(usage, price: candidate.price) }
+                let usage = answer.usage
+                    ?? .estimated(promptCharacters: request.promptCharacters, answerCharacters: answer.answerCharacters)
+                headers += account(usage, candidate)
                 return .answered(.respondStored(status: 200, headers: headers, body: format.responseBody(answer).buffer))
             case .embeddings(let request):
                 var answer = try provider.embeddingsResponse(body)
@@ -185,7 +199,10 @@ struct AIExchange: Sendable {
                     return .failed(AIError(.server, "The provider answered \(answer.vectors.count) embeddings for \(request.inputs.count) inputs"))
                 }
                 if answer.model.isEmpty { answer.model = candidate.deployment.model }
-                headers += Self.usageHeaders(answer.usage, price: candidate.price)
+                if answer.usage.inputTokens == 0 {
+                    answer.usage = .estimated(promptCharacters: request.inputs.reduce(0) { $0 + $1.count }, answerCharacters: 0)
+                }
+                headers += account(answer.usage, candidate)
                 return .answered(.respondStored(status: 200, headers: headers,
                                                 body: OpenAIChat.embeddingsBody(answer, encoding: request.encoding).buffer))
             }
@@ -224,10 +241,19 @@ struct AIExchange: Sendable {
         var decoder = candidate.provider.streamDecoder()
         var encoder = format.streamEncoder(for: request, created: Int(Self.now()))
         var out = ByteBuffer()
+        var usage: Usage?
+        var answerCharacters = 0
+        defer {
+            // Counted however the stream ended (a client that left used what it got).
+            _ = account(usage ?? .estimated(promptCharacters: request.promptCharacters, answerCharacters: answerCharacters),
+                        candidate)
+        }
         do {
             for try await part in response.body {
                 if Task.isCancelled { return }
                 for event in try decoder.decode(part) {
+                    answerCharacters += event.answerCharacters
+                    if case .usage(let latest) = event { usage = latest }
                     // Some providers' streams never name the model (Cohere, Bedrock): it is the deployment's.
                     if case .start(let id, let model, let usage) = event, model.isEmpty {
                         encoder.encode(.start(id: id, model: candidate.deployment.model, usage: usage), into: &out)
@@ -262,6 +288,15 @@ struct AIExchange: Sendable {
         headers.append(.init("X-Konnect-AI-Provider", candidate.deployment.provider))
         headers.append(.init("X-Konnect-AI-Model", candidate.deployment.model))
         return headers
+    }
+
+    /// Counts `usage` in the ledger; the headers that report it.
+    private func account(_ usage: Usage, _ candidate: Candidate) -> [AccessResult.Header] {
+        AIUsageLedger.shared.record(
+            at: Self.now(), consumer: attribution.consumer, route: attribution.route, model: operation.model,
+            provider: candidate.deployment.provider, deployment: candidate.deployment.model, usage: usage,
+            cost: candidate.price?.cost(of: usage))
+        return Self.usageHeaders(usage, price: candidate.price)
     }
 
     /// `X-Konnect-AI-Tokens: input=…, output=…, cached=…` and, when the price is known,

@@ -100,7 +100,7 @@ struct AIGatewayPlugin: ProxyPlugin {
             return result
         case .embeddings(let request):
             guard let route = models[request.model] else { return unknownModel(request.model, .openAI) }
-            return AIExchange(format: .openAI, operation: .embeddings(request),
+            return AIExchange(format: .openAI, operation: .embeddings(request), attribution: .init(context),
                               candidates: route.router.plan(now: AIExchange.now()).map { route.candidates[$0] },
                               router: route.router, eventLoop: context.eventLoop).start()
         case .chat(var request, let format):
@@ -110,7 +110,7 @@ struct AIGatewayPlugin: ProxyPlugin {
             }
             if streaming == "always" { request.stream = true }
             let order = route.router.plan(now: AIExchange.now())
-            return AIExchange(format: format, operation: .chat(request), candidates: order.map { route.candidates[$0] },
+            return AIExchange(format: format, operation: .chat(request), attribution: .init(context), candidates: order.map { route.candidates[$0] },
                               router: route.router, eventLoop: context.eventLoop).start()
         }
     }

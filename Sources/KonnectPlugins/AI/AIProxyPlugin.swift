@@ -64,7 +64,7 @@ struct AIProxyPlugin: ProxyPlugin {
             if !served.isEmpty, request.model != served {
                 return AIIntake.answer(.invalid("model", "this route serves \(served), not \(request.model)"), .openAI)
             }
-            return AIExchange(format: .openAI, operation: .embeddings(request), candidates: [candidate], router: nil,
+            return AIExchange(format: .openAI, operation: .embeddings(request), attribution: .init(context), candidates: [candidate], router: nil,
                               eventLoop: context.eventLoop).start()
         case .chat(var request, let format):
             if !served.isEmpty, request.model != served {
@@ -78,7 +78,7 @@ struct AIProxyPlugin: ProxyPlugin {
             if request.topP == nil { request.topP = topP }
             if request.topK == nil { request.topK = topK }
             if request.maxTokens == nil { request.maxTokens = maxTokens }
-            return AIExchange(format: format, operation: .chat(request), candidates: [candidate], router: nil,
+            return AIExchange(format: format, operation: .chat(request), attribution: .init(context), candidates: [candidate], router: nil,
                               eventLoop: context.eventLoop).start()
         }
     }

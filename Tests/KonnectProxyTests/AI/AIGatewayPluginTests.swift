@@ -1,5 +1,6 @@
 import Foundation
 import KonnectConfig
+import KonnectPlugins
 import KonnectProxy
 import KonnectStore
 import Testing
@@ -261,6 +262,32 @@ struct AIGatewayPluginTests {
                 try await control.delete(.aiModels, "chat-default")
                 #expect(try await client.post("/ai/v1/chat/completions", json: Self.chat("chat-default")).status == 500)
             }
+        }
+    }
+
+    @Test func everyAnswerIsCountedInTheUsageLedger() async throws {
+        // A model name of this test's own: the ledger is shared by every test in the process.
+        let model = "ledger-\(UInt32.random(in: 0...UInt32.max))"
+        try await Self.run({ port in [Self.model(model, [Self.deployment("openai", "gpt-4o-mini", port: port)])] }) { client, _ in
+            #expect(try await client.post("/v1/chat/completions", json: Self.chat(model, "hello there")).status == 200)
+            let streamed = try await client.post("/v1/chat/completions", json: Self.chat(model, "hello there", stream: true))
+            #expect(streamed.status == 200)
+            // Whole answers are counted before they are sent; a stream once it has ended.
+            var totals = AIUsageLedger.Totals()
+            for _ in 0..<100 {
+                totals = AIUsageLedger.shared.totals(from: 0, to: 4e9, where: { $0.model == model }, groupBy: []).first?.totals
+                    ?? AIUsageLedger.Totals()
+                if totals.requests == 2 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(totals.requests == 2)
+            // Each: 2 prompt tokens ("hello there"), 3 answered ("Echo: hello there"), at gpt-4o-mini's price.
+            #expect(totals.inputTokens == 4)
+            #expect(totals.outputTokens == 6)
+            #expect(abs(totals.cost - 2 * (2 * 0.15 + 3 * 0.6) / 1_000_000) < 1e-12)
+            let rows = AIUsageLedger.shared.totals(from: 0, to: 4e9, where: { $0.model == model }, groupBy: [.route, .deployment])
+            #expect(rows.map { $0.group[.route] } == ["r1"])
+            #expect(rows.map { $0.group[.deployment] } == ["gpt-4o-mini"])
         }
     }
 }
