@@ -16,7 +16,8 @@ extension AdminAPI {
         let now = Date().timeIntervalSince1970
         func time(_ name: String, default value: Double) -> Result<Double, EntityError> {
             guard let text = query[Substring(name)].map(String.init), !text.isEmpty else { return .success(value) }
-            if let seconds = Double(text) { return .success(seconds) }
+            // Whole seconds in a sane range (a NaN or an infinity would trap in the ledger's arithmetic).
+            if let seconds = Int64(text), (0...100_000_000_000).contains(seconds) { return .success(Double(seconds)) }
             if let date = ISO8601DateFormatter().date(from: text) { return .success(date.timeIntervalSince1970) }
             return .failure(EntityError(status: 400, message: "invalid option (\(name): expected seconds since 1970 or an RFC 3339 time)"))
         }

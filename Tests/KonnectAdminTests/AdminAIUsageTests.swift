@@ -67,6 +67,9 @@ struct AdminAIUsageTests {
         ("/ai-usage?group_by=week", "group_by"),
         ("/ai-usage?from=yesterday", "from"),
         ("/ai-usage?to=2026-13-45", "to"),
+        ("/ai-usage?from=nan", "from"),
+        ("/ai-usage?to=1e400", "to"),
+        ("/ai-usage?from=-5", "from"),
     ])
     func badOptionsAre400NamingTheOption(path: String, option: String) async throws {
         try await AdminFixture().run { client in
