@@ -155,4 +155,36 @@ public final class AIModelRouter: Sendable {
 
     /// The average time to first byte of each deployment, milliseconds (nil: none yet).
     public var latencies: [Double?] { state.withLockedValue { $0.latency } }
+
+    /// The router for `model`, shared by every route that serves the same model and kept across
+    /// configuration changes: what it learnt (cool-downs, latencies) survives an unrelated change.
+    /// A model whose routing or deployments changed gets a new one.
+    public static func shared(for model: AIModel) -> AIModelRouter {
+        let signature = model.signature
+        return registry.withLockedValue { routers in
+            if let router = routers[signature] { return router }
+            // Models come and go with configurations; a registry grown this large is mostly
+            // models no longer served, so it starts again.
+            if routers.count >= maximumShared { routers.removeAll() }
+            let router = AIModelRouter(model)
+            routers[signature] = router
+            return router
+        }
+    }
+
+    private static let registry = NIOLockedValueBox<[String: AIModelRouter]>([:])
+    static let maximumShared = 10_000
+}
+
+extension AIModel {
+    /// What makes two models route alike: their name, routing, cool-down and deployments.
+    var signature: String {
+        var text = "\(name)\u{0}\(routing.rawValue)\u{0}\(cooldown)"
+        for deployment in deployments {
+            let target = deployment.target
+            text += "\u{0}\(target.provider)\u{1}\(target.model)\u{1}\(target.baseURL ?? "")\u{1}\(deployment.weight)"
+                + "\u{1}\(deployment.price.map { "\($0.input)/\($0.output)" } ?? "")"
+        }
+        return text
+    }
 }

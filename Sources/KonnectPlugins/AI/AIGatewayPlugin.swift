@@ -85,7 +85,7 @@ struct AIGatewayPlugin: ProxyPlugin {
             }
             let routing = AIModel.Routing(rawValue: entry.text("routing") ?? "fallback") ?? .fallback
             let model = AIModel(name: name, routing: routing, deployments: deployments, cooldown: entry.number("cooldown") ?? 30)
-            models[name] = Route(router: AIModelRouter(model), candidates: candidates)
+            models[name] = Route(router: AIModelRouter.shared(for: model), candidates: candidates)
             listed.append((name, deployments[0].target.provider))
         }
         self.models = models

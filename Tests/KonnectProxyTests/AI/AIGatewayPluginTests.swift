@@ -290,4 +290,28 @@ struct AIGatewayPluginTests {
             #expect(rows.map { $0.group[.deployment] } == ["gpt-4o-mini"])
         }
     }
+
+    @Test func whatRoutingLearntSurvivesAnUnrelatedConfigurationChange() async throws {
+        try await withMockAIProvider { mock in
+            let models: [JSONValue] = [Self.model("chat-default", [
+                Self.deployment("anthropic", "claude-sonnet-4-5", port: mock.port, fail: 503),
+                Self.deployment("openai", "gpt-4o-mini", port: mock.port),
+            ])]
+            let plugin = Plugin(id: "p-gateway", name: "ai-gateway", config: .object(["models": .array(models)]))
+            let configuration = pluginConfiguration(port: mock.port, plugins: [plugin])
+            try await withProxy(configure: { _ in configuration }) { fx in
+                let client = try await fx.client()
+                defer { client.close() }
+                #expect(try await client.post("/v1/chat/completions", json: Self.chat("chat-default")).status == 200)
+                #expect(mock.requests.count == 2)  // the failing deployment, then the other
+                // Another route appears: the plugin is built again, the failing deployment still cools down.
+                var changed = configuration
+                changed.routes.append(Route(id: "r2", name: "other", paths: ["/other"], serviceID: "s1"))
+                try await fx.runtime.apply(changed)
+                #expect(try await client.post("/v1/chat/completions", json: Self.chat("chat-default")).status == 200)
+                #expect(mock.requests.count == 3)
+                #expect(mock.requests.last?.path == "/v1/chat/completions")
+            }
+        }
+    }
 }
