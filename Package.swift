@@ -191,6 +191,8 @@ let package = Package(
             name: "KonnectPluginsTests",
             dependencies: [
                 "KonnectPlugins", "KonnectConfig",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]

@@ -1,10 +1,13 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// A response body a plugin produces over time (an AI answer relayed as the provider streams
 /// it). The plugin writes parts and finishes; the proxy sends each part to the client as it comes,
 /// chunked, and tells the plugin when the client has gone so it can stop its own work.
 ///
-/// Confined to the request's event loop, like the context: every call is made there.
+/// Confined to the request's event loop, like the context: every call is made there, except
+/// `writable()`, which a producer on another thread awaits before it writes more (back-pressure
+/// from a client that reads slowly).
 public final class PluginResponseStream: @unchecked Sendable, Equatable {
     public let eventLoop: any EventLoop
     /// Parts written before the proxy attached.
@@ -14,9 +17,35 @@ public final class PluginResponseStream: @unchecked Sendable, Equatable {
     private weak var consumer: (any PluginResponseStreamConsumer)?
     private var cancelHandler: (() -> Void)?
     public private(set) var isCancelled = false
+    /// Whether the client's connection takes more now, and the producer waiting until it does.
+    private let flow = NIOLockedValueBox<(writable: Bool, waiter: CheckedContinuation<Void, Never>?)>((true, nil))
 
     public init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
+    }
+
+    /// Returns once the client's connection takes more (at once, usually), or the stream is
+    /// cancelled. From any thread.
+    public func writable() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = flow.withLockedValue { state in
+                if state.writable { return true }
+                state.waiter = continuation
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// The proxy's side: whether the client's connection takes more.
+    public func setWritable(_ writable: Bool) {
+        let waiter = flow.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            state.writable = writable
+            guard writable else { return nil }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 
     /// Sends `part` to the client.
@@ -67,6 +96,7 @@ public final class PluginResponseStream: @unchecked Sendable, Equatable {
         isCancelled = true
         consumer = nil
         pending = []
+        setWritable(true)  // a producer waiting for room goes on, and finds it cancelled
         let handler = cancelHandler
         cancelHandler = nil
         handler?()

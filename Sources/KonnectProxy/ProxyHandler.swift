@@ -173,6 +173,7 @@ final class ProxyHandler: TCPStreamDelegate {
 
     func streamWritabilityChanged(isWritable: Bool) {
         upstream?.holdReads(!isWritable)
+        pluginStream?.setWritable(isWritable)
     }
 
     /// The client closed its sending side. A complete request still in hand is answered (then

@@ -511,10 +511,11 @@ private func cohereEvent(_ type: String, _ data: String) -> String { "event: \(t
     func aFailedGenerationIsNotPassedOffAsAStop(word: String, reason: String) throws {
         let stream = Self.callChunks[0]
             + cohereEvent("message-end", #"{"type":"message-end","delta":{"error":"generation failed","finish_reason":"\#(word)","usage":{"tokens":{"input_tokens":12,"output_tokens":0}}}}"#)
+        // The client's stream ends in an error, not in a finish that looks like an answer.
         #expect(try decodeCohereStream(stream) == [
             .start(id: "2941521a-b87a-45f6-9b0d-235fd66c3025", model: "", usage: nil),
-            .finish(.other(reason)),
             .usage(Usage(inputTokens: 12, outputTokens: 0)),
+            .error(AIError(.server, "generation failed")),
         ])
     }
 

@@ -81,13 +81,16 @@ public struct CohereChatStreamDecoder: ChatStreamDecoder {
             case "message-end":
                 finished = true
                 let end = chunk["delta"]
-                if let reason = end?["finish_reason"]?.string {
-                    events.append(.finish(CohereChat.finishReason(reason)))
-                }
-                if let usage = CohereChat.usage(end?["usage"]) { events.append(.usage(usage)) }
-                if end?["finish_reason"]?.string == nil, let message = end?["error"]?.string {
+                let usage = CohereChat.usage(end?["usage"])
+                if let message = end?["error"]?.string {
+                    // A generation that failed (finish_reason ERROR or none): the client's stream
+                    // ends with its error event, not with a finish that looks like an answer.
+                    if let usage { events.append(.usage(usage)) }
                     events.append(.error(AIError(.server, message)))
                     failed = true
+                } else {
+                    if let reason = end?["finish_reason"]?.string { events.append(.finish(CohereChat.finishReason(reason))) }
+                    if let usage { events.append(.usage(usage)) }
                 }
             default:
                 continue  // content-end, citations, and event types added later

@@ -262,6 +262,8 @@ struct AIExchange: Sendable {
                     }
                 }
                 if out.readableBytes > 0 {
+                    // A client that reads slowly holds the provider's stream back, not Konnect's memory.
+                    await stream.writable()
                     let piece = out
                     out.clear()
                     loop.execute { stream.write(piece) }

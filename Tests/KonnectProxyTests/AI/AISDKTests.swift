@@ -8,8 +8,9 @@ import Glibc
 import Darwin
 #endif
 
-/// ai-proxy driven by the official Python SDKs (`openai`, `anthropic`) against the mock provider:
-/// each SDK against a route of each provider, through `sdk_checks.py` (next to this file).
+/// ai-proxy and ai-gateway driven by the official Python SDKs (`openai`, `anthropic`) against the
+/// mock provider: each SDK against a route of each provider (OpenAI, Anthropic, Gemini, Ollama,
+/// Cohere, Bedrock), through `sdk_checks.py` (next to this file).
 ///
 /// The SDKs live in `<package root>/.venv`; when they are missing there, the suite creates the
 /// venv and installs them from PyPI (once per process), so a fresh machine needs `python3` and
@@ -18,6 +19,10 @@ import Darwin
 struct AISDKTests {
     static let openAIModel = "gpt-4o-mini"
     static let anthropicModel = "claude-sonnet-4-5"
+    static let geminiModel = "gemini-3-flash-preview"
+    static let ollamaModel = "llama3.2:3b"
+    static let cohereModel = "command-a-03-2025"
+    static let bedrockModel = "anthropic.claude-3-5-haiku-20241022-v1:0"
     static let sdkVersions = (openai: "3.54.0", anthropic: "2.12.0")
 
     /// `Tests/KonnectProxyTests/AI/AISDKTests.swift` → the package root.
@@ -26,13 +31,9 @@ struct AISDKTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("sdk_checks.py")
     static let python = packageRoot.appendingPathComponent(".venv/bin/python")
 
-    /// Checks that fail because of a known Konnect bug (name → what is wrong). Each is expected
-    /// to fail; once fixed, the known issue is "not recorded" and the test says so.
-    static let knownIssues: [String: Comment] = [:]
-
     /// One process per SDK × route (see `sdk_checks.py --list` for the checks of each):
     /// "<sdk>@<route>", the route's provider being the route's name.
-    @Test(arguments: ["openai@openai", "openai@anthropic", "anthropic@openai", "anthropic@anthropic"])
+    @Test(arguments: ["openai", "anthropic", "gemini", "ollama", "cohere", "bedrock"].flatMap { ["openai@\($0)", "anthropic@\($0)"] })
     func sdkChecks(_ group: String) async throws {
         try await Self.pythonSDKs.value
         try await withMockAIProvider { mock in
@@ -43,24 +44,33 @@ struct AISDKTests {
                 let lines = result.output.split(separator: "\n").map(String.init)
                 let failed = Set(lines.filter { $0.hasPrefix("FAIL ") }.map { String($0.dropFirst(5)) })
                 let passed = lines.filter { $0.hasPrefix("ok ") }
-                for (name, reason) in Self.knownIssues where name.hasPrefix(group + ":") {
-                    withKnownIssue(reason) {
-                        if failed.contains(name) { Issue.record("\(name) failed (known issue)") }
-                    }
-                }
                 // The script exits 1 when checks fail, after reporting each; anything else means it broke.
                 #expect(result.status == (failed.isEmpty ? 0 : 1),
                         "sdk_checks.py --check \(group) exited with \(result.status):\n\(result.output)")
                 #expect(!passed.isEmpty || !failed.isEmpty, "no check ran:\n\(result.output)")
-                let unexpected = failed.filter { Self.knownIssues[$0] == nil }.sorted()
+                let unexpected = failed.sorted()
                 #expect(unexpected.isEmpty, "failed: \(unexpected.joined(separator: ", "))\n\(result.output)")
             }
         }
     }
 
-    /// Two routes in front of the mock: `/openai` (provider openai, Kong's `Bearer` key form) and
-    /// `/anthropic` (provider anthropic). The service is never called: ai-proxy answers itself.
+    /// Routes in front of the mock: `/openai` (ai-proxy, provider openai, Kong's `Bearer` key
+    /// form) and `/anthropic` (ai-proxy, provider anthropic), whose service is never called since
+    /// ai-proxy answers itself; `/gemini`, `/ollama`, `/cohere` and `/bedrock`, routes without a
+    /// service whose ai-gateway plugin serves one model (named as the provider names it) from one
+    /// deployment at the mock's address (`base_url`: ai-proxy's `upstream_url` would replace the
+    /// whole URL, which for Gemini and Bedrock depends on the model and on streaming).
     static func configuration(mockPort: Int) -> Configuration {
+        func aiGateway(provider: String, model: String, key: String?, options: [String: JSONValue] = [:]) -> Plugin {
+            var deployment: [String: JSONValue] = [
+                "provider": .string(provider), "model": .string(model), "base_url": .string("http://127.0.0.1:\(mockPort)"),
+            ]
+            if let key { deployment["auth"] = .object(["header_value": .string(key)]) }
+            if !options.isEmpty { deployment["options"] = .object(options) }
+            return Plugin(id: "p-ai-\(provider)", name: "ai-gateway", config: .object(["models": .array([.object([
+                "name": .string(model), "deployments": .array([.object(deployment)]),
+            ])])]), routeID: "r-\(provider)")
+        }
         func aiProxy(id: String, routeID: String, provider: String, model: String, key: String, path: String) -> Plugin {
             Plugin(id: id, name: "ai-proxy", config: .object([
                 "auth": .object(["header_value": .string(key)]),
@@ -75,12 +85,25 @@ struct AISDKTests {
             routes: [
                 Route(id: "r-openai", name: "openai", paths: ["/openai"], serviceID: "s-ai"),
                 Route(id: "r-anthropic", name: "anthropic", paths: ["/anthropic"], serviceID: "s-ai"),
+                Route(id: "r-gemini", name: "gemini", paths: ["/gemini"]),
+                Route(id: "r-ollama", name: "ollama", paths: ["/ollama"]),
+                Route(id: "r-cohere", name: "cohere", paths: ["/cohere"]),
+                Route(id: "r-bedrock", name: "bedrock", paths: ["/bedrock"]),
             ],
             plugins: [
                 aiProxy(id: "p-ai-openai", routeID: "r-openai", provider: "openai", model: openAIModel,
                         key: "Bearer \(MockAIProvider.openAIKey)", path: "/v1/chat/completions"),
                 aiProxy(id: "p-ai-anthropic", routeID: "r-anthropic", provider: "anthropic", model: anthropicModel,
                         key: MockAIProvider.anthropicKey, path: "/v1/messages"),
+                aiGateway(provider: "gemini", model: geminiModel, key: MockGemini.key),
+                aiGateway(provider: "ollama", model: ollamaModel, key: MockOllama.key),
+                aiGateway(provider: "cohere", model: cohereModel, key: MockCohere.key),
+                // Signed with SigV4 from the access key (no API key).
+                aiGateway(provider: "bedrock", model: bedrockModel, key: nil, options: [
+                    "aws_access_key_id": .string(MockBedrock.accessKeyID),
+                    "aws_secret_access_key": .string(MockBedrock.secretAccessKey),
+                    "aws_region": .string(MockBedrock.region),
+                ]),
             ])
     }
 

@@ -21,6 +21,11 @@ import NIOPosix
 /// A path under `/fail/<status>/` (a deployment's `base_url`) fails with that status whatever the
 /// request says, so tests can give one deployment of a model a broken provider.
 /// Usage: one prompt token per word of every message, one output token per word answered.
+///
+/// It also speaks Gemini (`…:generateContent`, `…:streamGenerateContent`), Ollama (`/api/chat`,
+/// `/api/embed`), Cohere (`/v2/chat`) and Bedrock (`/model/{id}/converse`, `…/converse-stream`)
+/// with the same commands, each in that provider's own wire format (MockGemini.swift,
+/// MockOllama.swift, MockCohere.swift, MockBedrock.swift).
 final class MockAIProvider: Sendable {
     static let openAIKey = "test-openai-key"
     static let anthropicKey = "test-anthropic-key"
@@ -87,10 +92,13 @@ func withMockAIProvider<T>(_ body: (MockAIProvider) async throws -> T) async thr
 }
 
 /// What the mock answers: a whole body, or a stream of pieces.
-private enum MockAnswer {
+enum MockAnswer {
     case json(status: Int, body: Any, headers: [(String, String)] = [])
     case raw(status: Int, contentType: String, body: String)
+    /// Server-sent events.
     case stream([String], interval: TimeAmount = .zero, cut: Bool = false)
+    /// A stream of another content type (Ollama's lines of JSON, Bedrock's binary frames).
+    case bytesStream(contentType: String, [[UInt8]], interval: TimeAmount = .zero, cut: Bool = false)
 }
 
 private final class MockAIHandler: ChannelInboundHandler {
@@ -120,10 +128,36 @@ private final class MockAIHandler: ChannelInboundHandler {
             state.withLockedValue { $0.requests.append(request) }
             let answer: MockAnswer
             let forced = head.uri.split(separator: "/").drop { $0 != "fail" }.dropFirst().first.flatMap { Int($0) }
+            // The other providers' endpoints, by path (the query aside).
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+            let gemini = path.hasSuffix(":generateContent") || path.hasSuffix(":streamGenerateContent")
+            let ollama = path.hasSuffix("/api/chat") || path.hasSuffix("/api/embed")
+            let cohere = path.hasSuffix("/v2/chat")
+            let bedrock = path.hasSuffix("/converse") || path.hasSuffix("/converse-stream")
             if let status = forced {
-                answer = head.uri.hasSuffix("/v1/messages")
-                    ? MockAnthropic.error(status, status == 429 ? "rate_limit_error" : "api_error", "forced failure")
-                    : MockOpenAI.error(status, "forced failure", type: "server_error")
+                answer = if head.uri.hasSuffix("/v1/messages") {
+                    MockAnthropic.error(status, status == 429 ? "rate_limit_error" : "api_error", "forced failure")
+                } else if gemini {
+                    MockGemini.failure(status)
+                } else if ollama {
+                    MockOllama.error(status, "forced failure")
+                } else if cohere {
+                    MockCohere.failure(status)
+                } else if bedrock {
+                    MockBedrock.failure(status)
+                } else {
+                    MockOpenAI.error(status, "forced failure", type: "server_error")
+                }
+            } else if gemini {
+                answer = MockGemini.answer(head: head, body: json)
+            } else if path.hasSuffix("/api/chat") {
+                answer = MockOllama.chat(head: head, body: json)
+            } else if path.hasSuffix("/api/embed") {
+                answer = MockOllama.embed(head: head, body: json)
+            } else if cohere {
+                answer = MockCohere.answer(head: head, body: json)
+            } else if bedrock {
+                answer = MockBedrock.answer(head: head, body: json)
             } else if head.uri.hasSuffix("/v1/embeddings") {
                 answer = MockOpenAI.embeddings(head: head, body: json)
             } else if head.uri.hasSuffix("/chat/completions") {
@@ -155,11 +189,17 @@ private final class MockAIHandler: ChannelInboundHandler {
             let headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
                                   promise: nil)
-            sendPieces(pieces[...], interval: interval, cut: cut, context: context)
+            sendPieces(pieces.map { ByteBuffer(string: $0) }[...], interval: interval, cut: cut, context: context)
+        case .bytesStream(let contentType, let pieces, let interval, let cut):
+            streaming = true
+            let headers = HTTPHeaders([("Content-Type", contentType)])
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                                  promise: nil)
+            sendPieces(pieces.map { ByteBuffer(bytes: $0) }[...], interval: interval, cut: cut, context: context)
         }
     }
 
-    private func sendPieces(_ pieces: ArraySlice<String>, interval: TimeAmount, cut: Bool, context: ChannelHandlerContext) {
+    private func sendPieces(_ pieces: ArraySlice<ByteBuffer>, interval: TimeAmount, cut: Bool, context: ChannelHandlerContext) {
         guard let piece = pieces.first else {
             if cut {
                 streaming = false
@@ -170,7 +210,7 @@ private final class MockAIHandler: ChannelInboundHandler {
             }
             return
         }
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: piece)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(piece))), promise: nil)
         let rest = pieces.dropFirst()
         if interval == .zero {
             sendPieces(rest, interval: interval, cut: cut, context: context)
@@ -193,7 +233,7 @@ private final class MockAIHandler: ChannelInboundHandler {
 }
 
 /// What the last user message asks the mock to do, and the words it answers with.
-private struct Script {
+struct Script {
     let command: String
     let promptTokens: Int
 
@@ -217,7 +257,7 @@ private struct Script {
 }
 
 /// The text of an OpenAI or Anthropic message's content (a string, or text parts/blocks).
-private func contentText(_ content: Any?) -> String {
+func contentText(_ content: Any?) -> String {
     if let text = content as? String { return text }
     guard let parts = content as? [[String: Any]] else { return "" }
     return parts.compactMap { part in
@@ -227,7 +267,7 @@ private func contentText(_ content: Any?) -> String {
     }.joined(separator: " ")
 }
 
-private func sse(_ object: Any, event: String? = nil) -> String {
+func sse(_ object: Any, event: String? = nil) -> String {
     let data = String(decoding: (try? JSONSerialization.data(withJSONObject: object)) ?? Data(), as: UTF8.self)
     return (event.map { "event: \($0)\n" } ?? "") + "data: \(data)\n\n"
 }

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Drives Konnect's ai-proxy with the official OpenAI and Anthropic Python SDKs.
 
-Konnect must be running at --base with two routes in front of the mock provider of
+Konnect must be running at --base with these routes in front of the mock provider of
 MockAIProvider.swift (see AISDKTests.swift, which starts them and runs this script):
 
 - /openai:    ai-proxy, provider openai, model gpt-4o-mini
 - /anthropic: ai-proxy, provider anthropic, model claude-sonnet-4-5
+- /gemini:    ai-gateway, model gemini-3-flash-preview at provider gemini (MockGemini.swift)
+- /ollama:    ai-gateway, model llama3.2:3b at provider ollama (MockOllama.swift)
+- /cohere:    ai-gateway, model command-a-03-2025 at provider cohere (MockCohere.swift)
+- /bedrock:   ai-gateway, model anthropic.claude-3-5-haiku-20241022-v1:0 at provider bedrock,
+              signed with SigV4 (MockBedrock.swift)
 
 The OpenAI SDK talks to f"{base}/{route}/v1" (chat completions), the Anthropic SDK to
 f"{base}/{route}" (Messages, on .../v1/messages), so every check runs for each SDK against each
@@ -26,6 +31,7 @@ and exits 1 if any failed.
 
 import argparse
 import json
+import math
 import sys
 import traceback
 import warnings
@@ -37,8 +43,24 @@ import openai
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 BASE = ""
-MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
-ROUTES = ("openai", "anthropic")
+MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-3-flash-preview",
+    "ollama": "llama3.2:3b",
+    "cohere": "command-a-03-2025",
+    "bedrock": "anthropic.claude-3-5-haiku-20241022-v1:0",
+}
+ROUTES = tuple(MODELS)
+# Providers whose 429 says how long to wait: OpenAI and Anthropic in a retry-after header, Gemini
+# in a RetryInfo detail (retryDelay "1s") that Konnect turns into one. Ollama, Cohere and Bedrock
+# (ThrottlingException) give no wait, so their rate-limit checks do not look for one.
+RETRY_AFTER_ROUTES = {"openai", "anthropic", "gemini"}
+# Providers that take all the results of one turn's tool calls in one message (Anthropic's user
+# message of tool_result blocks, Gemini's user turn of functionResponse parts, Bedrock's user
+# message of toolResult blocks): their mocks echo all of them; the others (one tool message per
+# result) echo the last.
+JOINED_TOOL_RESULTS = {"anthropic", "gemini", "bedrock"}
 CLIENT_KEY = "konnect-client-key"  # Konnect puts the configured provider key in its place.
 
 SYSTEM = "Be brief"  # 2 words
@@ -183,8 +205,9 @@ def openai_tool_call_round_trip(route):
 
 def parallel_answer(route, results):
     """The mock's answer to the results of two parallel calls: OpenAI's mock echoes the last tool
-    message; Anthropic's, the one user message that carries both tool_result blocks."""
-    return "Echo: " + (results[-1] if route == "openai" else " ".join(results))
+    message (so do Ollama's and Cohere's); Anthropic's, the one user message that carries both
+    tool_result blocks (so do Gemini's and Bedrock's, of their one turn of results)."""
+    return "Echo: " + (" ".join(results) if route in JOINED_TOOL_RESULTS else results[-1])
 
 
 def openai_parallel_tools(route):
@@ -250,7 +273,7 @@ def openai_fail(route, status, error_class, expected_status):
     error = raises(error_class, lambda: client.chat.completions.create(
         model=MODELS[route], messages=[user(f"fail {status}")]))
     expect_equal(error.status_code, expected_status, "status")
-    if status == 429:
+    if status == 429 and route in RETRY_AFTER_ROUTES:
         expect_equal(error.response.headers.get("retry-after"), "1", "the provider's retry-after")
     expect(isinstance(error.body, dict) and error.body.get("message"),
            f"the error body has no message: {error.body!r}")
@@ -389,7 +412,7 @@ def anthropic_fail(route, status, error_classes, expected_status):
         model=MODELS[route], max_tokens=100, messages=[user(f"fail {status}")]))
     expect(isinstance(error, error_classes), f"expected one of {error_classes}, got {type(error)}: {error}")
     expect_equal(error.status_code, expected_status, "status")
-    if status == 429:
+    if status == 429 and route in RETRY_AFTER_ROUTES:
         expect_equal(error.response.headers.get("retry-after"), "1", "the provider's retry-after")
     expect(isinstance(error.body, dict) and error.body.get("type") == "error",
            f"the error body is not Anthropic's error shape: {error.body!r}")
@@ -435,11 +458,34 @@ def openai_models(route):
     expect_equal(models, [MODELS[route]], "listed models")
 
 
+def expect_vectors(actual, expected, what):
+    """Float32 vectors (base64 on the wire) against float64 ones."""
+    close = len(actual) == len(expected) and all(
+        len(a) == len(e) and all(math.isclose(x, y, rel_tol=1e-6) for x, y in zip(a, e)) for a, e in zip(actual, expected))
+    expect(close, f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def normalized(vector):
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [x / norm for x in vector]
+
+
 def openai_embeddings(route):
     client = openai_client(route)
-    if route == "anthropic":
+    if route not in ("openai", "ollama"):
+        # Konnect offers embeddings from openai, azure and ollama deployments only.
         error = raises(openai.BadRequestError, lambda: client.embeddings.create(model=MODELS[route], input="hello"))
         expect_equal(error.body.get("param") if isinstance(error.body, dict) else None, "model", "the field named")
+        return
+    if route == "ollama":
+        # Ollama's /api/embed: the mock's vector [words, characters, 0.5], normalized to length 1
+        # as Ollama normalizes its embeddings.
+        result = client.embeddings.create(model=MODELS[route], input=["hello there", "hi"])
+        expect_vectors([item.embedding for item in result.data],
+                       [normalized([2.0, 11.0, 0.5]), normalized([1.0, 2.0, 0.5])], "embeddings")
+        expect_equal(result.usage.prompt_tokens, 3, "prompt tokens")
+        floats = client.embeddings.create(model=MODELS[route], input="hello there", encoding_format="float")
+        expect_vectors([floats.data[0].embedding], [normalized([2.0, 11.0, 0.5])], "float embeddings")
         return
     # The SDK asks for base64 by default and decodes it; the mock's vector is [words, characters, 0.5].
     result = client.embeddings.create(model=MODELS[route], input=["hello there", "hi"])
@@ -478,12 +524,14 @@ def make_checks():
         add(f"{group}:rate-limit", openai_fail, route, 429, openai.RateLimitError, 429)
         add(f"{group}:server-error", openai_fail, route, 500, openai.InternalServerError, 500)
         if route == "anthropic":
-            # Anthropic's 529 (overloaded) is a 503 for OpenAI clients.
+            # Anthropic's 529 (overloaded) is a 503 for OpenAI clients. The other providers have
+            # no 529 (their overload is a 503, or Bedrock's ServiceUnavailableException).
             add(f"{group}:overloaded", openai_fail, route, 529, openai.InternalServerError, 503)
         add(f"{group}:invalid", openai_invalid, route)
         add(f"{group}:midstream-error", openai_midstream_error, route)
         add(f"{group}:wrong-model", openai_wrong_model, route)
         add(f"{group}:models", openai_models, route)
+        # Where the provider has no embeddings (through Konnect), the check expects the refusal.
         add(f"{group}:embeddings", openai_embeddings, route)
 
         group = f"anthropic@{route}"
@@ -495,7 +543,7 @@ def make_checks():
         add(f"{group}:two-calls-stream", anthropic_two_calls_stream, route)
         add(f"{group}:rate-limit", anthropic_fail, route, 429, (anthropic.RateLimitError,), 429)
         add(f"{group}:server-error", anthropic_fail, route, 500, (anthropic.InternalServerError,), 500)
-        if route == "anthropic":
+        if route == "anthropic":  # only Anthropic has a 529
             add(f"{group}:overloaded", anthropic_fail, route, 529,
                 (anthropic.OverloadedError, anthropic.APIStatusError), 529)
         add(f"{group}:invalid", anthropic_invalid, route)
