@@ -81,6 +81,16 @@ public enum ContentPart: Sendable, Equatable {
     /// A model's visible reasoning (Anthropic's `thinking` block with its signature).
     case thinking(String, signature: String?)
 
+    /// The media type and base64 data of an image a provider takes only inline (it does not fetch
+    /// URLs): an http(s) URL, or anything but a base64 `data:` URL, is refused, naming `path`.
+    static func inlineImage(_ url: String, at path: String, provider: String) throws(AIError) -> (mediaType: String, data: Substring) {
+        if let inline = dataURL(url) { return inline }
+        if url.hasPrefix("https://") || url.hasPrefix("http://") {
+            throw AIError.invalid(path, "\(provider) does not fetch image URLs; send the image inline as a base64 data: URL")
+        }
+        throw AIError.invalid(path, "expected a base64 data: URL")
+    }
+
     /// The media type and base64 data of a `data:` URL image.
     public static func dataURL(_ url: String) -> (mediaType: String, data: Substring)? {
         guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ","),

@@ -128,12 +128,7 @@ extension BedrockConverse {
 
     /// An image as Bedrock takes it: its format and its base64 bytes, from a `data:` URL.
     static func image(_ url: String, at path: String) throws(AIError) -> JSON {
-        guard let (mediaType, data) = ContentPart.dataURL(url) else {
-            if url.hasPrefix("https://") || url.hasPrefix("http://") {
-                throw AIError.invalid(path, "bedrock does not fetch image URLs; send the image inline as a base64 data: URL")
-            }
-            throw AIError.invalid(path, "expected a base64 data: URL")
-        }
+        let (mediaType, data) = try ContentPart.inlineImage(url, at: path, provider: "bedrock")
         let format: String
         switch mediaType.lowercased() {
         case "image/png": format = "png"

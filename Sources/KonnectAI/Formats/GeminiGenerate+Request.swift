@@ -126,12 +126,7 @@ extension GeminiGenerate {
     /// An image as Gemini takes it in a request: inline base64 data. Gemini does not fetch
     /// http(s) URLs (only its own uploaded files), so those are refused rather than dropped.
     static func inlineImage(_ url: String, at path: String) throws(AIError) -> JSON {
-        guard let (mediaType, data) = ContentPart.dataURL(url) else {
-            if url.hasPrefix("https://") || url.hasPrefix("http://") {
-                throw AIError.invalid(path, "gemini does not fetch image URLs; send the image inline as a base64 data: URL")
-            }
-            throw AIError.invalid(path, "expected a base64 data: URL")
-        }
+        let (mediaType, data) = try ContentPart.inlineImage(url, at: path, provider: "gemini")
         return ["inlineData": ["mimeType": .string(mediaType), "data": .string(String(data))]]
     }
 

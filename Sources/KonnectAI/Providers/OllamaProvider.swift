@@ -83,10 +83,8 @@ public struct OllamaProvider: AIProvider {
             case .text(let text): texts.append(text)
             case .thinking(let text, _): thinking += text
             case .image(let url, _):
-                guard let image = ContentPart.dataURL(url) else {
-                    throw AIError.invalid("messages[\(index)].content[\(partIndex)].image_url.url",
-                                          "Ollama takes images as data (a data:image/…;base64 URL), not by URL")
-                }
+                let image = try ContentPart.inlineImage(url, at: "messages[\(index)].content[\(partIndex)].image_url.url",
+                                                        provider: "ollama")
                 images.append(.string(String(image.data)))
             }
         }
