@@ -195,18 +195,12 @@ extension AnthropicMessages {
         body["max_tokens"] = .number(Double(request.maxTokens ?? defaultMaxTokens))
         let system = request.messages.filter { $0.role == .system }.map(\.text)
         if !system.isEmpty { body["system"] = .string(system.joined(separator: "\n\n")) }
-        var messages: [(role: String, blocks: [JSON])] = []
+        // Consecutive turns of one role (tool results, then the user's text) become one.
+        var messages = ProviderTurns()
         for (index, message) in request.messages.enumerated() where message.role != .system {
-            let role = message.role == .assistant ? "assistant" : "user"
-            let blocks = try self.blocks(of: message, at: "messages[\(index)]")
-            // Consecutive turns of one role (tool results, then the user's text) become one.
-            if let last = messages.last, last.role == role {
-                messages[messages.count - 1].blocks += blocks
-            } else {
-                messages.append((role, blocks))
-            }
+            messages.append(message.role == .assistant ? "assistant" : "user", try blocks(of: message, at: "messages[\(index)]"))
         }
-        body["messages"] = .array(messages.map { ["role": .string($0.role), "content": .array($0.blocks)] })
+        body["messages"] = messages.json(partsKey: "content")
         if !request.tools.isEmpty {
             body["tools"] = .array(request.tools.map { tool in
                 var object: JSONObject = ["name": .string(tool.name)]

@@ -27,7 +27,7 @@ extension BedrockConverse {
         }
 
         var system: [JSON] = []
-        var messages: [(role: String, content: [JSON])] = []
+        var messages = ProviderTurns()
         var usesTools = false
         for (index, message) in request.messages.enumerated() {
             let path = "messages[\(index)]"
@@ -35,17 +35,11 @@ extension BedrockConverse {
             let content: [JSON]
             switch message.role {
             case .system:
-                for (partIndex, part) in message.content.enumerated() {
-                    switch part {
-                    case .text(let text) where !text.isEmpty: system.append(["text": .string(text)])
-                    case .text, .thinking: continue
-                    case .image: throw AIError.invalid("\(path).content[\(partIndex)]", "bedrock's system prompt takes text only")
-                    }
-                }
+                system += try message.systemTextParts(at: path, what: "bedrock's system prompt")
                 continue
             case .user:
                 role = "user"
-                content = try userContent(message, at: path)
+                content = try message.textAndImageParts(at: path, image: image)
             case .assistant:
                 role = "assistant"
                 content = try assistantContent(message, at: path)
@@ -56,18 +50,14 @@ extension BedrockConverse {
                 usesTools = true
             }
             guard !content.isEmpty else { continue }  // Bedrock refuses a message without content
-            if let last = messages.last, last.role == role {
-                messages[messages.count - 1].content += content
-            } else {
-                messages.append((role, content))
-            }
+            messages.append(role, content)
         }
         guard !messages.isEmpty else {
             throw AIError.invalid("messages", "bedrock needs at least one user or assistant message with content")
         }
 
         var body = JSONObject()
-        body["messages"] = .array(messages.map { ["role": .string($0.role), "content": .array($0.content)] })
+        body["messages"] = messages.json(partsKey: "content")
         if !system.isEmpty { body["system"] = .array(system) }
         let inference = inferenceConfig(request)
         if !inference.isEmpty { body["inferenceConfig"] = .object(inference) }
@@ -109,21 +99,6 @@ extension BedrockConverse {
         case .function(let name)?: config["toolChoice"] = ["tool": ["name": .string(name)]]
         }
         return .object(config)
-    }
-
-    static func userContent(_ message: ChatMessage, at path: String) throws(AIError) -> [JSON] {
-        var content: [JSON] = []
-        for (index, part) in message.content.enumerated() {
-            switch part {
-            case .text(let text) where !text.isEmpty:
-                content.append(["text": .string(text)])
-            case .text, .thinking:
-                continue
-            case .image(let url, _):
-                content.append(try image(url, at: "\(path).content[\(index)].image_url.url"))
-            }
-        }
-        return content
     }
 
     /// An image as Bedrock takes it: its format and its base64 bytes, from a `data:` URL.

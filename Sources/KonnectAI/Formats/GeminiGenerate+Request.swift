@@ -19,7 +19,7 @@ extension GeminiGenerate {
     public static func requestBody(_ request: ChatRequest) throws(AIError) -> JSON {
         if let field = request.otherFields.keys.first { throw AIError.invalid(field, "is not supported by gemini") }
         var system: [JSON] = []
-        var contents: [(role: String, parts: [JSON])] = []
+        var contents = ProviderTurns()
         /// The function each tool call id named, as the conversation has it so far.
         var calledFunctions: [String: String] = [:]
         for (index, message) in request.messages.enumerated() {
@@ -28,17 +28,11 @@ extension GeminiGenerate {
             let parts: [JSON]
             switch message.role {
             case .system:
-                for (partIndex, part) in message.content.enumerated() {
-                    switch part {
-                    case .text(let text) where !text.isEmpty: system.append(["text": .string(text)])
-                    case .text, .thinking: continue
-                    case .image: throw AIError.invalid("\(path).content[\(partIndex)]", "gemini's system instruction takes text only")
-                    }
-                }
+                system += try message.systemTextParts(at: path, what: "gemini's system instruction")
                 continue
             case .user:
                 role = "user"
-                parts = try userParts(message, at: path)
+                parts = try message.textAndImageParts(at: path, image: inlineImage)
             case .assistant:
                 role = "model"
                 parts = try modelParts(message, at: path)
@@ -48,17 +42,13 @@ extension GeminiGenerate {
                 parts = [try functionResponse(message, at: path, calledFunctions: calledFunctions)]
             }
             guard !parts.isEmpty else { continue }  // Gemini refuses a turn without parts
-            if let last = contents.last, last.role == role {
-                contents[contents.count - 1].parts += parts
-            } else {
-                contents.append((role, parts))
-            }
+            contents.append(role, parts)
         }
         guard !contents.isEmpty else { throw AIError.invalid("messages", "gemini needs at least one user or assistant message with content") }
 
         var body = JSONObject()
         if !system.isEmpty { body["systemInstruction"] = ["parts": .array(system)] }
-        body["contents"] = .array(contents.map { ["role": .string($0.role), "parts": .array($0.parts)] })
+        body["contents"] = contents.json(partsKey: "parts")
         if !request.tools.isEmpty {
             let declarations: [JSON] = request.tools.map { tool in
                 var declaration: JSONObject = ["name": .string(tool.name)]
@@ -106,21 +96,6 @@ extension GeminiGenerate {
             config["responseJsonSchema"] = schema
         }
         return config
-    }
-
-    static func userParts(_ message: ChatMessage, at path: String) throws(AIError) -> [JSON] {
-        var parts: [JSON] = []
-        for (index, part) in message.content.enumerated() {
-            switch part {
-            case .text(let text) where !text.isEmpty:
-                parts.append(["text": .string(text)])
-            case .text, .thinking:
-                continue
-            case .image(let url, _):
-                parts.append(try inlineImage(url, at: "\(path).content[\(index)].image_url.url"))
-            }
-        }
-        return parts
     }
 
     /// An image as Gemini takes it in a request: inline base64 data. Gemini does not fetch
