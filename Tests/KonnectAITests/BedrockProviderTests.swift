@@ -81,12 +81,7 @@ private func bedrockBody(fromOpenAI text: String) throws -> JSON {
 
 /// The error writing `request` for Bedrock gives, or nil when it writes one.
 private func bedrockBodyError(_ request: ChatRequest) -> AIError? {
-    do throws(AIError) {
-        _ = try BedrockConverse.requestBody(request)
-        return nil
-    } catch {
-        return error
-    }
+    return thrownAIError { () throws(AIError) in _ = try BedrockConverse.requestBody(request) }
 }
 
 private func bedrockResponse(_ text: String) throws -> ChatResponse {

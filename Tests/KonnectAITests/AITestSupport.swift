@@ -21,3 +21,13 @@ func decodeStreamUntilFinish(_ decoder: some ChatStreamDecoder, _ text: String) 
         return (events, error)
     }
 }
+
+/// The error `body` throws, or nil when it throws none.
+func thrownAIError(_ body: () throws(AIError) -> Void) -> AIError? {
+    do throws(AIError) {
+        try body()
+        return nil
+    } catch {
+        return error
+    }
+}
