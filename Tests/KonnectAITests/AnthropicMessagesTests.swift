@@ -7,12 +7,16 @@ import Testing
 /// The error `AnthropicMessages.request(from:)` gives for `text`, or nil when it reads.
 private func anthropicRequestError(_ text: String) throws -> AIError? {
     let body = try JSON.parse(text)
-    return thrownAIError { () throws(AIError) in _ = try AnthropicMessages.request(from: body) }
+    return thrownAIError { () throws(AIError) in
+        _ = try AnthropicMessages.request(from: body)
+    }
 }
 
 /// The error `AnthropicMessages.requestBody` gives for `request`, or nil when it writes one.
 private func anthropicBodyError(_ request: ChatRequest) -> AIError? {
-    return thrownAIError { () throws(AIError) in _ = try AnthropicMessages.requestBody(request, model: "claude-sonnet-4-5-20250929", defaultMaxTokens: 4096) }
+    return thrownAIError { () throws(AIError) in
+        _ = try AnthropicMessages.requestBody(request, model: "claude-sonnet-4-5-20250929", defaultMaxTokens: 4096)
+    }
 }
 
 /// The Anthropic request body for what an OpenAI client sent.

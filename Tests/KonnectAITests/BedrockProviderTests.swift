@@ -81,7 +81,9 @@ private func bedrockBody(fromOpenAI text: String) throws -> JSON {
 
 /// The error writing `request` for Bedrock gives, or nil when it writes one.
 private func bedrockBodyError(_ request: ChatRequest) -> AIError? {
-    return thrownAIError { () throws(AIError) in _ = try BedrockConverse.requestBody(request) }
+    return thrownAIError { () throws(AIError) in
+        _ = try BedrockConverse.requestBody(request)
+    }
 }
 
 private func bedrockResponse(_ text: String) throws -> ChatResponse {

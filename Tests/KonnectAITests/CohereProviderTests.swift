@@ -11,7 +11,9 @@ private func cohereBody(fromOpenAI text: String, model: String = "command-a-visi
 
 /// The error writing `request` for Cohere gives, or nil when it writes one.
 private func cohereBodyError(_ request: ChatRequest) -> AIError? {
-    return thrownAIError { () throws(AIError) in _ = try CohereChat.requestBody(request, model: "command-a-03-2025") }
+    return thrownAIError { () throws(AIError) in
+        _ = try CohereChat.requestBody(request, model: "command-a-03-2025")
+    }
 }
 
 /// Cohere's answer read, from its text.

@@ -11,7 +11,9 @@ private func geminiBody(fromOpenAI text: String) throws -> JSON {
 
 /// The error writing `request` for Gemini gives, or nil when it writes one.
 private func geminiBodyError(_ request: ChatRequest) -> AIError? {
-    return thrownAIError { () throws(AIError) in _ = try GeminiGenerate.requestBody(request) }
+    return thrownAIError { () throws(AIError) in
+        _ = try GeminiGenerate.requestBody(request)
+    }
 }
 
 /// Gemini's answer read, from its text.

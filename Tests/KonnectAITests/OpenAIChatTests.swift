@@ -7,7 +7,9 @@ import Testing
 /// The error `OpenAIChat.request(from:)` gives for `text`, or nil when it reads.
 func openAIRequestError(_ text: String) throws -> AIError? {
     let body = try JSON.parse(text)
-    return thrownAIError { () throws(AIError) in _ = try OpenAIChat.request(from: body) }
+    return thrownAIError { () throws(AIError) in
+        _ = try OpenAIChat.request(from: body)
+    }
 }
 
 /// Feeds `pieces` to a new OpenAI stream decoder, then finishes it.
