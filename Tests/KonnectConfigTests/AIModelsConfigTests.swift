@@ -10,13 +10,8 @@ struct AIModelsConfigTests {
         try DeclarativeConfig.parse("_format_version: \"3.0\"\n" + body)
     }
 
-    static func issues(_ body: String) -> [ConfigIssue] {
-        do {
-            _ = try parse(body)
-            return []
-        } catch {
-            return error.issues
-        }
+    static func issues(_ body: String, sourceLocation: SourceLocation = #_sourceLocation) -> [ConfigIssue] {
+        KonnectConfigTests.issues("_format_version: \"3.0\"\n" + body, sourceLocation: sourceLocation)
     }
 
     static let models = """
