@@ -22,6 +22,12 @@ extension JSON {
         return try Array(bytes).withUnsafeBytes { Self.parse($0) }.get()
     }
 
+    /// A provider's answer body, read; a body that is not JSON is the provider's failure.
+    public static func answer(_ body: ByteBuffer) throws(AIError) -> JSON {
+        guard let json = try? parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        return json
+    }
+
     public static func parse(_ buffer: ByteBuffer) throws(JSONParseError) -> JSON {
         try buffer.withUnsafeReadableBytes { Self.parse($0) }.get()
     }

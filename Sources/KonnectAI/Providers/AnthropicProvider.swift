@@ -24,7 +24,7 @@ public struct AnthropicProvider: AIProvider {
     }
 
     public func chatResponse(_ body: ByteBuffer) throws(AIError) -> ChatResponse {
-        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        let json = try JSON.answer(body)
         return try AnthropicMessages.response(from: json)
     }
 

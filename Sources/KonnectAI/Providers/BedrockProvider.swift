@@ -65,7 +65,7 @@ public struct BedrockProvider: AIProvider {
     }
 
     public func chatResponse(_ body: ByteBuffer) throws(AIError) -> ChatResponse {
-        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        let json = try JSON.answer(body)
         return try BedrockConverse.response(from: json)
     }
 

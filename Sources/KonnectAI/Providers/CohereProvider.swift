@@ -17,7 +17,7 @@ public struct CohereProvider: AIProvider {
     }
 
     public func chatResponse(_ body: ByteBuffer) throws(AIError) -> ChatResponse {
-        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        let json = try JSON.answer(body)
         return try CohereChat.response(from: json)
     }
 

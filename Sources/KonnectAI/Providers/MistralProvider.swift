@@ -76,7 +76,7 @@ public struct MistralProvider: AIProvider {
     }
 
     public func chatResponse(_ body: ByteBuffer) throws(AIError) -> ChatResponse {
-        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        let json = try JSON.answer(body)
         var response = try OpenAIChat.response(from: Self.flattened(json, messageKey: "message"))
         for index in response.choices.indices {
             response.choices[index].finishReason = response.choices[index].finishReason.map(Self.finishReason)

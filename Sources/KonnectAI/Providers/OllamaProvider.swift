@@ -126,7 +126,7 @@ public struct OllamaProvider: AIProvider {
     }
 
     public func chatResponse(_ body: ByteBuffer) throws(AIError) -> ChatResponse {
-        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        let json = try JSON.answer(body)
         if let message = json["error"]?.string { throw AIError(.server, message) }
         guard let message = json["message"]?.object else { throw AIError(.server, "The provider's answer has no message") }
         var content: [ContentPart] = []

@@ -19,7 +19,7 @@ public struct OpenAIProvider: AIProvider {
     }
 
     public func chatResponse(_ body: ByteBuffer) throws(AIError) -> ChatResponse {
-        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        let json = try JSON.answer(body)
         return try OpenAIChat.response(from: json)
     }
 
@@ -37,7 +37,7 @@ public struct OpenAIProvider: AIProvider {
     }
 
     public func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse {
-        guard let json = try? JSON.parse(body) else { throw AIError(.server, "The provider's answer is not JSON") }
+        let json = try JSON.answer(body)
         return try OpenAIChat.embeddingsResponse(from: json)
     }
 }
