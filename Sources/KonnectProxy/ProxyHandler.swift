@@ -1106,14 +1106,7 @@ final class ProxyHandler: TCPStreamDelegate {
 
     private func respond(_ status: Int, contentType: String, body: ByteBuffer, forceClose: Bool = false,
                          location: String? = nil, headers: [AccessResult.Header] = []) {
-        guard !closed, !responseStarted else {
-            stream.close()
-            return
-        }
-        abandonUpstream()
-        responseStarted = true
-        responseStatus = status
-        waitingOn = nil
+        guard beginOwnResponse(status) else { return }
         if forceClose { clientKeepAlive = false }
         runResponseHeaderPhase(status: status)
         var body = body
@@ -1132,6 +1125,21 @@ final class ProxyHandler: TCPStreamDelegate {
         sendToClient(out)
         inRequest = true
         finishExchange(end: nil, reuseUpstream: false)
+    }
+
+    /// Starts an answer of Konnect's own (or a plugin's) instead of the upstream's: false, with
+    /// the connection closed, when the client is gone or a response has already begun (closing
+    /// is the only honest signal left then).
+    private func beginOwnResponse(_ status: Int) -> Bool {
+        guard !closed, !responseStarted else {
+            stream.close()
+            return false
+        }
+        abandonUpstream()
+        responseStarted = true
+        responseStatus = status
+        waitingOn = nil
+        return true
     }
 
     /// The head of an answer of Konnect's own (or a plugin's): the status line, `headers`, the
@@ -1163,15 +1171,10 @@ final class ProxyHandler: TCPStreamDelegate {
     /// Answers with a body a plugin writes over time: the head now (chunked, or delimited by
     /// closing for HTTP/1.0), each part as the plugin writes it.
     private func respondStreaming(_ status: Int, headers: [AccessResult.Header], body: PluginResponseStream) {
-        guard !closed, !responseStarted else {
+        guard beginOwnResponse(status) else {
             body.cancel()
-            stream.close()
             return
         }
-        abandonUpstream()
-        responseStarted = true
-        responseStatus = status
-        waitingOn = nil
         runResponseHeaderPhase(status: status)
         let minorVersion = request?.minorVersion ?? 1
         if minorVersion == 0 { clientKeepAlive = false }
