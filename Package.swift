@@ -130,7 +130,7 @@ let package = Package(
         // every change.
         .target(
             name: "KonnectStore",
-            dependencies: ["KonnectConfig", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["KonnectConfig", "KonnectAI", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The Kong-compatible Admin API over the control plane.
         .target(
@@ -139,6 +139,7 @@ let package = Package(
                 "KonnectConfig",
                 "KonnectStore",
                 "KonnectPlugins",
+                "KonnectAI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
@@ -148,6 +149,7 @@ let package = Package(
             dependencies: [
                 "KonnectConfig",
                 "KonnectProxy",
+                "KonnectPlugins",
                 "KonnectStore",
                 "KonnectAdmin",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -168,7 +170,7 @@ let package = Package(
             path: "Tests/KonnectTestSupport"
         ),
         .testTarget(name: "KonnectConfigTests", dependencies: ["KonnectConfig", "KonnectTestSupport"]),
-        .testTarget(name: "KonnectStoreTests", dependencies: ["KonnectStore", "KonnectConfig"]),
+        .testTarget(name: "KonnectStoreTests", dependencies: ["KonnectStore", "KonnectConfig", "KonnectAI"]),
         .testTarget(
             name: "KonnectAdminTests",
             dependencies: [

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KonnectAI
 import KonnectConfig
 import KonnectPlugins
 import KonnectStore
@@ -26,10 +27,10 @@ extension AdminAPI {
         case (.success(let start), .success(let end)): (from, to) = (start, end)
         case (.failure(let error), _), (_, .failure(let error)): return Self.json(error.status, error.body)
         }
-        var dimensions: [AIUsageLedger.Dimension] = []
+        var dimensions: [AIUsageDimension] = []
         for name in (query["group_by"].map(String.init) ?? "").split(separator: ",") {
-            guard let dimension = AIUsageLedger.Dimension(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                let known = AIUsageLedger.Dimension.allCases.map(\.rawValue).joined(separator: ", ")
+            guard let dimension = AIUsageDimension(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                let known = AIUsageDimension.allCases.map(\.rawValue).joined(separator: ", ")
                 return Self.json(400, .object(["message": .string("invalid option (group_by: \(name) is not one of \(known))")]))
             }
             if !dimensions.contains(dimension) { dimensions.append(dimension) }
@@ -42,11 +43,14 @@ extension AdminAPI {
         let route = query["route"].map(String.init).map { given in
             configuration.routes.first { $0.id == given || $0.name == given }?.id ?? given
         }
-        let model = query["model"].map(String.init)
-        let groups = AIUsageLedger.shared.totals(from: from, to: to, where: { key in
-            (consumer == nil || key.consumer == consumer) && (route == nil || key.route == route)
-                && (model == nil || key.model == model)
-        }, groupBy: dimensions)
+        let groups: [(group: [AIUsageDimension: String], totals: AIUsageTotals)]
+        do {
+            groups = try AIUsageLedger.shared.totals(AIUsageQuery(
+                from: from, to: to, consumer: consumer, route: route, model: query["model"].map(String.init),
+                groupBy: dimensions))
+        } catch {
+            return Self.json(500, .object(["message": .string("cannot read the AI usage archive: \(error)")]))
+        }
         let data: [JSONValue] = groups.map { group, totals in
             var row: [String: JSONValue] = [
                 "requests": .number(Double(totals.requests)), "input_tokens": .number(Double(totals.inputTokens)),

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import KonnectAI
 import KonnectPlugins
 import NIOCore
 
@@ -9,7 +10,7 @@ extension AdminAPI {
     func metrics() -> Response {
         let series = AIUsageLedger.shared.totalsSinceStart.sorted { "\($0.key)" < "\($1.key)" }
         var text = ""
-        func family(_ name: String, _ help: String, _ value: (AIUsageLedger.Totals) -> [(kind: String?, value: Double)]) {
+        func family(_ name: String, _ help: String, _ value: (AIUsageTotals) -> [(kind: String?, value: Double)]) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
             for (key, totals) in series {
                 for sample in value(totals) {

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import KonnectAdmin
 import KonnectConfig
+import KonnectPlugins
 import KonnectProxy
 import KonnectStore
 import Logging
@@ -150,7 +151,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Declarative configuration file (env KONNECT_DECLARATIVE); reloaded on SIGHUP or change.")
     var declarative: String?
 
-    @Option(help: "Directory of the SQLite database in database mode (env KONNECT_DATA_DIR, default ./konnect-data).")
+    @Option(help: "Directory of the SQLite database in database mode, and of the AI usage archive (env KONNECT_DATA_DIR, default ./konnect-data; in declarative mode AI usage is kept only in memory unless one is given).")
     var dataDir: String?
 
     @Option(help: "Proxy listen address host:port (env KONNECT_PROXY_LISTEN, default 0.0.0.0:8000).")
@@ -196,9 +197,20 @@ struct Serve: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         } else {
-            let directory = dataDir ?? environment["KONNECT_DATA_DIR"] ?? "konnect-data"
-            store = try openStore(directory: directory, create: true)
+            store = try openStore(directory: dataDir ?? environment["KONNECT_DATA_DIR"] ?? "konnect-data", create: true)
             logger.info("database mode", metadata: ["database": "\(store!.path)"])
+        }
+        // AI usage outlives restarts where there is a data directory: always in database mode,
+        // and in declarative mode when one is given.
+        if let directory = dataDir ?? environment["KONNECT_DATA_DIR"] ?? (store == nil ? nil : "konnect-data") {
+            do {
+                let archive = try SQLiteUsageArchive(directory: directory)
+                AIUsageLedger.shared.use(archive)
+                logger.info("AI usage archive", metadata: ["database": "\(archive.path)"])
+            } catch {
+                printError("cannot open the AI usage archive in \(directory): \(error)")
+                throw ExitCode(1)
+            }
         }
         let runtimeBox = RuntimeBox()
         let control = ControlPlane(store: store) { configuration in
@@ -217,7 +229,10 @@ struct Serve: AsyncParsableCommand {
         let runtime = ProxyRuntime(settings: settings, configuration: initial, logger: Logger(label: "konnect.proxy"))
         runtimeBox.runtime = runtime
 
-        var services: [any ServiceLifecycle.Service] = [ProxyService(runtime: runtime)]
+        // Stopped in the opposite order: the proxy finishes its requests before the last flush.
+        var services: [any ServiceLifecycle.Service] = [
+            AIUsageFlusher(logger: Logger(label: "konnect.ai")), ProxyService(runtime: runtime),
+        ]
         if store != nil {
             services.append(StoreWatcher(control: control, logger: Logger(label: "konnect.store")))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import KonnectAI
 import KonnectConfig
 import KonnectPlugins
 import KonnectProxy
@@ -273,10 +274,10 @@ struct AIGatewayPluginTests {
             let streamed = try await client.post("/v1/chat/completions", json: Self.chat(model, "hello there", stream: true))
             #expect(streamed.status == 200)
             // Whole answers are counted before they are sent; a stream once it has ended.
-            var totals = AIUsageLedger.Totals()
+            var totals = AIUsageTotals()
             for _ in 0..<100 {
-                totals = AIUsageLedger.shared.totals(from: 0, to: 4e9, where: { $0.model == model }, groupBy: []).first?.totals
-                    ?? AIUsageLedger.Totals()
+                totals = try AIUsageLedger.shared.totals(AIUsageQuery(from: 0, to: 4e9, model: model)).first?.totals
+                    ?? AIUsageTotals()
                 if totals.requests == 2 { break }
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -285,7 +286,7 @@ struct AIGatewayPluginTests {
             #expect(totals.inputTokens == 4)
             #expect(totals.outputTokens == 6)
             #expect(abs(totals.cost - 2 * (2 * 0.15 + 3 * 0.6) / 1_000_000) < 1e-12)
-            let rows = AIUsageLedger.shared.totals(from: 0, to: 4e9, where: { $0.model == model }, groupBy: [.route, .deployment])
+            let rows = try AIUsageLedger.shared.totals(AIUsageQuery(from: 0, to: 4e9, model: model, groupBy: [.route, .deployment]))
             #expect(rows.map { $0.group[.route] } == ["r1"])
             #expect(rows.map { $0.group[.deployment] } == ["gpt-4o-mini"])
         }
