@@ -113,6 +113,7 @@ struct AIExchange: Sendable {
     private func run(pending: PendingAccess, handle: NIOLockedValueBox<Task<Void, Never>?>) async -> AccessResult? {
         var providerError: AIError?
         var translationError: AIError?
+        var failures = 0
         for (position, candidate) in candidates.enumerated() {
             var upstream: ProviderRequest
             do {
@@ -122,6 +123,7 @@ struct AIExchange: Sendable {
                 }
             } catch {
                 translationError = translationError ?? error  // this provider cannot; another may
+                failures += 1
                 continue
             }
             if let url = candidate.upstreamURL {
@@ -139,10 +141,18 @@ struct AIExchange: Sendable {
                 case .answered(let result):
                     let milliseconds = Double((NIODeadline.now() - started).nanoseconds) / 1_000_000
                     router?.succeeded(candidate.index, milliseconds: milliseconds)
+                    // The answering deployment is also in the answer's X-Konnect-AI-Provider and -Model.
+                    let answeredBy = "\(operation.model): answered by \(candidate.deployment.provider)/\(candidate.deployment.model)"
+                    if failures > 0 {
+                        Self.logger.info("\(answeredBy) after \(failures) failed attempt(s)")
+                    } else {
+                        Self.logger.debug("\(answeredBy)")
+                    }
                     return result
                 case .failed(let error):
                     guard error.allowsFallback else { return AIIntake.answer(error, format) }
                     providerError = error
+                    failures += 1
                     if attempt == candidate.retries {
                         router?.failed(candidate.index, now: Self.now(), retryAfter: error.retryAfter)
                     }
