@@ -116,6 +116,7 @@ public final class PluginContext {
         var upstreamMethod: String?
         var upstreamPath: String?
         var bodyLimit: Int64?
+        var tooLargeAnswer: (() -> AccessResult)?
         var requestBody: ByteBuffer?
         var replacedRequestBody: ByteBuffer?
         var rewritesResponseBody = false
@@ -159,6 +160,12 @@ public final class PluginContext {
     public var bodyLimit: Int64? {
         get { extras?.bodyLimit }
         set { more.bodyLimit = newValue }
+    }
+    /// Makes the answer to a body over `bodyLimit` when the plugin that set the limit has its own
+    /// (an error in its client's format); Konnect's own 413 otherwise.
+    public var tooLargeAnswer: (() -> AccessResult)? {
+        get { extras?.tooLargeAnswer }
+        set { more.tooLargeAnswer = newValue }
     }
     /// The whole request body, once a plugin asked for it with `AccessResult.readBody`.
     public var requestBody: ByteBuffer? {

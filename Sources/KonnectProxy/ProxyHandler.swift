@@ -250,7 +250,7 @@ final class ProxyHandler: TCPStreamDelegate {
         bodyBytes += Int64(buffer.readableBytes)
         lastClientRead = now
         if bodyBytes > bodyLimit {
-            respondWithError(413, message: "Request size limit exceeded", forceClose: true)
+            respondTooLarge()
             return
         }
         if upstreamHeadSent, let upstream {
@@ -493,7 +493,7 @@ final class ProxyHandler: TCPStreamDelegate {
         }
         bodyLimit = min(bodyLimit, pluginContext?.bodyLimit ?? .max, PluginContext.bufferedBodyLimit)
         if case .length(let length) = requestFraming, length > bodyLimit {
-            respondWithError(413, message: "Request size limit exceeded", forceClose: true)
+            respondTooLarge()
             return
         }
         waitingRoute = routed
@@ -534,7 +534,7 @@ final class ProxyHandler: TCPStreamDelegate {
         attemptsLeft = routed.retries + 1
         if let limit = pluginContext?.bodyLimit { bodyLimit = min(bodyLimit, limit) }
         if bodyLimit < .max, case .length(let length) = requestFraming, length > bodyLimit {
-            respondWithError(413, message: "Request size limit exceeded", forceClose: true)
+            respondTooLarge()
             return
         }
         if let body = pluginContext?.replacedRequestBody {
@@ -1085,6 +1085,16 @@ final class ProxyHandler: TCPStreamDelegate {
         responseFilters = []
         responseStatus = 0
         pluginStream = nil
+    }
+
+    /// A request body over the limit: the answer of the plugin that set the limit, or Konnect's
+    /// own 413. The connection closes, since the rest of the body is not read.
+    private func respondTooLarge() {
+        if case .respondStored(let status, let headers, let body)? = pluginContext?.tooLargeAnswer?() {
+            respond(status, contentType: "", body: body, forceClose: true, headers: headers)
+        } else {
+            respondWithError(413, message: "Request size limit exceeded", forceClose: true)
+        }
     }
 
     /// Answers the current request with Konnect's own JSON error, if no response has started.

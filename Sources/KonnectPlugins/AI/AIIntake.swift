@@ -33,6 +33,11 @@ enum AIIntake {
         }
         guard let body = context.requestBody else {
             context.bodyLimit = maximumBodySize
+            let field = context.path.hasSuffix("/embeddings") ? "input" : "messages"
+            context.tooLargeAnswer = {
+                answer(AIError(.requestTooLarge, "\(field): the request body is larger than this route accepts (\(maximumBodySize) bytes)",
+                               param: field), format)
+            }
             return .decided(.readBody)
         }
         let json: JSON

@@ -195,10 +195,19 @@ struct AIProxyPluginTests {
         }
     }
 
-    @Test func aBodyOverTheLimitIs413() async throws {
+    @Test(arguments: [("/v1/chat/completions", "invalid_request_error"), ("/v1/messages", "request_too_large")])
+    func aBodyOverTheLimitIs413InTheClientsFormatNamingTheField(path: String, type: String) async throws {
         try await Self.run(provider: "openai", extra: ["max_request_body_size": 64]) { client, mock in
-            let response = try await client.post("/v1/chat/completions", json: Self.chat("/", model: "gpt-4o-mini", text: String(repeating: "a ", count: 100)))
+            let response = try await client.post(path, json: Self.chat(path, model: "gpt-4o-mini", text: String(repeating: "a ", count: 100)))
             #expect(response.status == 413)
+            let error = Self.json(response)["error"] as? [String: Any]
+            #expect(error?["type"] as? String == type)
+            #expect((error?["message"] as? String)?.contains("messages: the request body is larger than this route accepts (64 bytes)") == true)
+            if path.hasSuffix("/messages") {
+                #expect(Self.json(response)["type"] as? String == "error")
+            } else {
+                #expect(error?["param"] as? String == "messages")
+            }
             #expect(mock.requests.isEmpty)
         }
     }
