@@ -868,3 +868,171 @@ private extension Array where Element == UInt8 {
         #expect(error?.param == "logit_bias")
     }
 }
+
+// MARK: - Embeddings
+
+@Suite struct BedrockEmbeddingsTests {
+    /// A deployment of `model` signing with AWS's example key (and a session token) in eu-west-3.
+    static func signing(_ model: String, options: [String: String] = [:]) -> AIDeployment {
+        AIDeployment(provider: "bedrock", model: model, apiKey: "ignored-when-signing", options: [
+            "aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "aws_session_token": "FQoGZXIvYXdzEXAMPLETOKEN", "aws_region": "eu-west-3",
+        ].merging(options) { $1 })
+    }
+
+    @Test func titanEmbedsOneNormalizedTextSignedAsBotocoreWould() throws {
+        let provider = BedrockProvider(now: { 1_735_689_599 })
+        let request = EmbeddingsRequest(model: "alias", inputs: ["hello there"], encoding: .base64, user: "user-7")
+        let sent = try provider.embeddingsRequest(request, deployment: Self.signing("amazon.titan-embed-text-v2:0"))
+        #expect(sent.method == "POST")
+        #expect(sent.url == "https://bedrock-runtime.eu-west-3.amazonaws.com/model/amazon.titan-embed-text-v2%3A0/invoke")
+        #expect(String(buffer: sent.body) == #"{"inputText":"hello there","normalize":true}"#)
+        #expect(sent.headers.map(\.0) == ["Content-Type", "Accept", "X-Amz-Date", "X-Amz-Security-Token", "Authorization"])
+        #expect(sent.headers[0].1 == "application/json")
+        #expect(sent.headers[1].1 == "application/json")
+        #expect(sent.headers[2].1 == "20241231T235959Z")
+        #expect(sent.headers[3].1 == "FQoGZXIvYXdzEXAMPLETOKEN")
+        // What botocore 1.43.11's SigV4Auth signs for this URL, these headers and this body at this time.
+        #expect(sent.headers[4].1 == "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20241231/eu-west-3/bedrock/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token, Signature=61fd4666265d0b4c023c80fd59217afcf3bf808fdbc163cbf1d46d474c4371b9")
+    }
+
+    @Test func theSignedPathIsTheModelsInvokeEncodedTwice() throws {
+        let body = ByteBuffer(string: #"{"inputText":"hello there","normalize":true}"#)
+        let signed = try AWSSigV4.sign(
+            method: "POST", url: "https://bedrock-runtime.eu-west-3.amazonaws.com/model/amazon.titan-embed-text-v2%3A0/invoke",
+            headers: [("Content-Type", "application/json"), ("Accept", "application/json")], body: body,
+            credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                        sessionToken: "FQoGZXIvYXdzEXAMPLETOKEN"),
+            region: "eu-west-3", service: "bedrock", secondsSince1970: 1_735_689_599)
+        #expect(signed.canonicalRequest.hasPrefix("POST\n/model/amazon.titan-embed-text-v2%253A0/invoke\n\naccept:application/json\ncontent-type:application/json\nhost:bedrock-runtime.eu-west-3.amazonaws.com\n"))
+        #expect(signed.signature == "61fd4666265d0b4c023c80fd59217afcf3bf808fdbc163cbf1d46d474c4371b9")
+    }
+
+    @Test func cohereEmbedsSeveralTextsAsDocumentsSignedAsBotocoreWould() throws {
+        let provider = BedrockProvider(now: { 1_735_689_599 })
+        let deployment = AIDeployment(provider: "bedrock", model: "cohere.embed-english-v3", options: [
+            "aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        ])
+        let sent = try provider.embeddingsRequest(EmbeddingsRequest(model: "alias", inputs: ["hello there", "hi"]), deployment: deployment)
+        #expect(sent.url == "https://bedrock-runtime.us-east-1.amazonaws.com/model/cohere.embed-english-v3/invoke")
+        #expect(String(buffer: sent.body) == #"{"texts":["hello there","hi"],"input_type":"search_document"}"#)
+        #expect(sent.headers.map(\.0) == ["Content-Type", "Accept", "X-Amz-Date", "Authorization"])
+        #expect(sent.headers[3].1 == "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20241231/us-east-1/bedrock/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date, Signature=4a0dd7ce75d74dc668fe807c0ffc65359ea4b49cde20ecb83deec01c30ba3abb")
+    }
+
+    @Test func theDeploymentChoosesCoheresInputTypeAndAnAPIKeyIsABearerToken() throws {
+        let sent = try BedrockProvider().embeddingsRequest(
+            EmbeddingsRequest(model: "alias", inputs: ["what is konnect?"]),
+            deployment: AIDeployment(provider: "bedrock", model: "cohere.embed-multilingual-v3", baseURL: "http://localhost:4566/",
+                                     apiKey: "ABSKexample", options: ["input_type": "search_query"]))
+        #expect(sent.url == "http://localhost:4566/model/cohere.embed-multilingual-v3/invoke")
+        #expect(sent.headers.map(\.0) == ["Content-Type", "Accept", "Authorization"])
+        #expect(sent.headers[2].1 == "Bearer ABSKexample")
+        #expect(String(buffer: sent.body) == #"{"texts":["what is konnect?"],"input_type":"search_query"}"#)
+    }
+
+    @Test(arguments: [
+        ("amazon.titan-embed-text-v2:0", nil,
+         "https://bedrock-runtime.us-east-1.amazonaws.com/model/amazon.titan-embed-text-v2%3A0/invoke"),
+        ("arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0", nil,
+         "https://bedrock-runtime.us-east-1.amazonaws.com/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A%3Afoundation-model%2Famazon.titan-embed-text-v2%3A0/invoke"),
+        ("us.cohere.embed-english-v3", nil, "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.cohere.embed-english-v3/invoke"),
+        // Kong's upstream_url names the Converse endpoint; embeddings are its model's invoke.
+        ("cohere.embed-english-v3", "https://vpce-0a1b.bedrock-runtime.us-east-1.vpce.amazonaws.com/model/cohere.embed-english-v3/converse",
+         "https://vpce-0a1b.bedrock-runtime.us-east-1.vpce.amazonaws.com/model/cohere.embed-english-v3/invoke"),
+        ("cohere.embed-english-v3", "https://proxy.internal/model/cohere.embed-english-v3/converse-stream",
+         "https://proxy.internal/model/cohere.embed-english-v3/invoke"),
+        ("cohere.embed-english-v3", "https://proxy.internal/embed", "https://proxy.internal/embed"),
+    ] as [(String, String?, String)])
+    func theRequestGoesToTheModelsInvoke(model: String, upstream: String?, url: String) throws {
+        let sent = try BedrockProvider().embeddingsRequest(
+            EmbeddingsRequest(model: "alias", inputs: ["hello"]),
+            deployment: AIDeployment(provider: "bedrock", model: model, options: upstream.map { ["upstream_url": $0] } ?? [:]))
+        #expect(sent.url == url)
+        #expect(sent.headers.map(\.0) == ["Content-Type", "Accept"])
+    }
+
+    @Test(arguments: [256, 512, 1024])
+    func titanTakesItsDimensions(dimensions: Int) throws {
+        let sent = try BedrockProvider().embeddingsRequest(
+            EmbeddingsRequest(model: "alias", inputs: ["hello"], dimensions: dimensions),
+            deployment: AIDeployment(provider: "bedrock", model: "amazon.titan-embed-text-v2:0"))
+        #expect(String(buffer: sent.body) == #"{"inputText":"hello","dimensions":\#(dimensions),"normalize":true}"#)
+    }
+
+    struct Refusal: Sendable, CustomTestStringConvertible {
+        var label: String
+        var model: String
+        var inputs = ["hello"]
+        var dimensions: Int?
+        var param: String
+        var testDescription: String { label }
+    }
+
+    static let refusals: [Refusal] = [
+        // One text a call, and an exchange sends one request: several are refused, not split.
+        Refusal(label: "several texts for titan", model: "amazon.titan-embed-text-v2:0", inputs: ["hello", "hi"], param: "input"),
+        Refusal(label: "titan dimensions it cannot give", model: "amazon.titan-embed-text-v2:0", dimensions: 768, param: "dimensions"),
+        Refusal(label: "dimensions for cohere v3", model: "cohere.embed-english-v3", dimensions: 1024, param: "dimensions"),
+        Refusal(label: "a chat model", model: "anthropic.claude-3-5-haiku-20241022-v1:0", param: "model"),
+        Refusal(label: "titan's first generation", model: "amazon.titan-embed-text-v1", param: "model"),
+        Refusal(label: "cohere embed v4", model: "cohere.embed-v4:0", param: "model"),
+        Refusal(label: "a provisioned model", model: "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123", param: "model"),
+    ]
+
+    @Test(arguments: refusals)
+    func whatTheModelCannotHonourIsRefusedNamingTheField(refusal: Refusal) {
+        let error = #expect(throws: AIError.self) {
+            try BedrockProvider().embeddingsRequest(
+                EmbeddingsRequest(model: "alias", inputs: refusal.inputs, dimensions: refusal.dimensions),
+                deployment: AIDeployment(provider: "bedrock", model: refusal.model))
+        }
+        #expect(error?.kind == .invalidRequest)
+        #expect(error?.param == refusal.param)
+        #expect(error?.message.hasPrefix("\(refusal.param): ") == true)
+    }
+
+    @Test func anUnknownCohereInputTypeIsAConfigurationError() {
+        let error = #expect(throws: AIError.self) {
+            try BedrockProvider().embeddingsRequest(
+                EmbeddingsRequest(model: "alias", inputs: ["hello"]),
+                deployment: AIDeployment(provider: "bedrock", model: "cohere.embed-english-v3", options: ["input_type": "query"]))
+        }
+        #expect(error?.status == 500)
+        #expect(error?.param == "model.options.input_type")
+        #expect(error?.message.contains("bedrock") == true)
+    }
+
+    @Test func titansVectorAndTokenCountAreRead() throws {
+        let answer = try BedrockProvider().embeddingsResponse(ByteBuffer(string: #"""
+        {"embedding": [0.25, -0.5, 3], "inputTextTokenCount": 4, "embeddingsByType": {"float": [0.25, -0.5, 3]}}
+        """#))
+        #expect(answer == EmbeddingsResponse(model: "", vectors: [[0.25, -0.5, 3]], usage: Usage(inputTokens: 4, outputTokens: 0)))
+    }
+
+    @Test(arguments: [
+        #"{"embeddings": [[0.25, -0.5], [1, 2]], "id": "6f6b0a5f-2b8c-4b6e-9d3e-2f1c0f1e9a7d", "response_type": "embeddings_floats", "texts": ["hello there", "hi"]}"#,
+        #"{"embeddings": {"float": [[0.25, -0.5], [1, 2]]}, "id": "6f6b0a5f", "response_type": "embeddings_by_type", "texts": ["hello there", "hi"]}"#,
+    ])
+    func coheresVectorsAreReadAndItsUsageIsLeftToEstimate(body: String) throws {
+        let answer = try BedrockProvider().embeddingsResponse(ByteBuffer(string: body))
+        #expect(answer.vectors == [[0.25, -0.5], [1, 2]])
+        // Bedrock counts Cohere's tokens in a response header only.
+        #expect(answer.usage == Usage(inputTokens: 0, outputTokens: 0, estimated: true))
+    }
+
+    @Test(arguments: [
+        ("{}", "The provider's answer has no embeddings"),
+        (#"{"embedding": "AAAA", "inputTextTokenCount": 1}"#, "The provider's answer has no vector at embedding"),
+        (#"{"embedding": [1, "2"]}"#, "The provider's answer has a string at embedding[1] instead of a number"),
+        (#"{"embeddings": [[1], {"x": 2}]}"#, "The provider's answer has no vector at embeddings[1]"),
+        (#"{"embeddings": "none"}"#, "The provider's answer has no list of vectors at embeddings"),
+        (#"{"embeddings": {"float": [[null]]}}"#, "The provider's answer has a null at embeddings.float[0][0] instead of a number"),
+        ("<html>", "The provider's answer is not JSON"),
+    ])
+    func aMalformedAnswerIsAProviderFailure(body: String, message: String) {
+        let error = #expect(throws: AIError.self) { try BedrockProvider().embeddingsResponse(ByteBuffer(string: body)) }
+        #expect(error?.kind == .server)
+        #expect(error?.message == message)
+    }
+}

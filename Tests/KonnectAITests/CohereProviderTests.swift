@@ -676,3 +676,90 @@ private func cohereEvent(_ type: String, _ data: String) -> String { "event: \(t
         #expect(error?.kind == .server)
     }
 }
+
+// MARK: - Embeddings
+
+@Suite struct CohereEmbeddingsTests {
+    @Test func theTextsGoToV2EmbedAsDocumentsWithFloatVectors() throws {
+        let request = EmbeddingsRequest(model: "my-embedder", inputs: ["hello there", "hi"], dimensions: 512, encoding: .base64,
+                                        user: "user-7")
+        let sent = try CohereProvider().embeddingsRequest(
+            request, deployment: AIDeployment(provider: "cohere", model: "embed-v4.0", apiKey: "co-test"))
+        #expect(sent.method == "POST")
+        #expect(sent.url == "https://api.cohere.com/v2/embed")
+        #expect(sent.headers.map(\.0) == ["Content-Type", "Authorization"])
+        #expect(sent.headers[0].1 == "application/json")
+        #expect(sent.headers[1].1 == "Bearer co-test")
+        // Floats whatever the client's encoding (applied on the way back); no end-user field.
+        #expect(String(buffer: sent.body) == #"{"model":"embed-v4.0","texts":["hello there","hi"],"input_type":"search_document","embedding_types":["float"],"output_dimension":512}"#)
+    }
+
+    @Test(arguments: ["search_query", "classification", "clustering", "search_document"])
+    func theDeploymentChoosesTheInputType(inputType: String) throws {
+        let sent = try CohereProvider().embeddingsRequest(
+            EmbeddingsRequest(model: "alias", inputs: ["hello"]),
+            deployment: AIDeployment(provider: "cohere", model: "embed-english-v3.0", baseURL: "http://localhost:9090/",
+                                     options: ["input_type": inputType]))
+        #expect(sent.url == "http://localhost:9090/v2/embed")
+        #expect(sent.headers.map(\.0) == ["Content-Type"])
+        #expect(String(buffer: sent.body) == #"{"model":"embed-english-v3.0","texts":["hello"],"input_type":"\#(inputType)","embedding_types":["float"]}"#)
+    }
+
+    @Test func anUnknownInputTypeIsAConfigurationError() {
+        let error = #expect(throws: AIError.self) {
+            try CohereProvider().embeddingsRequest(
+                EmbeddingsRequest(model: "alias", inputs: ["hello"]),
+                deployment: AIDeployment(provider: "cohere", model: "embed-v4.0", options: ["input_type": "image"]))
+        }
+        #expect(error?.status == 500)
+        #expect(error?.param == "model.options.input_type")
+        #expect(error?.allowsFallback == true)
+    }
+
+    @Test(arguments: ["embed-english-v3.0", "embed-multilingual-light-v3.0"])
+    func dimensionsAreRefusedForModelsOfOneSize(model: String) {
+        let error = #expect(throws: AIError.self) {
+            try CohereProvider().embeddingsRequest(EmbeddingsRequest(model: "alias", inputs: ["hello"], dimensions: 256),
+                                                   deployment: AIDeployment(provider: "cohere", model: model))
+        }
+        #expect(error?.kind == .invalidRequest)
+        #expect(error?.param == "dimensions")
+        #expect(error?.allowsFallback == false)
+    }
+
+    @Test func theFloatVectorsAndTheBilledTokensAreRead() throws {
+        let answer = try CohereProvider().embeddingsResponse(ByteBuffer(string: #"""
+        {
+          "id": "da6e531f-54c6-4a73-bf92-f60566d8d753",
+          "embeddings": {"float": [[0.25, -0.5, 3], [0.125, 0, -2.5]]},
+          "texts": ["hello there", "hi"],
+          "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": 3}},
+          "response_type": "embeddings_by_type"
+        }
+        """#))
+        #expect(answer == EmbeddingsResponse(model: "", vectors: [[0.25, -0.5, 3], [0.125, 0, -2.5]],
+                                             usage: Usage(inputTokens: 3, outputTokens: 0)))
+    }
+
+    @Test func withoutBilledUnitsTheUsageIsLeftToEstimate() throws {
+        let answer = try CohereProvider().embeddingsResponse(ByteBuffer(string: #"{"id":"x","embeddings":{"float":[[1,2]]},"texts":["hi"]}"#))
+        #expect(answer.vectors == [[1, 2]])
+        #expect(answer.usage == Usage(inputTokens: 0, outputTokens: 0, estimated: true))
+    }
+
+    @Test(arguments: [
+        ("{}", "The provider's answer has no embeddings"),
+        // v1's shape, a plain list, is not what v2 answers with `embedding_types`.
+        (#"{"embeddings": [[0.5]]}"#, "The provider's answer has no float embeddings"),
+        (#"{"embeddings": {"int8": [[1]]}}"#, "The provider's answer has no float embeddings"),
+        (#"{"embeddings": {"float": {"0": [1]}}}"#, "The provider's answer has no list of vectors at embeddings.float"),
+        (#"{"embeddings": {"float": [[1], 2]}}"#, "The provider's answer has no vector at embeddings.float[1]"),
+        (#"{"embeddings": {"float": [[1, true]]}}"#, "The provider's answer has a boolean at embeddings.float[0][1] instead of a number"),
+        ("<html>", "The provider's answer is not JSON"),
+    ])
+    func aMalformedAnswerIsAProviderFailure(body: String, message: String) {
+        let error = #expect(throws: AIError.self) { try CohereProvider().embeddingsResponse(ByteBuffer(string: body)) }
+        #expect(error?.kind == .server)
+        #expect(error?.message == message)
+    }
+}

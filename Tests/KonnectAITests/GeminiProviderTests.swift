@@ -656,3 +656,61 @@ private func geminiEvent(_ data: String) -> String { "data: \(data)\r\n\r\n" }
         #expect(error?.kind == .server)
     }
 }
+
+// MARK: - Embeddings
+
+@Suite struct GeminiEmbeddingsTests {
+    @Test func severalInputsAreOneBatchOfRequestsNamingTheModel() throws {
+        let request = EmbeddingsRequest(model: "my-embedder", inputs: ["hello there", "hi"], dimensions: 768, encoding: .base64,
+                                        user: "user-7")
+        let sent = try GeminiProvider().embeddingsRequest(
+            request, deployment: AIDeployment(provider: "gemini", model: "gemini-embedding-001", apiKey: "AIza-test"))
+        #expect(sent.method == "POST")
+        #expect(sent.url == "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents")
+        #expect(sent.headers.map(\.0) == ["Content-Type", "x-goog-api-key"])
+        #expect(sent.headers[0].1 == "application/json")
+        #expect(sent.headers[1].1 == "AIza-test")
+        // Floats whatever the client's encoding (applied on the way back); no end-user field.
+        #expect(String(buffer: sent.body) == #"{"requests":[{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"hello there"}]},"outputDimensionality":768},{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"hi"}]},"outputDimensionality":768}]}"#)
+    }
+
+    @Test(arguments: [
+        ("text-embedding-004", nil, "https://generativelanguage.googleapis.com/v1beta/models/text-embedding-004:batchEmbedContents",
+         "models/text-embedding-004"),
+        ("models/gemini-embedding-001", "http://localhost:9090/", "http://localhost:9090/v1beta/models/gemini-embedding-001:batchEmbedContents",
+         "models/gemini-embedding-001"),
+    ] as [(String, String?, String, String)])
+    func theRequestGoesToTheModelsBatchMethod(model: String, baseURL: String?, url: String, resource: String) throws {
+        let sent = try GeminiProvider().embeddingsRequest(
+            EmbeddingsRequest(model: "alias", inputs: ["hello"]), deployment: AIDeployment(provider: "gemini", model: model, baseURL: baseURL))
+        #expect(sent.url == url)
+        // Without a key, no key header; without dimensions, none asked for.
+        #expect(sent.headers.map(\.0) == ["Content-Type"])
+        #expect(String(buffer: sent.body) == #"{"requests":[{"model":"\#(resource)","content":{"parts":[{"text":"hello"}]}}]}"#)
+    }
+
+    @Test func theVectorsAreReadInOrderAndTheUsageIsLeftToEstimate() throws {
+        let answer = try GeminiProvider().embeddingsResponse(ByteBuffer(string: #"""
+        {"embeddings": [{"values": [0.25, -0.5, 3]}, {"values": [1e-3, 0, -2.5]}]}
+        """#))
+        #expect(answer.vectors == [[0.25, -0.5, 3], [0.001, 0, -2.5]])
+        #expect(answer.model == "")
+        #expect(answer.usage == Usage(inputTokens: 0, outputTokens: 0, estimated: true))
+    }
+
+    @Test(arguments: [
+        ("{}", "The provider's answer has no embeddings"),
+        (#"{"embeddings": {"values": [1]}}"#, "The provider's answer has no embeddings"),
+        (#"{"embeddings": [{"value": [1]}]}"#, "The provider's answer has no vector at embeddings[0].values"),
+        (#"{"embeddings": [{"values": [1]}, {"values": [1, "2"]}]}"#,
+         "The provider's answer has a string at embeddings[1].values[1] instead of a number"),
+        (#"{"embeddings": [{"values": [null]}]}"#, "The provider's answer has a null at embeddings[0].values[0] instead of a number"),
+        ("<html>", "The provider's answer is not JSON"),
+    ])
+    func aMalformedAnswerIsAProviderFailure(body: String, message: String) {
+        let error = #expect(throws: AIError.self) { try GeminiProvider().embeddingsResponse(ByteBuffer(string: body)) }
+        #expect(error?.kind == .server)
+        #expect(error?.message == message)
+        #expect(error?.allowsFallback == true)
+    }
+}

@@ -362,6 +362,76 @@ private func chat(_ extra: String) -> String {
         #expect(error?.allowsFallback == true)
     }
 
+    /// A failure after the stream began is an event holding Mistral's error object, which has no
+    /// `error` key: it ends the stream with Mistral's message, and nothing after it is read.
+    @Test(arguments: [
+        (#"{"object":"error","message":"Service tier capacity exceeded for this model.","type":"invalid_request_error","param":null,"code":null,"raw_status_code":503}"#,
+         503, "Service tier capacity exceeded for this model.", "invalid_request_error"),
+        (#"{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}"#,
+         429, "Rate limit exceeded", "1300"),
+        (#"{"object":"Error","message":"Internal server error","type":"internal_server_error","code":1000}"#,
+         500, "Internal server error", "1000"),
+    ] as [(String, Int, String, String)])
+    func anErrorInTheStreamEndsItWithMistralsMessage(event: String, status: Int, message: String, code: String) throws {
+        let stream = Self.chunk(#"{"role":"assistant","content":""}"#) + Self.chunk(#"{"content":"Bonjour"}"#)
+            + "data: \(event)\n\n" + Self.chunk(#"{"content":" !"}"#)
+        let expected: [ChatStreamEvent] = [
+            .start(id: "6e2cbd4b8e4c4bd2b8c4a2a4ad2e48e4", model: "mistral-large-latest", usage: nil), .text("Bonjour"),
+            .error(AIError(AIError.kind(forStatus: status), status: status, message, code: code)),
+        ]
+        #expect(try decode(MistralProvider().streamDecoder(), [Array(stream.utf8)]) == expected)
+        #expect(try decode(MistralProvider().streamDecoder(), Array(stream.utf8).map { [$0] }) == expected)
+    }
+
+    // MARK: Embeddings
+
+    static func embeddings(_ body: String) throws -> EmbeddingsRequest {
+        try OpenAIChat.embeddingsRequest(from: JSON.parse(body))
+    }
+
+    /// `dimensions` is Mistral's `output_dimension`; floats are asked for whatever the client's
+    /// encoding; the end-user id, a field Mistral would refuse, is left out.
+    @Test func embeddingsAreAskedInMistralsWords() throws {
+        let client = #"{"model":"embed","input":["Hello there","Hi"],"dimensions":256,"encoding_format":"base64","user":"u-1"}"#
+        let deployment = AIDeployment(provider: "mistral", model: "codestral-embed", apiKey: "ms-key")
+        let request = try MistralProvider().embeddingsRequest(Self.embeddings(client), deployment: deployment)
+        #expect(request.method == "POST")
+        #expect(request.url == "https://api.mistral.ai/v1/embeddings")
+        #expect(header("Authorization", in: request) == "Bearer ms-key")
+        #expect(header("Content-Type", in: request) == "application/json")
+        #expect(String(buffer: request.body)
+            == #"{"model":"codestral-embed","input":["Hello there","Hi"],"output_dimension":256,"encoding_format":"float"}"#)
+    }
+
+    @Test func oneInputWithoutDimensionsAtABaseURL() throws {
+        let deployment = AIDeployment(provider: "mistral", model: "mistral-embed", baseURL: "https://mistral.example.eu/v1/")
+        let request = try MistralProvider().embeddingsRequest(Self.embeddings(#"{"model":"embed","input":"Bonjour"}"#),
+                                                              deployment: deployment)
+        #expect(request.url == "https://mistral.example.eu/v1/embeddings")
+        #expect(header("Authorization", in: request) == nil)
+        #expect(String(buffer: request.body) == #"{"model":"mistral-embed","input":["Bonjour"],"encoding_format":"float"}"#)
+    }
+
+    @Test func mistralsEmbeddingsAnswerIsRead() throws {
+        let body = #"""
+        {"id":"embd-aad6fc62b17349b192ef09225058bc45","object":"list","data":[
+          {"object":"embedding","embedding":[0.25,-0.5,0.125],"index":1},
+          {"object":"embedding","embedding":[-0.015625,0.0703125,0.03125],"index":0}],
+         "model":"mistral-embed","usage":{"prompt_tokens":15,"completion_tokens":0,"total_tokens":15,"prompt_audio_seconds":null}}
+        """#
+        let response = try MistralProvider().embeddingsResponse(ByteBuffer(string: body))
+        #expect(response == EmbeddingsResponse(model: "mistral-embed", vectors: [[-0.015625, 0.0703125, 0.03125], [0.25, -0.5, 0.125]],
+                                               usage: Usage(inputTokens: 15, outputTokens: 0)))
+    }
+
+    @Test func anEmbeddingsFieldMistralRefusesIsReadByName() {
+        let body = #"{"object":"error","message":{"detail":[{"type":"greater_than_equal","loc":["body","output_dimension"],"msg":"Input should be greater than or equal to 1","input":0}]},"type":"invalid_request_error","param":null,"code":null}"#
+        let error = MistralProvider().error(status: 422, headers: [], body: ByteBuffer(string: body))
+        #expect(error.kind == .invalidRequest)
+        #expect(error.param == "output_dimension")
+        #expect(error.message == "output_dimension: Input should be greater than or equal to 1")
+    }
+
     // MARK: Errors
 
     @Test(arguments: [

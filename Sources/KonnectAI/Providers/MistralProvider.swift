@@ -113,6 +113,26 @@ public struct MistralProvider: AIProvider {
 
     public func streamDecoder() -> any ChatStreamDecoder { MistralChatStreamDecoder() }
 
+    /// `POST {base}/embeddings`: `{model, input, output_dimension, encoding_format: "float"}`, the
+    /// answer in OpenAI's shape (`data[].embedding`, `usage.prompt_tokens`). The client's
+    /// `dimensions` is Mistral's `output_dimension`. Mistral's request has no `user` (it would
+    /// refuse one, 422 `extra_forbidden`), so, as in chat, the end-user id is left out: it is for
+    /// abuse tracking and does not change the vectors.
+    public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        var headers = [("Content-Type", "application/json")]
+        if let key = deployment.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        var body: JSONObject = ["model": .string(deployment.model), "input": .array(request.inputs.map(JSON.string))]
+        if let dimensions = request.dimensions { body["output_dimension"] = .number(Double(dimensions)) }
+        // Floats whatever the client asked for: its encoding is applied on the way back.
+        body["encoding_format"] = "float"
+        return ProviderRequest(url: deployment.base(or: "https://api.mistral.ai/v1") + "/embeddings", headers: headers,
+                               body: JSON.object(body).buffer)
+    }
+
+    public func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse {
+        try OpenAIChat.embeddingsResponse(from: JSON.answer(body))
+    }
+
     /// `model_length` (the model's context was full) is OpenAI's `length`.
     static func finishReason(_ reason: FinishReason) -> FinishReason {
         reason == .other("model_length") ? .length : reason
@@ -146,16 +166,25 @@ public struct MistralProvider: AIProvider {
 }
 
 /// Reads Mistral's stream: OpenAI's chunks, where a reasoning model's deltas carry content
-/// chunks (`thinking`, `text`) instead of a string.
+/// chunks (`thinking`, `text`) instead of a string. A failure after the stream began comes as
+/// an event holding Mistral's error object (`{"object": "error", "message", "type", "code"}`,
+/// with no `error` key for OpenAI's reader to see); it ends the stream with that error.
 public struct MistralChatStreamDecoder: ChatStreamDecoder {
     private var parser = ServerSentEventParser()
     private var chunks = OpenAIChatStreamDecoder()
+    /// An error event was read; what follows is ignored.
+    private var failed = false
 
     public init() {}
 
     public mutating func decode(_ bytes: ByteBuffer) throws(AIError) -> [ChatStreamEvent] {
         var events: [ChatStreamEvent] = []
-        for event in try parser.parse(bytes) {
+        for event in try parser.parse(bytes) where !failed {
+            if let error = Self.error(in: event.data) {
+                events.append(.error(error))
+                failed = true
+                break
+            }
             var data = event.data
             if data.contains(#""content":["#) || data.contains(#""content": ["#), let chunk = try? JSON.parse(data) {
                 data = MistralProvider.flattened(chunk, messageKey: "delta").text
@@ -177,6 +206,23 @@ public struct MistralChatStreamDecoder: ChatStreamDecoder {
 
     public mutating func finish() throws(AIError) -> [ChatStreamEvent] {
         _ = parser.finish()
+        if failed { return [] }
         return try chunks.finish()
+    }
+
+    /// The error an event's `data` reports in Mistral's shape, or nil. Its status is the
+    /// `raw_status_code` Mistral adds to newer errors, else what the `type` says.
+    static func error(in data: String) -> AIError? {
+        guard data.contains(#""object""#), let json = try? JSON.parse(data),
+              json["object"]?.string?.lowercased() == "error", json["choices"] == nil
+        else { return nil }
+        let status = json["raw_status_code"]?.integer ?? {
+            switch json["type"]?.string {
+            case "rate_limited"?: 429
+            case "invalid_request_error"?, "invalid_function_call"?: 400
+            default: 500
+            }
+        }()
+        return MistralProvider().error(status: status, headers: [], body: json.buffer)
     }
 }
