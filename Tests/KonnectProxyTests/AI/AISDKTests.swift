@@ -10,7 +10,8 @@ import Darwin
 
 /// ai-proxy and ai-gateway driven by the official Python SDKs (`openai`, `anthropic`) against the
 /// mock provider: each SDK against a route of each provider (OpenAI, Anthropic, Gemini, Ollama,
-/// Cohere, Bedrock), through `sdk_checks.py` (next to this file).
+/// Cohere, Bedrock, Azure OpenAI, Mistral), and through a model whose first deployment always
+/// fails, through `sdk_checks.py` (next to this file).
 ///
 /// The SDKs live in `<package root>/.venv`; when they are missing there, the suite creates the
 /// venv and installs them from PyPI (once per process), so a fresh machine needs `python3` and
@@ -23,6 +24,12 @@ struct AISDKTests {
     static let ollamaModel = "llama3.2:3b"
     static let cohereModel = "command-a-03-2025"
     static let bedrockModel = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    /// The Bedrock route's embedding models (InvokeModel's two body formats).
+    static let bedrockEmbeddingModels = ["amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"]
+    static let azureModel = "gpt-4o"
+    static let mistralModel = "mistral-large-latest"
+    /// The model of the `/fallback` route: an OpenAI deployment that always fails, then Anthropic.
+    static let fallbackModel = "chat-default"
     static let sdkVersions = (openai: "3.54.0", anthropic: "2.12.0")
 
     /// `Tests/KonnectProxyTests/AI/AISDKTests.swift` → the package root.
@@ -32,8 +39,9 @@ struct AISDKTests {
     static let python = packageRoot.appendingPathComponent(".venv/bin/python")
 
     /// One process per SDK × route (see `sdk_checks.py --list` for the checks of each):
-    /// "<sdk>@<route>", the route's provider being the route's name.
-    @Test(arguments: ["openai", "anthropic", "gemini", "ollama", "cohere", "bedrock"].flatMap { ["openai@\($0)", "anthropic@\($0)"] })
+    /// "<sdk>@<route>", the route's provider being the route's name (`fallback`: see `configuration`).
+    @Test(arguments: ["openai", "anthropic", "gemini", "ollama", "cohere", "bedrock", "azure", "mistral", "fallback"]
+        .flatMap { ["openai@\($0)", "anthropic@\($0)"] })
     func sdkChecks(_ group: String) async throws {
         try await Self.pythonSDKs.value
         try await withMockAIProvider { mock in
@@ -50,6 +58,11 @@ struct AISDKTests {
                 #expect(!passed.isEmpty || !failed.isEmpty, "no check ran:\n\(result.output)")
                 let unexpected = failed.sorted()
                 #expect(unexpected.isEmpty, "failed: \(unexpected.joined(separator: ", "))\n\(result.output)")
+                if group.hasSuffix("@fallback") {
+                    // The answers came from Anthropic (the checks read the headers) after the
+                    // failing deployment was tried.
+                    #expect(mock.requests.contains { $0.path.hasPrefix("/fail/503/") }, "the failing deployment was never tried")
+                }
             }
         }
     }
@@ -59,7 +72,12 @@ struct AISDKTests {
     /// ai-proxy answers itself; `/gemini`, `/ollama`, `/cohere` and `/bedrock`, routes without a
     /// service whose ai-gateway plugin serves one model (named as the provider names it) from one
     /// deployment at the mock's address (`base_url`: ai-proxy's `upstream_url` would replace the
-    /// whole URL, which for Gemini and Bedrock depends on the model and on streaming).
+    /// whole URL, which for Gemini and Bedrock depends on the model and on streaming). `/azure` and
+    /// `/mistral` are such routes too, Azure's deployment named by its options and Mistral's
+    /// mock under `/mistral/v1`; `/fallback` serves `chat-default` from an OpenAI deployment whose
+    /// `base_url` is under the mock's `/fail/503/` (it always fails), then an Anthropic one.
+    /// `/bedrock` also serves two embedding models (Titan's and Cohere's InvokeModel formats) from
+    /// the same account, since Bedrock's chat model embeds nothing.
     static func configuration(mockPort: Int) -> Configuration {
         func aiGateway(provider: String, model: String, key: String?, options: [String: JSONValue] = [:]) -> Plugin {
             var deployment: [String: JSONValue] = [
@@ -70,6 +88,21 @@ struct AISDKTests {
             return Plugin(id: "p-ai-\(provider)", name: "ai-gateway", config: .object(["models": .array([.object([
                 "name": .string(model), "deployments": .array([.object(deployment)]),
             ])])]), routeID: "r-\(provider)")
+        }
+        /// A deployment at the mock, under `path`.
+        func deployment(_ provider: String, _ model: String, path: String = "", key: String, options: [String: JSONValue] = [:]) -> JSONValue {
+            var deployment: [String: JSONValue] = [
+                "provider": .string(provider), "model": .string(model), "base_url": .string("http://127.0.0.1:\(mockPort)\(path)"),
+                "auth": .object(["header_value": .string(key)]),
+            ]
+            if !options.isEmpty { deployment["options"] = .object(options) }
+            return .object(deployment)
+        }
+        /// An ai-gateway plugin on `r-<route>` serving `model` from `deployments`, in that order.
+        func aiGateway(route: String, model: String, deployments: [JSONValue]) -> Plugin {
+            Plugin(id: "p-ai-\(route)", name: "ai-gateway", config: .object(["models": .array([.object([
+                "name": .string(model), "deployments": .array(deployments),
+            ])])]), routeID: "r-\(route)")
         }
         func aiProxy(id: String, routeID: String, provider: String, model: String, key: String, path: String) -> Plugin {
             Plugin(id: id, name: "ai-proxy", config: .object([
@@ -89,6 +122,9 @@ struct AISDKTests {
                 Route(id: "r-ollama", name: "ollama", paths: ["/ollama"]),
                 Route(id: "r-cohere", name: "cohere", paths: ["/cohere"]),
                 Route(id: "r-bedrock", name: "bedrock", paths: ["/bedrock"]),
+                Route(id: "r-azure", name: "azure", paths: ["/azure"]),
+                Route(id: "r-mistral", name: "mistral", paths: ["/mistral"]),
+                Route(id: "r-fallback", name: "fallback", paths: ["/fallback"]),
             ],
             plugins: [
                 aiProxy(id: "p-ai-openai", routeID: "r-openai", provider: "openai", model: openAIModel,
@@ -103,6 +139,18 @@ struct AISDKTests {
                     "aws_access_key_id": .string(MockBedrock.accessKeyID),
                     "aws_secret_access_key": .string(MockBedrock.secretAccessKey),
                     "aws_region": .string(MockBedrock.region),
+                ]).servingToo(bedrockEmbeddingModels),
+                aiGateway(route: "azure", model: azureModel, deployments: [
+                    deployment("azure", azureModel, key: MockAzure.key, options: [
+                        "azure_deployment_id": .string(MockAzure.deployment), "azure_api_version": .string("2024-10-21"),
+                    ]),
+                ]),
+                aiGateway(route: "mistral", model: mistralModel, deployments: [
+                    deployment("mistral", mistralModel, path: "/mistral/v1", key: MockMistral.key),
+                ]),
+                aiGateway(route: "fallback", model: fallbackModel, deployments: [
+                    deployment("openai", openAIModel, path: "/fail/503/v1", key: MockAIProvider.openAIKey),
+                    deployment("anthropic", anthropicModel, key: MockAIProvider.anthropicKey),
                 ]),
             ])
     }
@@ -203,5 +251,25 @@ struct AISDKTests {
         var output = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
         if killed { output += "\n[killed after \(timeout): it did not end]" }
         return ProcessResult(status: status, output: output)
+    }
+}
+
+fileprivate extension Plugin {
+    /// This ai-gateway plugin serving `models` too, each from a copy of its first model's first
+    /// deployment asking that model.
+    func servingToo(_ models: [String]) -> Plugin {
+        guard case .object(var config) = config, case .array(var entries)? = config["models"],
+              case .object(let first)? = entries.first, case .array(let deployments)? = first["deployments"],
+              case .object(let deployment)? = deployments.first
+        else { return self }
+        for model in models {
+            var copy = deployment
+            copy["model"] = .string(model)
+            entries.append(.object(["name": .string(model), "deployments": .array([.object(copy)])]))
+        }
+        config["models"] = .array(entries)
+        var plugin = self
+        plugin.config = .object(config)
+        return plugin
     }
 }

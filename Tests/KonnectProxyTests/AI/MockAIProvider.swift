@@ -22,10 +22,13 @@ import NIOPosix
 /// request says, so tests can give one deployment of a model a broken provider.
 /// Usage: one prompt token per word of every message, one output token per word answered.
 ///
-/// It also speaks Gemini (`…:generateContent`, `…:streamGenerateContent`), Ollama (`/api/chat`,
-/// `/api/embed`), Cohere (`/v2/chat`) and Bedrock (`/model/{id}/converse`, `…/converse-stream`)
-/// with the same commands, each in that provider's own wire format (MockGemini.swift,
-/// MockOllama.swift, MockCohere.swift, MockBedrock.swift).
+/// It also speaks Gemini (`…:generateContent`, `…:streamGenerateContent`, `…:batchEmbedContents`),
+/// Ollama (`/api/chat`, `/api/embed`), Cohere (`/v2/chat`, `/v2/embed`), Bedrock
+/// (`/model/{id}/converse`, `…/converse-stream`, `…/invoke` for embeddings),
+/// Azure OpenAI (`/openai/deployments/{id}/chat/completions`, `…/embeddings`) and Mistral
+/// (`/mistral/v1/chat/completions`, `/mistral/v1/embeddings`) with the same commands, each in
+/// that provider's own wire format (MockGemini.swift, MockOllama.swift, MockCohere.swift,
+/// MockBedrock.swift, MockAzure.swift, MockMistral.swift).
 final class MockAIProvider: Sendable {
     static let openAIKey = "test-openai-key"
     static let anthropicKey = "test-anthropic-key"
@@ -131,9 +134,12 @@ private final class MockAIHandler: ChannelInboundHandler {
             // The other providers' endpoints, by path (the query aside).
             let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
             let gemini = path.hasSuffix(":generateContent") || path.hasSuffix(":streamGenerateContent")
+                || path.hasSuffix(":batchEmbedContents")
             let ollama = path.hasSuffix("/api/chat") || path.hasSuffix("/api/embed")
-            let cohere = path.hasSuffix("/v2/chat")
-            let bedrock = path.hasSuffix("/converse") || path.hasSuffix("/converse-stream")
+            let cohere = path.hasSuffix("/v2/chat") || path.hasSuffix("/v2/embed")
+            let bedrock = path.hasSuffix("/converse") || path.hasSuffix("/converse-stream") || path.hasSuffix("/invoke")
+            let azure = path.contains("/openai/deployments/")
+            let mistral = path.contains("/mistral/v1/")
             if let status = forced {
                 answer = if head.uri.hasSuffix("/v1/messages") {
                     MockAnthropic.error(status, status == 429 ? "rate_limit_error" : "api_error", "forced failure")
@@ -145,6 +151,10 @@ private final class MockAIHandler: ChannelInboundHandler {
                     MockCohere.failure(status)
                 } else if bedrock {
                     MockBedrock.failure(status)
+                } else if azure {
+                    MockAzure.failure(status)
+                } else if mistral {
+                    MockMistral.failure(status)
                 } else {
                     MockOpenAI.error(status, "forced failure", type: "server_error")
                 }
@@ -158,6 +168,10 @@ private final class MockAIHandler: ChannelInboundHandler {
                 answer = MockCohere.answer(head: head, body: json)
             } else if bedrock {
                 answer = MockBedrock.answer(head: head, body: json)
+            } else if azure {
+                answer = MockAzure.answer(head: head, body: json)
+            } else if mistral {
+                answer = MockMistral.answer(head: head, body: json)
             } else if head.uri.hasSuffix("/v1/embeddings") {
                 answer = MockOpenAI.embeddings(head: head, body: json)
             } else if head.uri.hasSuffix("/chat/completions") {

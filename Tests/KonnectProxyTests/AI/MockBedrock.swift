@@ -21,6 +21,14 @@ import NIOHTTP1
 /// Tool calls follow a little text ("Let me check."), as Claude's do on Bedrock, so the tool
 /// blocks' indexes are not their calls' indexes. An error in the middle of a stream is an
 /// exception message (`:message-type: exception`).
+///
+/// InvokeModel, `POST /model/{modelId}/invoke`, signed the same way, for two embedding models,
+/// their bodies checked against the models' schemas with Bedrock's "Malformed input request"
+/// messages: Titan Text Embeddings V2 (`{"inputText", "dimensions": 256|512|1024, "normalize",
+/// "embeddingTypes"}` → `{"embedding", "inputTextTokenCount", "embeddingsByType"}`) and Cohere
+/// Embed v3 (`{"texts", "input_type", "truncate", "embedding_types"}` → `{"embeddings", "id",
+/// "response_type", "texts"}`). A text's vector is [its words, its characters, 0.5] (as the
+/// OpenAI mock's), one token a word, also in the `X-Amzn-Bedrock-Input-Token-Count` header.
 enum MockBedrock {
     static let accessKeyID = "AKIDMOCKBEDROCK0001"
     static let secretAccessKey = "mock/secret/key/for/the/bedrock/mock/0001"
@@ -70,6 +78,7 @@ enum MockBedrock {
             return invalid("The provided model identifier is invalid.")
         }
         guard let body else { return error(400, "SerializationException", "Unable to parse the request body as JSON.") }
+        if segments.last == "invoke" { return invoke(model: model, body: body) }
         if let problem = check(body) { return invalid(problem) }
 
         let messages = body["messages"] as! [[String: Any]]
@@ -125,6 +134,104 @@ enum MockBedrock {
         frames.append(event("metadata", ["usage": usage, "metrics": ["latencyMs": 321]]))
         return .bytesStream(contentType: "application/vnd.amazon.eventstream", frames,
                             interval: script.command == "slow" ? .milliseconds(50) : .zero)
+    }
+
+    /// An InvokeModel body refused by the model's schema, as Bedrock words it.
+    static func malformed(_ problem: String) -> MockAnswer {
+        invalid("Malformed input request: \(problem), please reformat your input and try again.")
+    }
+
+    /// A JSON value's type as Bedrock's schema messages name it.
+    static func schemaType(_ value: Any) -> String {
+        switch value {
+        case is Bool: "Boolean"
+        case is String: "String"
+        case is [Any]: "JSONArray"
+        case is [String: Any]: "JSONObject"
+        case is NSNull: "Null"
+        case let number as NSNumber: number.doubleValue == number.doubleValue.rounded() ? "Integer" : "BigDecimal"
+        default: "Unknown"
+        }
+    }
+
+    /// InvokeModel of an embedding model.
+    static func invoke(model: String, body: [String: Any]) -> MockAnswer {
+        let name = model.split(separator: "/").last.map(String.init) ?? model
+        let titan = name.contains("amazon.titan-embed-text-v2")
+        guard titan || name.contains("cohere.embed-english-v3") || name.contains("cohere.embed-multilingual-v3") else {
+            return invalid("The mock serves InvokeModel for amazon.titan-embed-text-v2 and cohere.embed-*-v3 only, not \(model).")
+        }
+        let fields: Set<String> = titan ? ["inputText", "dimensions", "normalize", "embeddingTypes"]
+                                        : ["texts", "images", "input_type", "truncate", "embedding_types"]
+        for key in body.keys.sorted() where !fields.contains(key) {
+            return malformed("#: extraneous key [\(key)] is not permitted")
+        }
+        func words(_ text: String) -> Int { text.split(whereSeparator: \.isWhitespace).count }
+        func vector(_ text: String) -> [Double] { [Double(words(text)), Double(text.count), 0.5] }
+        func headers(_ tokens: Int) -> [(String, String)] {
+            [("x-amzn-requestid", UUID().uuidString.lowercased()), ("x-amzn-bedrock-invocation-latency", "42"),
+             ("x-amzn-bedrock-input-token-count", String(tokens))]
+        }
+        if titan {
+            guard let value = body["inputText"] else { return malformed("#: required key [inputText] not found") }
+            guard let text = value as? String else { return malformed("#/inputText: expected type: String, found: \(schemaType(value))") }
+            guard !text.isEmpty else { return malformed("#/inputText: expected minLength: 1, actual: 0") }
+            if let value = body["dimensions"] {
+                guard !(value is Bool), let dimensions = value as? Int else {
+                    return malformed("#/dimensions: expected type: Integer, found: \(schemaType(value))")
+                }
+                guard [256, 512, 1024].contains(dimensions) else { return malformed("#/dimensions: \(dimensions) is not a valid enum value") }
+            }
+            if let value = body["normalize"], !(value is Bool) {
+                return malformed("#/normalize: expected type: Boolean, found: \(schemaType(value))")
+            }
+            var types = ["float"]
+            if let value = body["embeddingTypes"] {
+                guard let asked = value as? [String], !asked.isEmpty, asked.allSatisfy({ ["float", "binary"].contains($0) }) else {
+                    return malformed("#/embeddingTypes: expected a list of float and binary")
+                }
+                types = asked
+            }
+            let embedding = vector(text)
+            var byType: [String: Any] = [:]
+            for type in types { byType[type] = type == "float" ? embedding as Any : embedding.map { $0 > 0 ? 1 : 0 } as Any }
+            return .json(status: 200, body: ["embedding": embedding, "inputTextTokenCount": words(text), "embeddingsByType": byType],
+                         headers: headers(words(text)))
+        }
+        guard let value = body["texts"] else { return malformed("#: required key [texts] not found") }
+        guard let items = value as? [Any] else { return malformed("#/texts: expected type: JSONArray, found: \(schemaType(value))") }
+        guard items.count <= 96 else { return malformed("#/texts: expected maximum item count: 96, found: \(items.count)") }
+        var texts: [String] = []
+        for (index, item) in items.enumerated() {
+            guard let text = item as? String else { return malformed("#/texts/\(index): expected type: String, found: \(schemaType(item))") }
+            guard text.count <= 2048 else { return malformed("#/texts/\(index): expected maxLength: 2048, actual: \(text.count)") }
+            texts.append(text)
+        }
+        guard let inputType = body["input_type"] else { return malformed("#: required key [input_type] not found") }
+        guard let type = inputType as? String,
+              ["search_document", "search_query", "classification", "clustering", "image"].contains(type) else {
+            return malformed("#/input_type: \(inputType) is not a valid enum value")
+        }
+        if let truncate = body["truncate"], !["NONE", "START", "END"].contains(truncate as? String ?? "") {
+            return malformed("#/truncate: \(truncate) is not a valid enum value")
+        }
+        let vectors = texts.map(vector)
+        let tokens = texts.reduce(0) { $0 + words($1) }
+        var answer: [String: Any] = ["id": UUID().uuidString.lowercased(), "texts": texts]
+        if let types = body["embedding_types"] {
+            guard let types = types as? [String], !types.isEmpty,
+                  types.allSatisfy({ ["float", "int8", "uint8", "binary", "ubinary"].contains($0) }) else {
+                return malformed("#/embedding_types: expected a list of float, int8, uint8, binary and ubinary")
+            }
+            var byType: [String: Any] = [:]
+            for type in types { byType[type] = type == "float" ? vectors as Any : vectors.map { $0.map { Int($0.rounded()) } } as Any }
+            answer["embeddings"] = byType
+            answer["response_type"] = "embeddings_by_type"
+        } else {
+            answer["embeddings"] = vectors
+            answer["response_type"] = "embeddings_floats"
+        }
+        return .json(status: 200, body: answer, headers: headers(tokens))
     }
 
     static func randomLetters(_ count: Int) -> String {

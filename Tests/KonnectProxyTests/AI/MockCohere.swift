@@ -15,6 +15,12 @@ import NIOHTTP1
 /// units and the model's tokens (the same numbers here). An error in the middle of a stream is a
 /// `message-end` with `finish_reason: ERROR` and the `error` text, as Cohere's API reference
 /// describes it.
+///
+/// Embeddings, `POST /v2/embed`: `model`, `input_type` (required for v3 and newer models, which
+/// the mock takes every model for), `texts` (1 to 96 strings), `embedding_types`, and
+/// `output_dimension` for embed-v4.0 and newer only, answered `{"id", "embeddings": {type: […]},
+/// "texts", "meta": {"api_version", "billed_units": {"input_tokens"}}, "response_type"}`. A text's
+/// vector is [its words, its characters, 0.5] (as the OpenAI mock's); one billed token a word.
 enum MockCohere {
     static let key = "test-cohere-key"
 
@@ -41,6 +47,7 @@ enum MockCohere {
         guard authorization == "Bearer \(key)" else { return error(401, "invalid api token") }
         guard let body else { return invalid("could not parse the request body as JSON") }
         guard let model = body["model"] as? String, !model.isEmpty else { return invalid("model must be specified") }
+        if head.uri.split(separator: "?").first?.hasSuffix("/v2/embed") == true { return embed(model: model, body: body) }
         guard let messages = body["messages"] as? [[String: Any]], !messages.isEmpty else {
             return invalid("messages must contain at least one message")
         }
@@ -126,6 +133,56 @@ enum MockCohere {
         if script.command == "truncate" { return .stream(Array(pieces.prefix(3)), cut: true) }
         pieces.append(event(["type": "message-end", "delta": ["finish_reason": finish, "usage": usage]]))
         return .stream(pieces, interval: script.command == "slow" ? .milliseconds(50) : .zero)
+    }
+
+    static let inputTypes = ["search_document", "search_query", "classification", "clustering", "image"]
+    static let embeddingTypes: Set<String> = ["float", "int8", "uint8", "binary", "ubinary", "base64"]
+
+    /// `/v2/embed` for `model`, checked as Cohere checks it.
+    static func embed(model: String, body: [String: Any]) -> MockAnswer {
+        guard let inputType = body["input_type"] else {
+            return invalid("input_type is required for embed models v3 and higher")
+        }
+        guard let type = inputType as? String, inputTypes.contains(type) else {
+            return invalid("input_type must be one of \(inputTypes.joined(separator: ", "))")
+        }
+        guard let texts = body["texts"] as? [Any], !texts.isEmpty else { return invalid("texts must contain at least one text") }
+        guard texts.count <= 96 else { return invalid("texts must contain at most 96 items, got \(texts.count)") }
+        guard let strings = texts as? [String] else { return invalid("texts must be a list of strings") }
+        var types = ["float"]
+        if let asked = body["embedding_types"] {
+            guard let asked = asked as? [String], !asked.isEmpty else { return invalid("embedding_types must be a non-empty list of strings") }
+            if let unknown = asked.first(where: { !embeddingTypes.contains($0) }) {
+                return invalid("embedding_types: '\(unknown)' is not one of \(embeddingTypes.sorted().joined(separator: ", "))")
+            }
+            types = asked
+        }
+        if let dimension = body["output_dimension"] {
+            guard model.hasPrefix("embed-v4") else {
+                return invalid("output_dimension is only supported for embed-v4.0 and newer models")
+            }
+            guard !(dimension is Bool), let dimension = dimension as? Int, [256, 512, 1024, 1536].contains(dimension) else {
+                return invalid("output_dimension must be one of 256, 512, 1024, 1536")
+            }
+        }
+        let words = strings.map { $0.split(whereSeparator: \.isWhitespace).count }
+        let vectors: [[Double]] = strings.enumerated().map { index, text in [Double(words[index]), Double(text.count), 0.5] }
+        var embeddings: [String: Any] = [:]
+        for type in types {
+            switch type {
+            case "float": embeddings[type] = vectors
+            case "base64":
+                embeddings[type] = vectors.map { vector in
+                    Data(vector.flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }).base64EncodedString()
+                }
+            default: embeddings[type] = vectors.map { $0.map { Int($0.rounded()) } }  // small numbers: the floats rounded
+            }
+        }
+        return .json(status: 200, body: [
+            "id": UUID().uuidString.lowercased(), "embeddings": embeddings, "texts": strings,
+            "meta": ["api_version": ["version": "2"], "billed_units": ["input_tokens": words.reduce(0, +)]],
+            "response_type": "embeddings_by_type",
+        ])
     }
 
     /// What Cohere would refuse in `messages`, in its words.

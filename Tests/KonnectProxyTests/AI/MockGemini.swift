@@ -16,6 +16,12 @@ import NIOHTTP1
 ///
 /// Function calls come with no id (as Gemini's do), the first with a thought signature. A 429
 /// says when to retry in a `google.rpc.RetryInfo` detail (`"retryDelay": "1s"`), not in a header.
+///
+/// Embeddings, `POST /v1beta/models/{model}:batchEmbedContents`: `{"requests": [{"model",
+/// "content": {"parts": [{"text"}]}, "taskType", "title", "outputDimensionality"}]}`, each
+/// request naming the URL's model, answered `{"embeddings": [{"values": […]}]}` with no usage, as
+/// Gemini answers. A text's vector is [its words, its characters, 0.5] (as the OpenAI mock's),
+/// whatever the model and the dimensionality asked.
 enum MockGemini {
     static let key = "test-gemini-key"
     /// The signatures the mock gives its function calls start with this.
@@ -112,6 +118,7 @@ enum MockGemini {
             ]])
         }
         guard let body else { return invalid("Invalid JSON payload received. Unexpected token.") }
+        if method == "batchEmbedContents" { return embed(model: model, body: body) }
         if let problem = check(body) { return invalid(problem) }
 
         let contents = body["contents"] as! [[String: Any]]
@@ -169,6 +176,69 @@ enum MockGemini {
         default:
             return error(404, "NOT_FOUND", "models/\(model) is not found for API version v1beta, or is not supported for \(method).")
         }
+    }
+
+    static let embedRequestFields: Set<String> = ["model", "content", "taskType", "title", "outputDimensionality"]
+    static let taskTypes: Set<String> = [
+        "TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY", "CLASSIFICATION", "CLUSTERING",
+        "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY",
+    ]
+
+    /// `:batchEmbedContents` for `model` (the URL's), checked as Gemini checks it.
+    static func embed(model: String, body: [String: Any]) -> MockAnswer {
+        for key in body.keys.sorted() where key != "requests" {
+            return invalid("Invalid JSON payload received. Unknown name \"\(key)\": Cannot find field.")
+        }
+        guard let requests = body["requests"] as? [Any], !requests.isEmpty else {
+            return invalid("* BatchEmbedContentsRequest.requests: requests is not specified")
+        }
+        var texts: [String] = []
+        for (index, item) in requests.enumerated() {
+            let at = "requests[\(index)]"
+            guard let request = item as? [String: Any] else {
+                return invalid("Invalid value at '\(at)' (type.googleapis.com/google.ai.generativelanguage.v1beta.EmbedContentRequest)")
+            }
+            for key in request.keys.sorted() where !embedRequestFields.contains(key) {
+                return invalid("Invalid JSON payload received. Unknown name \"\(key)\" at '\(at)': Cannot find field.")
+            }
+            guard let named = request["model"] as? String, !named.isEmpty else {
+                return invalid("* BatchEmbedContentsRequest.\(at).model: model is required")
+            }
+            guard named == "models/" + model else {
+                return invalid("* BatchEmbedContentsRequest.\(at).model: the model of every request must be the batch's, models/\(model), not \(named)")
+            }
+            guard let content = request["content"] as? [String: Any], let parts = content["parts"] as? [Any], !parts.isEmpty else {
+                return invalid("* BatchEmbedContentsRequest.\(at).content.parts: contents.parts must not be empty.")
+            }
+            var text: [String] = []
+            for (partIndex, part) in parts.enumerated() {
+                guard let part = part as? [String: Any], let value = part["text"] else {
+                    return invalid("* BatchEmbedContentsRequest.\(at).content.parts[\(partIndex)]: only text parts can be embedded")
+                }
+                guard let value = value as? String else {
+                    return invalid("Invalid value at '\(at).content.parts[\(partIndex)].text' (TYPE_STRING)")
+                }
+                text.append(value)
+            }
+            if let type = request["taskType"] {
+                guard let type = type as? String, taskTypes.contains(type) else {
+                    return invalid("Invalid value at '\(at).task_type' (type.googleapis.com/google.ai.generativelanguage.v1beta.TaskType), \"\(request["taskType"] ?? "")\"")
+                }
+            }
+            if let dimensions = request["outputDimensionality"] {
+                guard !(dimensions is Bool), let number = dimensions as? Int else {
+                    return invalid("Invalid value at '\(at).output_dimensionality' (TYPE_INT32), \(dimensions)")
+                }
+                guard (1...3072).contains(number) else {
+                    return invalid("* BatchEmbedContentsRequest.\(at).output_dimensionality: must be between 1 and 3072")
+                }
+            }
+            texts.append(text.joined(separator: " "))
+        }
+        let embeddings: [[String: Any]] = texts.map { text in
+            ["values": [Double(text.split(whereSeparator: \.isWhitespace).count), Double(text.count), 0.5]]
+        }
+        return .json(status: 200, body: ["embeddings": embeddings])
     }
 
     /// The text of a turn: its text parts and its function responses' results.

@@ -10,7 +10,13 @@ MockAIProvider.swift (see AISDKTests.swift, which starts them and runs this scri
 - /ollama:    ai-gateway, model llama3.2:3b at provider ollama (MockOllama.swift)
 - /cohere:    ai-gateway, model command-a-03-2025 at provider cohere (MockCohere.swift)
 - /bedrock:   ai-gateway, model anthropic.claude-3-5-haiku-20241022-v1:0 at provider bedrock,
-              signed with SigV4 (MockBedrock.swift)
+              signed with SigV4 (MockBedrock.swift), and the embedding models
+              amazon.titan-embed-text-v2:0 and cohere.embed-english-v3 there
+- /azure:     ai-gateway, model gpt-4o at provider azure, deployment konnect-gpt-4o (MockAzure.swift)
+- /mistral:   ai-gateway, model mistral-large-latest at provider mistral (MockMistral.swift)
+- /fallback:  ai-gateway, model chat-default: an openai deployment that always fails (503), then an
+              anthropic one; its checks (groups openai@fallback, anthropic@fallback) see the answer
+              come from the second
 
 The OpenAI SDK talks to f"{base}/{route}/v1" (chat completions), the Anthropic SDK to
 f"{base}/{route}" (Messages, on .../v1/messages), so every check runs for each SDK against each
@@ -50,12 +56,18 @@ MODELS = {
     "ollama": "llama3.2:3b",
     "cohere": "command-a-03-2025",
     "bedrock": "anthropic.claude-3-5-haiku-20241022-v1:0",
+    "azure": "gpt-4o",
+    "mistral": "mistral-large-latest",
 }
 ROUTES = tuple(MODELS)
-# Providers whose 429 says how long to wait: OpenAI and Anthropic in a retry-after header, Gemini
-# in a RetryInfo detail (retryDelay "1s") that Konnect turns into one. Ollama, Cohere and Bedrock
-# (ThrottlingException) give no wait, so their rate-limit checks do not look for one.
-RETRY_AFTER_ROUTES = {"openai", "anthropic", "gemini"}
+# Models a route serves besides MODELS[route], for embeddings: Bedrock's body format depends on
+# the model (Titan's, Cohere's), and its chat model embeds nothing.
+EMBEDDING_MODELS = {"bedrock": ["amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"]}
+# Providers whose 429 says how long to wait: OpenAI, Anthropic and Azure in a retry-after header,
+# Gemini in a RetryInfo detail (retryDelay "1s") that Konnect turns into one. Ollama, Cohere,
+# Bedrock (ThrottlingException) and Mistral give no wait, so their rate-limit checks do not look
+# for one.
+RETRY_AFTER_ROUTES = {"openai", "anthropic", "gemini", "azure"}
 # Providers that take all the results of one turn's tool calls in one message (Anthropic's user
 # message of tool_result blocks, Gemini's user turn of functionResponse parts, Bedrock's user
 # message of toolResult blocks): their mocks echo all of them; the others (one tool message per
@@ -455,7 +467,7 @@ def anthropic_wrong_model(route):
 
 def openai_models(route):
     models = [model.id for model in openai_client(route).models.list()]
-    expect_equal(models, [MODELS[route]], "listed models")
+    expect_equal(models, [MODELS[route]] + EMBEDDING_MODELS.get(route, []), "listed models")
 
 
 def expect_vectors(actual, expected, what):
@@ -472,8 +484,8 @@ def normalized(vector):
 
 def openai_embeddings(route):
     client = openai_client(route)
-    if route not in ("openai", "ollama"):
-        # Konnect offers embeddings from openai, azure and ollama deployments only.
+    if route == "anthropic":
+        # Anthropic has no embeddings API: Konnect refuses, naming the model.
         error = raises(openai.BadRequestError, lambda: client.embeddings.create(model=MODELS[route], input="hello"))
         expect_equal(error.body.get("param") if isinstance(error.body, dict) else None, "model", "the field named")
         return
@@ -487,17 +499,113 @@ def openai_embeddings(route):
         floats = client.embeddings.create(model=MODELS[route], input="hello there", encoding_format="float")
         expect_vectors([floats.data[0].embedding], [normalized([2.0, 11.0, 0.5])], "float embeddings")
         return
+    if route == "bedrock":
+        bedrock_embeddings(client)
+        return
     # The SDK asks for base64 by default and decodes it; the mock's vector is [words, characters, 0.5].
-    result = client.embeddings.create(model=MODELS[route], input=["hello there", "hi"])
+    raw = client.embeddings.with_raw_response.create(model=MODELS[route], input=["hello there", "hi"])
+    result = raw.parse()
     expect_equal([item.embedding for item in result.data], [[2.0, 11.0, 0.5], [1.0, 2.0, 0.5]], "embeddings")
-    expect_equal(result.usage.prompt_tokens, 3, "prompt tokens")
+    if route == "gemini":
+        # Gemini counts no tokens for embeddings: Konnect estimates them, and says so.
+        expect_estimated(result, raw.headers)
+    else:
+        # The provider's own count: one token a word.
+        expect_equal(result.usage.prompt_tokens, 3, "prompt tokens")
     floats = client.embeddings.create(model=MODELS[route], input="hello there", encoding_format="float")
     expect_equal(floats.data[0].embedding, [2.0, 11.0, 0.5], "float embeddings")
 
 
+def expect_estimated(result, headers):
+    """Usage Konnect estimated: present and positive, and marked in X-Konnect-AI-Tokens."""
+    expect(result.usage is not None and result.usage.prompt_tokens > 0, f"no estimated usage: {result.usage!r}")
+    tokens = headers.get("x-konnect-ai-tokens") or ""
+    expect(tokens.endswith(", estimated"), f"X-Konnect-AI-Tokens does not say estimated: {tokens!r}")
+
+
+def bedrock_embeddings(client):
+    """Bedrock's InvokeModel, in each embedding model's own format (the route's chat model embeds nothing)."""
+    titan, cohere = EMBEDDING_MODELS["bedrock"]
+    # Cohere Embed: several texts a call; Bedrock counts their tokens in a header Konnect does not read.
+    raw = client.embeddings.with_raw_response.create(model=cohere, input=["hello there", "hi"])
+    result = raw.parse()
+    expect_equal([item.embedding for item in result.data], [[2.0, 11.0, 0.5], [1.0, 2.0, 0.5]], "cohere embeddings")
+    expect_estimated(result, raw.headers)
+    # Titan: one text a call, with its token count.
+    result = client.embeddings.create(model=titan, input="hello there", encoding_format="float", dimensions=256)
+    expect_equal([item.embedding for item in result.data], [[2.0, 11.0, 0.5]], "titan embeddings")
+    expect_equal(result.usage.prompt_tokens, 2, "titan prompt tokens")
+    # Several texts for Titan are refused, naming the input, not split into several calls.
+    error = raises(openai.BadRequestError, lambda: client.embeddings.create(model=titan, input=["hello there", "hi"]))
+    expect_equal(error.body.get("param") if isinstance(error.body, dict) else None, "input", "the field named")
+    # Dimensions Cohere's v3 models cannot give are refused, naming the field.
+    error = raises(openai.BadRequestError, lambda: client.embeddings.create(model=cohere, input="hi", dimensions=256))
+    expect_equal(error.body.get("param") if isinstance(error.body, dict) else None, "dimensions", "the field named")
+    # The chat model has no embeddings.
+    error = raises(openai.BadRequestError, lambda: client.embeddings.create(model=MODELS["bedrock"], input="hello"))
+    expect_equal(error.body.get("param") if isinstance(error.body, dict) else None, "model", "the field named")
+
+
 def anthropic_models(route):
     models = [model.id for model in anthropic_client(route).models.list()]
-    expect_equal(models, [MODELS[route]], "listed models")
+    expect_equal(models, [MODELS[route]] + EMBEDDING_MODELS.get(route, []), "listed models")
+
+
+# MARK: Fallback
+
+FALLBACK_MODEL = "chat-default"
+
+
+def expect_answered_by_anthropic(headers):
+    """The headers of an answer of the fallback route: the second deployment (Anthropic) gave it."""
+    expect_equal(headers.get("x-konnect-ai-provider"), "anthropic", "X-Konnect-AI-Provider")
+    expect_equal(headers.get("x-konnect-ai-model"), MODELS["anthropic"], "X-Konnect-AI-Model")
+
+
+def openai_fallback_chat():
+    raw = openai_client("fallback").chat.completions.with_raw_response.create(
+        model=FALLBACK_MODEL, messages=[{"role": "system", "content": SYSTEM}, user(HELLO)])
+    expect_answered_by_anthropic(raw.headers)
+    completion = raw.parse()
+    expect_equal(completion.choices[0].message.content, ECHO, "message content")
+    expect_equal(completion.choices[0].finish_reason, "stop", "finish_reason")
+    expect_equal(completion.usage.prompt_tokens, PROMPT_TOKENS, "usage.prompt_tokens")
+
+
+def openai_fallback_stream():
+    raw = openai_client("fallback").chat.completions.with_raw_response.create(
+        model=FALLBACK_MODEL, messages=[user(HELLO)], stream=True, stream_options={"include_usage": True})
+    expect_answered_by_anthropic(raw.headers)
+    chunks = list(raw.parse())
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    expect_equal(text, ECHO, "joined content deltas")
+    expect_equal([c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason], ["stop"],
+                 "finish_reason of the chunks")
+    expect(chunks[-1].usage is not None, f"the last chunk has no usage: {chunks[-1].model_dump()}")
+
+
+def anthropic_fallback_chat():
+    raw = anthropic_client("fallback").messages.with_raw_response.create(
+        model=FALLBACK_MODEL, max_tokens=100, system=SYSTEM, messages=[user(HELLO)])
+    expect_answered_by_anthropic(raw.headers)
+    message = raw.parse()
+    expect_equal([block.type for block in message.content], ["text"], "content block types")
+    expect_equal(message.content[0].text, ECHO, "text")
+    expect_equal(message.stop_reason, "end_turn", "stop_reason")
+    expect_equal(message.usage.input_tokens, PROMPT_TOKENS, "usage.input_tokens")
+
+
+def anthropic_fallback_stream():
+    raw = anthropic_client("fallback").messages.with_raw_response.create(
+        model=FALLBACK_MODEL, max_tokens=100, messages=[user(HELLO)], stream=True)
+    expect_answered_by_anthropic(raw.headers)
+    events = list(raw.parse())
+    text = "".join(event.delta.text for event in events
+                   if event.type == "content_block_delta" and event.delta.type == "text_delta")
+    expect_equal(text, ECHO, "joined text deltas")
+    stops = [event.delta.stop_reason for event in events if event.type == "message_delta"]
+    expect_equal(stops, ["end_turn"], "stop_reason of the message_delta events")
+    expect_equal(events[-1].type, "message_stop", "the last event")
 
 
 # MARK: The table
@@ -550,6 +658,12 @@ def make_checks():
         add(f"{group}:midstream-error", anthropic_midstream_error, route)
         add(f"{group}:wrong-model", anthropic_wrong_model, route)
         add(f"{group}:models", anthropic_models, route)
+
+    # A model whose first deployment always fails: each SDK gets the second one's answers.
+    add("openai@fallback:chat", openai_fallback_chat)
+    add("openai@fallback:stream", openai_fallback_stream)
+    add("anthropic@fallback:chat", anthropic_fallback_chat)
+    add("anthropic@fallback:stream", anthropic_fallback_stream)
     return checks
 
 
