@@ -424,6 +424,27 @@ private func chat(_ extra: String) -> String {
                                                usage: Usage(inputTokens: 15, outputTokens: 0)))
     }
 
+    /// A field Konnect does not model goes on to OpenAI-format servers (which may know it) and
+    /// is refused by name where the provider has its own format.
+    @Test func anEmbeddingsFieldKonnectDoesNotModelPassesOnlyToOpenAIFormatServers() throws {
+        let request = try Self.embeddings(#"{"model":"embed","input":"hi","truncate_prompt_tokens":8}"#)
+        let openAI = try OpenAIProvider().embeddingsRequest(request, deployment: AIDeployment(provider: "openai", model: "e5"))
+        #expect(String(buffer: openAI.body) == #"{"model":"e5","input":["hi"],"encoding_format":"float","truncate_prompt_tokens":8}"#)
+        let providers: [any AIProvider] = [MistralProvider(), GeminiProvider(), CohereProvider(), OllamaProvider()]
+        for provider in providers {
+            let deployment = AIDeployment(provider: provider.name, model: "embed-model")
+            let error = thrownAIError { () throws(AIError) in _ = try provider.embeddingsRequest(request, deployment: deployment) }
+            #expect(error?.param == "truncate_prompt_tokens", "\(provider.name)")
+        }
+    }
+
+    @Test func anOpenAIFormatVectorThatIsNotAllNumbersFailsTheAnswer() {
+        let body = #"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,"x"]}],"usage":{"prompt_tokens":1}}"#
+        let error = thrownAIError { () throws(AIError) in _ = try MistralProvider().embeddingsResponse(ByteBuffer(string: body)) }
+        #expect(error?.kind == .server)
+        #expect(error?.message.contains("data[0].embedding[1]") == true)
+    }
+
     @Test func anEmbeddingsFieldMistralRefusesIsReadByName() {
         let body = #"{"object":"error","message":{"detail":[{"type":"greater_than_equal","loc":["body","output_dimension"],"msg":"Input should be greater than or equal to 1","input":0}]},"type":"invalid_request_error","param":null,"code":null}"#
         let error = MistralProvider().error(status: 422, headers: [], body: ByteBuffer(string: body))

@@ -18,6 +18,9 @@ public struct EmbeddingsRequest: Sendable, Equatable {
     public var dimensions: Int?
     public var encoding: Encoding
     public var user: String?
+    /// Fields Konnect does not model: passed on to OpenAI-format servers, which may know them
+    /// (vLLM's `truncate_prompt_tokens`), and refused by name by every other provider.
+    public var otherFields = JSONObject()
 
     public init(model: String, inputs: [String], dimensions: Int? = nil, encoding: Encoding = .float, user: String? = nil) {
         self.model = model
@@ -25,6 +28,12 @@ public struct EmbeddingsRequest: Sendable, Equatable {
         self.dimensions = dimensions
         self.encoding = encoding
         self.user = user
+    }
+
+    /// Refuses the fields Konnect does not model, naming the first, for a provider that would
+    /// not understand them.
+    public func refuseOtherFields(provider: String) throws(AIError) {
+        if let field = otherFields.keys.first { throw AIError.invalid(field, "is not supported by \(provider)'s embeddings") }
     }
 }
 
@@ -73,6 +82,8 @@ extension OpenAIChat {
         case let other?: throw AIError.invalid("encoding_format", "expected float or base64, not \(other)")
         }
         request.user = try fields.string("user")
+        let modelled: Set<String> = ["model", "input", "dimensions", "encoding_format", "user"]
+        request.otherFields = JSONObject(object.fields.filter { !modelled.contains($0.key) })
         return request
     }
 
@@ -83,6 +94,7 @@ extension OpenAIChat {
                                 "encoding_format": "float"]
         if let dimensions = request.dimensions { body["dimensions"] = .number(Double(dimensions)) }
         if let user = request.user { body["user"] = .string(user) }
+        for field in request.otherFields.fields where body[field.key] == nil { body[field.key] = field.value }
         return .object(body)
     }
 
@@ -94,7 +106,7 @@ extension OpenAIChat {
             let index = item["index"]?.integer ?? position
             guard vectors.indices.contains(index) else { throw AIError(.server, "The provider's answer has an index out of range") }
             switch item["embedding"] {
-            case .array(let values)?: vectors[index] = values.map { Float($0.number ?? 0) }
+            case .array?: vectors[index] = try EmbeddingValues.vector(item["embedding"], at: "data[\(position)].embedding")
             case .string(let text)?:
                 guard let vector = FloatVector.decodeBase64(text) else { throw AIError(.server, "The provider sent an undecodable embedding") }
                 vectors[index] = vector

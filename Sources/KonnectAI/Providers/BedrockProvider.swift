@@ -123,6 +123,7 @@ public struct BedrockProvider: AIProvider {
     /// Other models are refused, naming `model`. An `upstream_url` naming a Converse endpoint is
     /// taken for its model's `/invoke`. A client's `user` changes no vector and is not sent.
     public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        try request.refuseOtherFields(provider: name)
         let model = deployment.model.isEmpty ? request.model : deployment.model
         let body: JSON
         switch Self.embeddingFamily(model) {

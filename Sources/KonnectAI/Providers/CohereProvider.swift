@@ -51,6 +51,7 @@ public struct CohereProvider: AIProvider {
     /// is refused here. A client's `user` has no Cohere counterpart and does not change the
     /// vectors, so it is not sent.
     public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        try request.refuseOtherFields(provider: name)
         let model = deployment.model.isEmpty ? request.model : deployment.model
         var body: JSONObject = [
             "model": .string(model), "texts": .array(request.inputs.map(JSON.string)),

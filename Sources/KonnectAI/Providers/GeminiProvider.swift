@@ -38,6 +38,7 @@ public struct GeminiProvider: AIProvider {
     /// as each request's `outputDimensionality`. A client's `user` has no Gemini counterpart and
     /// does not change the vectors, so it is not sent.
     public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        try request.refuseOtherFields(provider: name)
         var headers = [("Content-Type", "application/json")]
         if let key = deployment.apiKey { headers.append(("x-goog-api-key", key)) }
         let model = deployment.model.isEmpty ? request.model : deployment.model

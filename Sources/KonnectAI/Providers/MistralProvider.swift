@@ -119,6 +119,7 @@ public struct MistralProvider: AIProvider {
     /// refuse one, 422 `extra_forbidden`), so, as in chat, the end-user id is left out: it is for
     /// abuse tracking and does not change the vectors.
     public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        try request.refuseOtherFields(provider: name)
         var headers = [("Content-Type", "application/json")]
         if let key = deployment.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
         var body: JSONObject = ["model": .string(deployment.model), "input": .array(request.inputs.map(JSON.string))]

@@ -185,6 +185,7 @@ public struct OllamaProvider: AIProvider {
 
     /// `/api/embed`: `{model, input, dimensions}` → `{model, embeddings, prompt_eval_count}`.
     public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
+        try request.refuseOtherFields(provider: name)
         var headers = [("Content-Type", "application/json")]
         if let key = deployment.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
         var body: JSONObject = ["model": .string(deployment.model), "input": .array(request.inputs.map(JSON.string))]

@@ -127,12 +127,14 @@ struct AIExchange: Sendable {
                 continue
             }
             if let url = candidate.upstreamURL {
-                // Kong's upstream_url names the chat endpoint; embeddings are its sibling.
+                // Kong's upstream_url names the chat endpoint. An OpenAI-style one has embeddings as
+                // its sibling; otherwise the provider's own embeddings URL stands (Bedrock derives
+                // it from the option, and must sign the URL it sends to).
                 let chat = "/chat/completions"
-                if case .embeddings = operation, url.hasSuffix(chat) {
-                    upstream.url = String(url.dropLast(chat.count)) + "/embeddings"
-                } else {
-                    upstream.url = url
+                switch operation {
+                case .chat: upstream.url = url
+                case .embeddings where url.hasSuffix(chat): upstream.url = String(url.dropLast(chat.count)) + "/embeddings"
+                case .embeddings: break
                 }
             }
             for attempt in 0...candidate.retries {

@@ -178,6 +178,37 @@ struct AIProxyPluginTests {
         }
     }
 
+    @Test func bedrockEmbeddingsGoToTheModelsInvokeEndpointWhenUpstreamURLNamesConverse() async throws {
+        let model = "amazon.titan-embed-text-v2:0"
+        try await withMockAIProvider { mock in
+            let plugin = Plugin(id: "p-ai", name: "ai-proxy", config: .object(["model": .object([
+                "provider": "bedrock", "name": .string(model), "options": .object([
+                    "upstream_url": .string("http://127.0.0.1:\(mock.port)/model/\(model)/converse"),
+                    "aws_access_key_id": .string(MockBedrock.accessKeyID),
+                    "aws_secret_access_key": .string(MockBedrock.secretAccessKey), "aws_region": .string(MockBedrock.region),
+                ]),
+            ])]))
+            try await withProxy(configure: { _ in pluginConfiguration(port: mock.port, plugins: [plugin]) }) { fx in
+                let client = try await fx.client()
+                defer { client.close() }
+                let response = try await client.post("/v1/embeddings", json: #"{"model":"\#(model)","input":"hello there","encoding_format":"float"}"#)
+                #expect(response.status == 200, "\(response.text)")
+                #expect((Self.json(response)["data"] as? [[String: Any]])?.first?["embedding"] as? [Double] == [2, 11, 0.5])
+                #expect(mock.requests.last?.path == "/model/\(model)/invoke")
+                // Signed for the URL it went to.
+                #expect(mock.requests.last?.header("authorization")?.hasPrefix("AWS4-HMAC-SHA256 Credential=\(MockBedrock.accessKeyID)/") == true)
+            }
+        }
+    }
+
+    @Test func anEmbeddingsFieldKonnectDoesNotModelReachesAnOpenAIFormatServer() async throws {
+        try await Self.run(provider: "openai") { client, mock in
+            let response = try await client.post("/v1/embeddings", json: #"{"model":"gpt-4o-mini","input":"hi","truncate_prompt_tokens":8}"#)
+            #expect(response.status == 200, "\(response.text)")
+            #expect(mock.requests.last?.body["truncate_prompt_tokens"] as? Int == 8)
+        }
+    }
+
     @Test func aProviderWithoutEmbeddingsRefusesThemNamingTheModel() async throws {
         try await Self.run(provider: "anthropic") { client, mock in
             let response = try await client.post("/v1/embeddings", json: #"{"model":"claude-sonnet-4-5","input":"hello"}"#)
