@@ -27,6 +27,8 @@ public final class PluginResponseStream: @unchecked Sendable, Equatable {
     /// Returns once the client's connection takes more (at once, usually), or the stream is
     /// cancelled. From any thread.
     public func writable() async {
+        // Most of the time it is: no suspension then.
+        if flow.withLockedValue({ $0.writable }) { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = flow.withLockedValue { state in
                 if state.writable { return true }
