@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # AI gateway benchmark: Konnect's ai-proxy and LiteLLM's proxy side by side, both in front of the
-# same fast mock provider (nginx answering a fixed OpenAI chat completion, whole or streamed).
+# same fast mock provider (nginx answering a fixed OpenAI chat completion, whole or streamed),
+# then time to first token through both in front of a provider that streams slowly (ttft.py).
 #
 #   bench/ai-bench.sh                       # builds konnect (release) first
 #   KONNECT_BIN=/path/to/konnect bench/ai-bench.sh
@@ -12,8 +13,8 @@
 # Tunables (environment): THREADS (2: Konnect's threads, LiteLLM's workers), ROUNDS (3),
 # DURATION (10s), WARMUP (2s), CONNECTIONS (32, the throughput runs), MODERATE_CONNECTIONS (2, the
 # latency runs), LITELLM_SPEC ('litellm[proxy]==1.106.2'), LITELLM_VENV
-# (~/.cache/konnect-bench/litellm-venv), PROVIDER_PORT (19400), KONNECT_PORT (19410),
-# LITELLM_PORT (19420).
+# (~/.cache/konnect-bench/litellm-venv), TTFT_REQUESTS (200), PROVIDER_PORT (19400),
+# KONNECT_PORT (19410), LITELLM_PORT (19420), SLOW_PROVIDER_PORT (19430).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +33,8 @@ LITELLM_VENV=${LITELLM_VENV:-$HOME/.cache/konnect-bench/litellm-venv}
 PROVIDER_PORT=${PROVIDER_PORT:-19400}
 KONNECT_PORT=${KONNECT_PORT:-19410}
 LITELLM_PORT=${LITELLM_PORT:-19420}
+SLOW_PROVIDER_PORT=${SLOW_PROVIDER_PORT:-19430}
+TTFT_REQUESTS=${TTFT_REQUESTS:-200}
 
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
@@ -99,6 +102,13 @@ services:
             config:
               auth: {header_value: "Bearer bench-key"}
               model: {provider: openai, name: bench-model, options: {upstream_url: "http://$HOST:$PROVIDER_PORT/stream/v1/chat/completions"}}
+      - name: ai-slow
+        paths: ["/ai-slow"]
+        plugins:
+          - name: ai-proxy
+            config:
+              auth: {header_value: "Bearer bench-key"}
+              model: {provider: openai, name: bench-model, options: {upstream_url: "http://$HOST:$SLOW_PROVIDER_PORT/v1/chat/completions"}}
 EOF
     cat >"$WORK/litellm.yaml" <<EOF
 model_list:
@@ -106,6 +116,8 @@ model_list:
     litellm_params: {model: openai/bench-model, api_base: "http://$HOST:$PROVIDER_PORT/v1", api_key: bench-key}
   - model_name: bench-model-stream
     litellm_params: {model: openai/bench-model, api_base: "http://$HOST:$PROVIDER_PORT/stream/v1", api_key: bench-key}
+  - model_name: bench-model-slow
+    litellm_params: {model: openai/bench-model, api_base: "http://$HOST:$SLOW_PROVIDER_PORT/v1", api_key: bench-key}
 litellm_settings:
   telemetry: false
   drop_params: false
@@ -116,6 +128,7 @@ EOF
     request_body bench-model '' >"$WORK/chat.json"
     request_body bench-model ',"stream":true,"stream_options":{"include_usage":true}' >"$WORK/stream.json"
     request_body bench-model-stream ',"stream":true,"stream_options":{"include_usage":true}' >"$WORK/litellm-stream.json"
+    request_body bench-model-slow ',"stream":true,"stream_options":{"include_usage":true}' >"$WORK/litellm-slow.json"
     cat >"$WORK/post.lua" <<'EOF'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -173,12 +186,14 @@ main() {
     WORK=$(mktemp -d /tmp/konnect-ai-bench.XXXXXX)
     write_configs
     local port
-    for port in "$PROVIDER_PORT" "$KONNECT_PORT" "$LITELLM_PORT"; do port_free "$port" || die "port $port is in use"; done
+    for port in "$PROVIDER_PORT" "$KONNECT_PORT" "$LITELLM_PORT" "$SLOW_PROVIDER_PORT"; do port_free "$port" || die "port $port is in use"; done
 
     nginx -c "$WORK/provider/nginx.conf" -e "$WORK/provider/logs/error.log"
     local provider_pid
     provider_pid=$(cat "$WORK/provider/nginx.pid")
     STARTED_PIDS+=("$provider_pid")
+    python3 "$BENCH_DIR/ttft.py" serve --port "$SLOW_PROVIDER_PORT" >"$WORK/logs/slow-provider.log" 2>&1 &
+    STARTED_PIDS+=($!)
 
     "$KONNECT_BIN" serve --declarative "$WORK/konnect.yaml" --proxy-listen "$HOST:$KONNECT_PORT" \
         --admin-listen "$HOST:$((KONNECT_PORT + 1))" --threads "$THREADS" --log-level warning >"$WORK/logs/konnect.log" 2>&1 &
@@ -192,12 +207,14 @@ main() {
     STARTED_PIDS+=("$litellm_pid")
     wait_ready "http://$HOST:$LITELLM_PORT/health/liveliness" "$litellm_pid" 120 || die "litellm did not start (see its log)"
 
-    local direct=http://$HOST:$PROVIDER_PORT konnect=http://$HOST:$KONNECT_PORT litellm=http://$HOST:$LITELLM_PORT
+    local direct=http://$HOST:$PROVIDER_PORT direct_slow=http://$HOST:$SLOW_PROVIDER_PORT konnect=http://$HOST:$KONNECT_PORT litellm=http://$HOST:$LITELLM_PORT
     check_answer provider "$direct/v1/chat/completions" "$WORK/chat.json" 'capital of France is Paris'
     check_answer konnect "$konnect/ai/v1/chat/completions" "$WORK/chat.json" 'capital of France is Paris'
     check_answer litellm "$litellm/v1/chat/completions" "$WORK/chat.json" 'capital of France is Paris'
     check_answer "konnect (stream)" "$konnect/ai-stream/v1/chat/completions" "$WORK/stream.json" '"total_tokens":22'
     check_answer "litellm (stream)" "$litellm/v1/chat/completions" "$WORK/litellm-stream.json" '"total_tokens":22'
+    check_answer "konnect (slow stream)" "$konnect/ai-slow/v1/chat/completions" "$WORK/stream.json" '"total_tokens":20'
+    check_answer "litellm (slow stream)" "$litellm/v1/chat/completions" "$WORK/litellm-slow.json" '"total_tokens":20'
     log "all three answer; $ROUNDS rounds of $DURATION runs"
 
     local -a konnect_pids litellm_pids
@@ -255,6 +272,14 @@ main() {
                 done
             done
         done
+        echo
+        echo
+        echo "Time to first token: $TTFT_REQUESTS streamed requests, one at a time, in front of a provider that sends the first word at once and the next five 10 ms apart (bench/ttft.py)."
+        echo
+        python3 "$BENCH_DIR/ttft.py" measure --requests "$TTFT_REQUESTS" \
+            "provider=$direct_slow/v1/chat/completions=$WORK/stream.json" \
+            "Konnect=$konnect/ai-slow/v1/chat/completions=$WORK/stream.json" \
+            "LiteLLM=$litellm/v1/chat/completions=$WORK/litellm-slow.json"
         echo
         for kind in chat stream; do
             printf 'Throughput, %s: Konnect %s requests/s, LiteLLM %s: %s×.\n' "$kind" "$(median ${RPS[konnect/$kind/busy]})" \
