@@ -256,8 +256,22 @@ struct Script {
         promptTokens = texts.reduce(0) { $0 + $1.split(whereSeparator: \.isWhitespace).count }
     }
 
+    /// The script of an OpenAI-shaped conversation, commanded by its last user or tool message;
+    /// `last` is that message's text.
+    static func openAI(_ messages: [[String: Any]]) -> (script: Script, last: String) {
+        let lastUser = messages.last { $0["role"] as? String == "user" || $0["role"] as? String == "tool" }
+        let text = contentText(lastUser?["content"])
+        return (Script(texts: messages.map { contentText($0["content"]) }, last: text), text)
+    }
+
     var failure: Int? {
         command.hasPrefix("fail ") ? Int(command.dropFirst(5)) : nil
+    }
+
+    /// How many calls of the first tool the answer makes, when the request offers one.
+    func calls(offering toolName: String?) -> Int {
+        guard toolName != nil else { return 0 }
+        return command == "weather" ? 1 : command == "two calls" ? 2 : 0
     }
 
     /// The answer's words, each with the space that precedes it.
@@ -268,6 +282,25 @@ struct Script {
             index == 0 ? String(word) : " " + word
         }
     }
+}
+
+/// The deltas that stream `calls` (OpenAI's `tool_calls` items) as OpenAI's API does: each
+/// call's id and name, then its arguments in fragments of `fragment` characters.
+func openAIToolCallDeltas(_ calls: [[String: Any]], fragment: Int) -> [[String: Any]] {
+    var deltas: [[String: Any]] = []
+    for (index, call) in calls.enumerated() {
+        let function = call["function"] as! [String: Any]
+        deltas.append(["tool_calls": [["index": index, "id": call["id"]!, "type": "function",
+                                       "function": ["name": function["name"]!, "arguments": ""]]]])
+        let arguments = function["arguments"] as! String
+        var start = arguments.startIndex
+        while start < arguments.endIndex {
+            let end = arguments.index(start, offsetBy: fragment, limitedBy: arguments.endIndex) ?? arguments.endIndex
+            deltas.append(["tool_calls": [["index": index, "function": ["arguments": String(arguments[start..<end])]]]])
+            start = end
+        }
+    }
+    return deltas
 }
 
 /// The text of an OpenAI or Anthropic message's content (a string, or text parts/blocks).
@@ -358,9 +391,7 @@ private enum MockOpenAI {
         if let temperature = body["temperature"] as? Double, !(0...2).contains(temperature) {
             return error(400, "Invalid 'temperature': decimal above maximum value.", type: "invalid_request_error", param: "temperature")
         }
-        let lastUser = messages.last { $0["role"] as? String == "user" || $0["role"] as? String == "tool" }
-        let text = contentText(lastUser?["content"])
-        let script = Script(texts: messages.map { contentText($0["content"]) }, last: text)
+        let (script, text) = Script.openAI(messages)
         if let status = script.failure {
             return error(status, status == 429 ? "Rate limit reached for requests" : "The server had an error",
                          type: status == 429 ? "requests" : "server_error", code: status == 429 ? "rate_limit_exceeded" : nil)
@@ -368,7 +399,7 @@ private enum MockOpenAI {
         if script.command == "garbage" { return .raw(status: 200, contentType: "text/html", body: "<html>oops</html>") }
         let tools = body["tools"] as? [[String: Any]] ?? []
         let toolName = (tools.first?["function"] as? [String: Any])?["name"] as? String
-        let calls: Int = toolName == nil ? 0 : script.command == "weather" ? 1 : script.command == "two calls" ? 2 : 0
+        let calls = script.calls(offering: toolName)
         let words = calls > 0 ? [] : script.words(for: text)
         let usage: [String: Any] = [
             "prompt_tokens": script.promptTokens, "completion_tokens": calls > 0 ? 8 * calls : words.count,
@@ -405,19 +436,7 @@ private enum MockOpenAI {
             pieces.append(sse(["error": ["message": "The server is overloaded", "type": "server_error", "param": NSNull(), "code": NSNull()]]))
             return .stream(pieces)
         }
-        for (index, call) in callList.enumerated() {
-            let function = call["function"] as! [String: Any]
-            pieces.append(chunk(["tool_calls": [["index": index, "id": call["id"]!, "type": "function",
-                                                 "function": ["name": function["name"]!, "arguments": ""]]]]))
-            // Argument text in small fragments, as the API sends it.
-            let arguments = function["arguments"] as! String
-            var start = arguments.startIndex
-            while start < arguments.endIndex {
-                let end = arguments.index(start, offsetBy: 4, limitedBy: arguments.endIndex) ?? arguments.endIndex
-                pieces.append(chunk(["tool_calls": [["index": index, "function": ["arguments": String(arguments[start..<end])]]]]))
-                start = end
-            }
-        }
+        pieces += openAIToolCallDeltas(callList, fragment: 4).map { chunk($0) }
         if script.command == "truncate" { return .stream(Array(pieces.prefix(3)), cut: true) }
         pieces.append(chunk([:], finish: calls > 0 ? "tool_calls" : "stop"))
         if includeUsage {
@@ -500,7 +519,7 @@ private enum MockAnthropic {
         let cached = system.contains("cache") ? system.split(whereSeparator: \.isWhitespace).count : 0
         let tools = body["tools"] as? [[String: Any]] ?? []
         let toolName = tools.first?["name"] as? String
-        let calls: Int = toolName == nil ? 0 : script.command == "weather" ? 1 : script.command == "two calls" ? 2 : 0
+        let calls = script.calls(offering: toolName)
         let words = calls > 0 ? ["Let", " me", " check."] : script.words(for: text)
         let outputTokens = words.count + 8 * calls
         let id = "msg_mock\(Int.random(in: 1000...9999))"

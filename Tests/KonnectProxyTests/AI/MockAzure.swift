@@ -125,14 +125,12 @@ enum MockAzure {
         if body["stream_options"] != nil, !stream {
             return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: "stream_options")
         }
-        let lastUser = messages.last { $0["role"] as? String == "user" || $0["role"] as? String == "tool" }
-        let text = contentText(lastUser?["content"])
-        let script = Script(texts: messages.map { contentText($0["content"]) }, last: text)
+        let (script, text) = Script.openAI(messages)
         if let status = script.failure { return failure(status) }
         if script.command == "garbage" { return .raw(status: 200, contentType: "text/html", body: "<html>oops</html>") }
         let tools = body["tools"] as? [[String: Any]] ?? []
         let toolName = (tools.first?["function"] as? [String: Any])?["name"] as? String
-        let calls: Int = toolName == nil ? 0 : script.command == "weather" ? 1 : script.command == "two calls" ? 2 : 0
+        let calls = script.calls(offering: toolName)
         let words = calls > 0 ? [] : script.words(for: text)
         let output = calls > 0 ? 8 * calls : words.count
         let usage: [String: Any] = [
@@ -178,18 +176,7 @@ enum MockAzure {
                                          "type": "server_error", "param": NSNull(), "code": NSNull()]]))
             return .stream(pieces)
         }
-        for (index, call) in callList.enumerated() {
-            let function = call["function"] as! [String: Any]
-            pieces.append(chunk(["tool_calls": [["index": index, "id": call["id"]!, "type": "function",
-                                                 "function": ["name": function["name"]!, "arguments": ""]]]]))
-            let arguments = function["arguments"] as! String
-            var start = arguments.startIndex
-            while start < arguments.endIndex {
-                let end = arguments.index(start, offsetBy: 5, limitedBy: arguments.endIndex) ?? arguments.endIndex
-                pieces.append(chunk(["tool_calls": [["index": index, "function": ["arguments": String(arguments[start..<end])]]]]))
-                start = end
-            }
-        }
+        pieces += openAIToolCallDeltas(callList, fragment: 5).map { chunk($0) }
         if script.command == "truncate" { return .stream(Array(pieces.prefix(4)), cut: true) }
         pieces.append(chunk([:], finish: finish))
         if includeUsage {

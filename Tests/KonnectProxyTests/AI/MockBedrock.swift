@@ -90,7 +90,7 @@ enum MockBedrock {
         if script.command == "garbage" { return .raw(status: 200, contentType: "text/html", body: "<html>oops</html>") }
         let specs = ((body["toolConfig"] as? [String: Any])?["tools"] as? [[String: Any]] ?? []).compactMap { $0["toolSpec"] as? [String: Any] }
         let toolName = specs.first?["name"] as? String
-        let calls: Int = toolName == nil ? 0 : script.command == "weather" ? 1 : script.command == "two calls" ? 2 : 0
+        let calls = script.calls(offering: toolName)
         let words = calls > 0 ? ["Let", " me", " check."] : script.words(for: text)
         let output = words.count + 8 * calls
         let usage: [String: Any] = ["inputTokens": script.promptTokens, "outputTokens": output,

@@ -64,14 +64,12 @@ enum MockCohere {
             return invalid("temperature must be greater than or equal to 0")
         }
 
-        let lastUser = messages.last { $0["role"] as? String == "user" || $0["role"] as? String == "tool" }
-        let text = contentText(lastUser?["content"])
-        let script = Script(texts: messages.map { contentText($0["content"]) }, last: text)
+        let (script, text) = Script.openAI(messages)
         if let status = script.failure { return failure(status) }
         if script.command == "garbage" { return .raw(status: 200, contentType: "text/html", body: "<html>oops</html>") }
         let tools = body["tools"] as? [[String: Any]] ?? []
         let toolName = (tools.first?["function"] as? [String: Any])?["name"] as? String
-        let calls: Int = toolName == nil ? 0 : script.command == "weather" ? 1 : script.command == "two calls" ? 2 : 0
+        let calls = script.calls(offering: toolName)
         let words = calls > 0 ? [] : script.words(for: text)
         let plan = calls > 0 ? ["I", " will", " look", " up", " the", " weather."] : []
         let output = calls > 0 ? plan.count + 8 * calls : words.count

@@ -130,7 +130,7 @@ enum MockGemini {
 
         let declarations = (body["tools"] as? [[String: Any]] ?? []).flatMap { $0["functionDeclarations"] as? [[String: Any]] ?? [] }
         let toolName = declarations.first?["name"] as? String
-        let calls: Int = toolName == nil ? 0 : script.command == "weather" ? 1 : script.command == "two calls" ? 2 : 0
+        let calls = script.calls(offering: toolName)
         let words = calls > 0 ? [] : script.words(for: lastUser.map(text) ?? "")
         let output = calls > 0 ? 8 * calls : words.count
         let responseID = "mock\(Int.random(in: 100_000...999_999))"

@@ -130,15 +130,12 @@ enum MockMistral {
         if let refusal = validate(messages) { return refusal }
 
         let model = body["model"] as! String
-        let lastUser = messages.last { $0["role"] as? String == "user" || $0["role"] as? String == "tool" }
-        let text = contentText(lastUser?["content"])
-        let script = Script(texts: messages.map { contentText($0["content"]) }, last: text)
+        let (script, text) = Script.openAI(messages)
         if let status = script.failure { return failure(status) }
         if script.command == "garbage" { return .raw(status: 200, contentType: "text/html", body: "<html>oops</html>") }
         let tools = body["tools"] as? [[String: Any]] ?? []
         let toolName = (tools.first?["function"] as? [String: Any])?["name"] as? String
-        let calls: Int = toolName == nil || body["tool_choice"] as? String == "none"
-            ? 0 : script.command == "weather" ? 1 : script.command == "two calls" ? 2 : 0
+        let calls = body["tool_choice"] as? String == "none" ? 0 : script.calls(offering: toolName)
         let words = calls > 0 ? [] : script.words(for: text)
         let output = calls > 0 ? 8 * calls : words.count
         let usage: [String: Any] = ["prompt_tokens": script.promptTokens, "completion_tokens": output,

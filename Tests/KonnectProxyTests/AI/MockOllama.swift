@@ -100,7 +100,7 @@ enum MockOllama {
         if script.command == "garbage" { return .raw(status: 200, contentType: "text/html", body: "<html>oops</html>") }
         let tools = body["tools"] as? [[String: Any]] ?? []
         let toolName = (tools.first?["function"] as? [String: Any])?["name"] as? String
-        let calls: Int = toolName == nil ? 0 : script.command == "weather" ? 1 : script.command == "two calls" ? 2 : 0
+        let calls = script.calls(offering: toolName)
         let words = calls > 0 ? [] : script.words(for: text)
         let output = calls > 0 ? 8 * calls : words.count
         let callList: [[String: Any]] = (0..<calls).map { index in
