@@ -96,8 +96,9 @@ struct RateLimitingPluginTests {
             func holdBothSlots() async throws -> [TestClient] {
                 let before = fx.origin.requests
                 let slow = try await [fx.client(), fx.client()]
-                for client in slow { try await client.send("GET /x?delay=1500 HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\n\r\n") }
-                for _ in 0..<200 where fx.origin.requests < before + 2 { try await Task.sleep(for: .milliseconds(10)) }
+                // Long enough to hold the slots while the third request is sent, however busy the machine.
+                for client in slow { try await client.send("GET /x?delay=4000 HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\n\r\n") }
+                for _ in 0..<2000 where fx.origin.requests < before + 2 { try await Task.sleep(for: .milliseconds(10)) }
                 return slow
             }
             let third = try await fx.client()

@@ -146,11 +146,12 @@ struct AIExchange: Sendable {
                     let milliseconds = Double((NIODeadline.now() - started).nanoseconds) / 1_000_000
                     router?.succeeded(candidate.index, milliseconds: milliseconds)
                     // The answering deployment is also in the answer's X-Konnect-AI-Provider and -Model.
-                    let answeredBy = "\(operation.model): answered by \(candidate.deployment.provider)/\(candidate.deployment.model)"
+                    // (The messages are made only when logged.)
+                    let deployment = candidate.deployment
                     if failures > 0 {
-                        Self.logger.info("\(answeredBy) after \(failures) failed attempt(s)")
+                        Self.logger.info("\(operation.model): answered by \(deployment.provider)/\(deployment.model) after \(failures) failed attempt(s)")
                     } else {
-                        Self.logger.debug("\(answeredBy)")
+                        Self.logger.debug("\(operation.model): answered by \(deployment.provider)/\(deployment.model)")
                     }
                     return result
                 case .failed(let error):

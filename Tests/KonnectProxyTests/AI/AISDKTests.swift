@@ -44,6 +44,10 @@ struct AISDKTests {
         .flatMap { ["openai@\($0)", "anthropic@\($0)"] })
     func sdkChecks(_ group: String) async throws {
         try await Self.pythonSDKs.value
+        // Two Python processes at a time: each spends about a second of CPU importing the SDKs,
+        // and all groups at once would starve the rest of the suite on a 2-core machine.
+        await Self.processSlots.acquire()
+        defer { Task { await Self.processSlots.release() } }
         try await withMockAIProvider { mock in
             try await withProxy(configure: { _ in Self.configuration(mockPort: mock.port) }) { fx in
                 let result = try await Self.run(Self.python, [Self.script.path, "--base", "http://127.0.0.1:\(fx.port)",
@@ -197,6 +201,28 @@ struct AISDKTests {
         let check = try await run(python, versionCheck, environment: environment, timeout: .seconds(120))
         guard check.status == 0 else {
             throw SetupError(description: "the SDKs are still not importable at the pinned versions:\n\(log)\(check.output)")
+        }
+    }
+
+    static let processSlots = Slots(2)
+
+    /// At most `count` holders at once; the others wait in turn.
+    actor Slots {
+        private var free: Int
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        init(_ count: Int) { free = count }
+
+        func acquire() async {
+            if free > 0 {
+                free -= 1
+                return
+            }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+
+        func release() {
+            if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
         }
     }
 
