@@ -59,11 +59,13 @@ struct ReloadAndShutdownTests {
     }
 
     @Test func shutdownLetsInFlightRequestsFinish() async throws {
-        let fixture = try await ProxyFixture.start(configure: { ProxyFixture.simple(port: $0[0]) })
+        let fixture = try await ProxyFixture.start(settings: { $0.shutdownGracePeriod = .seconds(30) },
+                                                   configure: { ProxyFixture.simple(port: $0[0]) })
         let client = try await fixture.client()
         defer { client.close() }
-        // The origin answers well after shutdown begins, even when other tests keep both cores busy.
-        try await client.send("GET /slow?delay=3000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        // The origin answers well after shutdown begins, even when other tests keep both cores busy
+        // (a full parallel run has kept this task from running for over 3 s).
+        try await client.send("GET /slow?delay=8000 HTTP/1.1\r\nHost: a\r\n\r\n")
         // Shutdown begins once the request is in flight (at the origin), however busy the machine.
         for _ in 0..<2000 where fixture.origin.requests == 0 { try await Task.sleep(nanoseconds: 10_000_000) }
         #expect(fixture.origin.requests == 1, "the request did not reach the origin before shutdown")

@@ -29,10 +29,16 @@ public protocol AIProvider: Sendable {
 
     /// Reads a successful embeddings answer.
     func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse
+
+    /// The most texts one embeddings request to `deployment` may carry; nil when there is no
+    /// limit. A client's request for more is sent as several, in turn, and answered as one.
+    func embeddingsBatchLimit(for deployment: AIDeployment) -> Int?
 }
 
 extension AIProvider {
     public var streamContentType: String { "event-stream" }
+
+    public func embeddingsBatchLimit(for deployment: AIDeployment) -> Int? { nil }
 
     public func embeddingsRequest(_ request: EmbeddingsRequest, deployment: AIDeployment) throws(AIError) -> ProviderRequest {
         throw AIError.invalid("model", "\(deployment.model) at \(name) offers no embeddings through Konnect")

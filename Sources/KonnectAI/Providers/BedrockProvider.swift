@@ -113,11 +113,20 @@ public struct BedrockProvider: AIProvider {
     /// The dimensions Titan Text Embeddings V2 can give.
     static let titanDimensions = [256, 512, 1024]
 
+    /// Titan embeds one text a call, Cohere Embed v3 up to 96.
+    public func embeddingsBatchLimit(for deployment: AIDeployment) -> Int? {
+        switch Self.embeddingFamily(deployment.model) {
+        case .titanV2?: 1
+        case .cohereV3?: 96
+        case nil: nil
+        }
+    }
+
     /// InvokeModel, `POST {runtime}/model/{modelId}/invoke`, signed as chat requests are. The
     /// body is the model's own:
     /// - Titan Text Embeddings V2: `{"inputText", "dimensions"?, "normalize": true}` (normalized,
-    ///   as OpenAI's vectors are). It embeds one text a call and an exchange sends one request,
-    ///   so several inputs are refused, naming `input`, rather than sent as several calls.
+    ///   as OpenAI's vectors are). It embeds one text a call: the exchange sends a request of
+    ///   several inputs as several calls (`embeddingsBatchLimit`).
     /// - Cohere Embed v3: `{"texts", "input_type"}`, the input type from `model.options.input_type`
     ///   as for Cohere's own API; its vectors have one size, so `dimensions` is refused.
     /// Other models are refused, naming `model`. An `upstream_url` naming a Converse endpoint is
@@ -129,7 +138,7 @@ public struct BedrockProvider: AIProvider {
         switch Self.embeddingFamily(model) {
         case .titanV2?:
             guard request.inputs.count == 1 else {
-                throw AIError.invalid("input", "\(model) embeds one text per request, not \(request.inputs.count); send them one at a time")
+                throw AIError.invalid("input", "\(model) embeds one text per call, not \(request.inputs.count)")
             }
             var object: JSONObject = ["inputText": .string(request.inputs[0])]
             if let dimensions = request.dimensions {

@@ -45,6 +45,9 @@ public struct CohereProvider: AIProvider {
         return value
     }
 
+    /// Cohere's embed API takes up to 96 texts a call.
+    public func embeddingsBatchLimit(for deployment: AIDeployment) -> Int? { 96 }
+
     /// `POST {base}/v2/embed` with float vectors asked for (`embedding_types: ["float"]`).
     /// `dimensions` is `output_dimension`, which only embed-v4.0 and newer take: for the v3 and
     /// older models (`embed-english-…`, `embed-multilingual-…`), whose vectors have one size, it

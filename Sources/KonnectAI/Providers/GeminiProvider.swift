@@ -33,6 +33,9 @@ public struct GeminiProvider: AIProvider {
 
     public func streamDecoder() -> any ChatStreamDecoder { GeminiGenerateStreamDecoder() }
 
+    /// A batch of Gemini's embed requests holds at most 100.
+    public func embeddingsBatchLimit(for deployment: AIDeployment) -> Int? { 100 }
+
     /// `POST {base}/v1beta/models/{model}:batchEmbedContents`: one embed request per input, each
     /// naming the URL's model (Gemini refuses a batch whose requests name another), `dimensions`
     /// as each request's `outputDimensionality`. A client's `user` has no Gemini counterpart and

@@ -11,8 +11,7 @@ import NIOHTTP1
 /// timeout, no connection) moves on to the next one; a stream that has begun is never switched.
 ///
 /// Providers are called on one AsyncHTTPClient of their own (its own event loops, TLS, keep-alive
-/// pools), from a task that runs on one of those loops; every decision and every write reaches
-/// the client on the request's loop.
+/// pools); every decision and every write reaches the client on the request's loop.
 struct AIExchange: Sendable {
     /// A deployment to try, with what sending to it needs.
     struct Candidate: Sendable {
@@ -79,7 +78,7 @@ struct AIExchange: Sendable {
         // A request's own timeout runs until the answer's head; after that, a stream that goes
         // quiet this long is given up (providers send tokens or pings well within it).
         configuration.timeout.read = .seconds(120)
-        return HTTPClient(eventLoopGroupProvider: .shared(LoopTaskExecutor.group), configuration: configuration)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     /// A whole (not streamed) answer larger than this is refused (a whole answer is read before translating).
@@ -94,8 +93,7 @@ struct AIExchange: Sendable {
         let pending = PendingAccess(longestWait: attempts + .seconds(5))
         let loop = eventLoop
         let handle = NIOLockedValueBox<Task<Void, Never>?>(nil)
-        // On one of the client's loops: its answers resume the task where they arrive.
-        let task = Task(executorPreference: LoopTaskExecutor.next()) {
+        let task = Task {
             let result = await run(pending: pending, handle: handle)
             if let result { loop.execute { pending.complete(result) } }
         }
@@ -117,31 +115,17 @@ struct AIExchange: Sendable {
         var translationError: AIError?
         var failures = 0
         for (position, candidate) in candidates.enumerated() {
-            var upstream: ProviderRequest
+            let upstreams: [ProviderRequest]
             do {
-                switch operation {
-                case .chat(let request): upstream = try candidate.provider.chatRequest(request, deployment: candidate.deployment)
-                case .embeddings(let request): upstream = try candidate.provider.embeddingsRequest(request, deployment: candidate.deployment)
-                }
+                upstreams = try providerRequests(for: candidate)
             } catch {
                 translationError = translationError ?? error  // this provider cannot; another may
                 failures += 1
                 continue
             }
-            if let url = candidate.upstreamURL {
-                // Kong's upstream_url names the chat endpoint. An OpenAI-style one has embeddings as
-                // its sibling; otherwise the provider's own embeddings URL stands (Bedrock derives
-                // it from the option, and must sign the URL it sends to).
-                let chat = "/chat/completions"
-                switch operation {
-                case .chat: upstream.url = url
-                case .embeddings where url.hasSuffix(chat): upstream.url = String(url.dropLast(chat.count)) + "/embeddings"
-                case .embeddings: break
-                }
-            }
             for attempt in 0...candidate.retries {
                 let started = NIODeadline.now()
-                switch await send(upstream, to: candidate, pending: pending, handle: handle) {
+                switch await send(upstreams, to: candidate, pending: pending, handle: handle) {
                 case .answered(let result):
                     let milliseconds = Double((NIODeadline.now() - started).nanoseconds) / 1_000_000
                     router?.succeeded(candidate.index, milliseconds: milliseconds)
@@ -171,9 +155,42 @@ struct AIExchange: Sendable {
             ?? AIError(.unavailable, "No deployment of \(operation.model) could answer"), format)
     }
 
-    /// One request to one deployment.
-    private func send(_ upstream: ProviderRequest, to candidate: Candidate, pending: PendingAccess,
-                      handle: NIOLockedValueBox<Task<Void, Never>?>) async -> Outcome {
+    /// The provider requests for `candidate`: one, or for embeddings of more texts than the
+    /// deployment takes at once, one per batch of them.
+    private func providerRequests(for candidate: Candidate) throws(AIError) -> [ProviderRequest] {
+        let provider = candidate.provider, deployment = candidate.deployment
+        var upstreams: [ProviderRequest]
+        switch operation {
+        case .chat(let request):
+            upstreams = [try provider.chatRequest(request, deployment: deployment)]
+        case .embeddings(let request):
+            let batch = max(1, provider.embeddingsBatchLimit(for: deployment) ?? request.inputs.count)
+            upstreams = []
+            for start in stride(from: 0, to: request.inputs.count, by: batch) {
+                var part = request
+                part.inputs = Array(request.inputs[start..<min(start + batch, request.inputs.count)])
+                upstreams.append(try provider.embeddingsRequest(part, deployment: deployment))
+            }
+        }
+        if let url = candidate.upstreamURL {
+            // Kong's upstream_url names the chat endpoint. An OpenAI-style one has embeddings as
+            // its sibling; otherwise the provider's own embeddings URL stands (Bedrock derives
+            // it from the option, and must sign the URL it sends to).
+            let chat = "/chat/completions"
+            for index in upstreams.indices {
+                switch operation {
+                case .chat: upstreams[index].url = url
+                case .embeddings where url.hasSuffix(chat): upstreams[index].url = String(url.dropLast(chat.count)) + "/embeddings"
+                case .embeddings: break
+                }
+            }
+        }
+        return upstreams
+    }
+
+    /// Sends `upstream` and waits for the head of a successful answer (of the streamed kind
+    /// when the client asked for a stream).
+    private func execute(_ upstream: ProviderRequest, to candidate: Candidate) async -> Result<HTTPClientResponse, AIError> {
         var outbound = HTTPClientRequest(url: upstream.url)
         outbound.method = HTTPMethod(rawValue: upstream.method)
         for (name, value) in upstream.headers { outbound.headers.add(name: name, value: value) }
@@ -183,24 +200,32 @@ struct AIExchange: Sendable {
         do {
             response = try await Self.client.execute(outbound, timeout: candidate.timeout)
         } catch {
-            return .failed(Self.failure(error, timeout: candidate.timeout))
+            return .failure(Self.failure(error, timeout: candidate.timeout))
         }
         let status = Int(response.status.code)
-        let headers = response.headers.map { ($0.name, $0.value) }
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
-        let stream = operation.stream
-        guard (200..<300).contains(status), stream == nil || contentType.contains(provider.streamContentType) else {
-            return .failed(await failure(response, provider: provider, status: status, headers: headers, contentType: contentType))
+        guard (200..<300).contains(status), operation.stream == nil || contentType.contains(provider.streamContentType) else {
+            let headers = response.headers.map { ($0.name, $0.value) }
+            return .failure(await failure(response, provider: provider, status: status, headers: headers, contentType: contentType))
         }
-        if let stream {
-            await relay(response, for: stream, from: candidate, pending: pending, handle: handle)
-            return .answered(nil)
-        }
+        return .success(response)
+    }
+
+    /// One attempt at one deployment: its requests (several only for embeddings in batches),
+    /// in turn.
+    private func send(_ upstreams: [ProviderRequest], to candidate: Candidate, pending: PendingAccess,
+                      handle: NIOLockedValueBox<Task<Void, Never>?>) async -> Outcome {
+        let provider = candidate.provider
         do {
-            let body = try await response.body.collect(upTo: Self.maximumAnswerBytes)
             var headers = answerHeaders("application/json", candidate)
             switch operation {
             case .chat(let request):
+                let response = try await execute(upstreams[0], to: candidate).get()
+                if request.stream {
+                    await relay(response, for: request, from: candidate, pending: pending, handle: handle)
+                    return .answered(nil)
+                }
+                let body = try await response.body.collect(upTo: Self.maximumAnswerBytes)
                 var answer = try provider.chatResponse(body)
                 if answer.model.isEmpty { answer.model = candidate.deployment.model }
                 if answer.created == 0 { answer.created = Int(Self.now()) }
@@ -209,7 +234,15 @@ struct AIExchange: Sendable {
                 headers += account(usage, candidate)
                 return .answered(.respondStored(status: 200, headers: headers, body: format.responseBody(answer).buffer))
             case .embeddings(let request):
-                var answer = try provider.embeddingsResponse(body)
+                var answer = EmbeddingsResponse(model: "", vectors: [], usage: Usage(inputTokens: 0, outputTokens: 0))
+                for upstream in upstreams {
+                    let response = try await execute(upstream, to: candidate).get()
+                    let part = try provider.embeddingsResponse(try await response.body.collect(upTo: Self.maximumAnswerBytes))
+                    answer.model = part.model
+                    answer.vectors += part.vectors
+                    answer.usage.inputTokens += part.usage.inputTokens
+                    answer.usage.estimated = answer.usage.estimated || part.usage.estimated
+                }
                 guard answer.vectors.count == request.inputs.count else {
                     return .failed(AIError(.server, "The provider answered \(answer.vectors.count) embeddings for \(request.inputs.count) inputs"))
                 }

@@ -266,6 +266,24 @@ struct AIGatewayPluginTests {
         }
     }
 
+    @Test func embeddingsOfMoreTextsThanACallTakesAreSentInBatchesAndAnsweredAsOne() async throws {
+        // Cohere's embed API takes up to 96 texts a call: 100 texts are two calls, 96 and 4.
+        let texts = (1...100).map { index in Array(repeating: "w", count: index % 3 + 1).joined(separator: " ") }
+        try await Self.run({ port in [Self.model("embedder", [Self.deployment("cohere", "embed-v4.0", port: port, key: MockCohere.key)])] }) { client, mock in
+            let body = try JSONSerialization.data(withJSONObject: ["model": "embedder", "input": texts, "encoding_format": "float"])
+            let response = try await client.post("/v1/embeddings", json: String(decoding: body, as: UTF8.self))
+            #expect(response.status == 200, "\(response.text)")
+            let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+            let vectors = (answer?["data"] as? [[String: Any]] ?? []).map { $0["embedding"] as? [Double] ?? [] }
+            // The mock's vector is [words, characters, 0.5], so the order is checked too.
+            #expect(vectors == texts.map { [Double($0.split(separator: " ").count), Double($0.count), 0.5] })
+            let calls = mock.requests.filter { $0.path.hasSuffix("/v2/embed") }
+            #expect(calls.map { ($0.body["texts"] as? [String])?.count ?? 0 } == [96, 4])
+            let words = texts.reduce(0) { $0 + $1.split(separator: " ").count }
+            #expect((answer?["usage"] as? [String: Any])?["prompt_tokens"] as? Int == words)
+        }
+    }
+
     @Test func everyAnswerIsCountedInTheUsageLedger() async throws {
         // A model name of this test's own: the ledger is shared by every test in the process.
         let model = "ledger-\(UInt32.random(in: 0...UInt32.max))"

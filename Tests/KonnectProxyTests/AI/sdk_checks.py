@@ -535,9 +535,10 @@ def bedrock_embeddings(client):
     result = client.embeddings.create(model=titan, input="hello there", encoding_format="float", dimensions=256)
     expect_equal([item.embedding for item in result.data], [[2.0, 11.0, 0.5]], "titan embeddings")
     expect_equal(result.usage.prompt_tokens, 2, "titan prompt tokens")
-    # Several texts for Titan are refused, naming the input, not split into several calls.
-    error = raises(openai.BadRequestError, lambda: client.embeddings.create(model=titan, input=["hello there", "hi"]))
-    expect_equal(error.body.get("param") if isinstance(error.body, dict) else None, "input", "the field named")
+    # Several texts for Titan: one call each, answered as one, tokens added up.
+    result = client.embeddings.create(model=titan, input=["hello there", "hi"])
+    expect_equal([item.embedding for item in result.data], [[2.0, 11.0, 0.5], [1.0, 2.0, 0.5]], "titan embeddings of two texts")
+    expect_equal(result.usage.prompt_tokens, 3, "titan prompt tokens of two texts")
     # Dimensions Cohere's v3 models cannot give are refused, naming the field.
     error = raises(openai.BadRequestError, lambda: client.embeddings.create(model=cohere, input="hi", dimensions=256))
     expect_equal(error.body.get("param") if isinstance(error.body, dict) else None, "dimensions", "the field named")
