@@ -303,6 +303,26 @@ func openAIToolCallDeltas(_ calls: [[String: Any]], fragment: Int) -> [[String: 
     return deltas
 }
 
+/// A text's words, as the mocks count tokens: one a word.
+func mockWords(_ text: String) -> Int { text.split(whereSeparator: \.isWhitespace).count }
+
+/// Every mock's embedding of a text: [its words, its characters, 0.5].
+func mockEmbedding(_ text: String) -> [Double] { [Double(mockWords(text)), Double(text.count), 0.5] }
+
+/// OpenAI's embeddings `data` items for `inputs` (vectors cut to `dimensions` when given), as
+/// float arrays or little-endian float32 in base64; and their prompt tokens.
+func openAIEmbeddingItems(_ inputs: [String], base64: Bool, dimensions: Int? = nil) -> (items: [[String: Any]], tokens: Int) {
+    let items: [[String: Any]] = inputs.enumerated().map { index, text in
+        var vector = mockEmbedding(text).map(Float.init)
+        if let dimensions { vector = Array(vector.prefix(dimensions)) }
+        let embedding: Any = base64
+            ? Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).base64EncodedString()
+            : vector.map(Double.init)
+        return ["object": "embedding", "index": index, "embedding": embedding]
+    }
+    return (items, inputs.reduce(0) { $0 + mockWords($1) })
+}
+
 /// The text of an OpenAI or Anthropic message's content (a string, or text parts/blocks).
 func contentText(_ content: Any?) -> String {
     if let text = content as? String { return text }
@@ -340,15 +360,7 @@ private enum MockOpenAI {
         let inputs = (body["input"] as? [String]) ?? (body["input"] as? String).map { [$0] } ?? []
         guard !inputs.isEmpty else { return error(400, "'input' is a required property", type: "invalid_request_error", param: "input") }
         let base64 = body["encoding_format"] as? String == "base64"
-        let words = inputs.map { $0.split(whereSeparator: \.isWhitespace).count }
-        let data: [[String: Any]] = inputs.enumerated().map { index, text in
-            let vector: [Float] = [Float(words[index]), Float(text.count), 0.5]
-            let embedding: Any = base64
-                ? Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).base64EncodedString()
-                : vector.map(Double.init)
-            return ["object": "embedding", "index": index, "embedding": embedding]
-        }
-        let tokens = words.reduce(0, +)
+        let (data, tokens) = openAIEmbeddingItems(inputs, base64: base64)
         return .json(status: 200, body: ["object": "list", "data": data, "model": model,
                                          "usage": ["prompt_tokens": tokens, "total_tokens": tokens]])
     }

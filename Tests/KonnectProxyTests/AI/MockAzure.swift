@@ -196,15 +196,7 @@ enum MockAzure {
             return invalid("Invalid value for 'encoding_format': expected 'float' or 'base64'.", param: "encoding_format")
         }
         let base64 = body["encoding_format"] as? String == "base64"
-        let words = inputs.map { $0.split(whereSeparator: \.isWhitespace).count }
-        let data: [[String: Any]] = inputs.enumerated().map { index, text in
-            let vector: [Float] = [Float(words[index]), Float(text.count), 0.5]
-            let embedding: Any = base64
-                ? Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).base64EncodedString()
-                : vector.map(Double.init)
-            return ["object": "embedding", "index": index, "embedding": embedding]
-        }
-        let tokens = words.reduce(0, +)
+        let (data, tokens) = openAIEmbeddingItems(inputs, base64: base64)
         return .json(status: 200, body: ["object": "list", "data": data, "model": "text-embedding-3-small",
                                          "usage": ["prompt_tokens": tokens, "total_tokens": tokens]])
     }

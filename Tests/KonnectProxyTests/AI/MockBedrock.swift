@@ -166,8 +166,6 @@ enum MockBedrock {
         for key in body.keys.sorted() where !fields.contains(key) {
             return malformed("#: extraneous key [\(key)] is not permitted")
         }
-        func words(_ text: String) -> Int { text.split(whereSeparator: \.isWhitespace).count }
-        func vector(_ text: String) -> [Double] { [Double(words(text)), Double(text.count), 0.5] }
         func headers(_ tokens: Int) -> [(String, String)] {
             [("x-amzn-requestid", UUID().uuidString.lowercased()), ("x-amzn-bedrock-invocation-latency", "42"),
              ("x-amzn-bedrock-input-token-count", String(tokens))]
@@ -192,11 +190,11 @@ enum MockBedrock {
                 }
                 types = asked
             }
-            let embedding = vector(text)
+            let embedding = mockEmbedding(text)
             var byType: [String: Any] = [:]
             for type in types { byType[type] = type == "float" ? embedding as Any : embedding.map { $0 > 0 ? 1 : 0 } as Any }
-            return .json(status: 200, body: ["embedding": embedding, "inputTextTokenCount": words(text), "embeddingsByType": byType],
-                         headers: headers(words(text)))
+            return .json(status: 200, body: ["embedding": embedding, "inputTextTokenCount": mockWords(text), "embeddingsByType": byType],
+                         headers: headers(mockWords(text)))
         }
         guard let value = body["texts"] else { return malformed("#: required key [texts] not found") }
         guard let items = value as? [Any] else { return malformed("#/texts: expected type: JSONArray, found: \(schemaType(value))") }
@@ -215,8 +213,8 @@ enum MockBedrock {
         if let truncate = body["truncate"], !["NONE", "START", "END"].contains(truncate as? String ?? "") {
             return malformed("#/truncate: \(truncate) is not a valid enum value")
         }
-        let vectors = texts.map(vector)
-        let tokens = texts.reduce(0) { $0 + words($1) }
+        let vectors = texts.map(mockEmbedding)
+        let tokens = texts.reduce(0) { $0 + mockWords($1) }
         var answer: [String: Any] = ["id": UUID().uuidString.lowercased(), "texts": texts]
         if let types = body["embedding_types"] {
             guard let types = types as? [String], !types.isEmpty,

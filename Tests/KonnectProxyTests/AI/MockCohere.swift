@@ -163,8 +163,7 @@ enum MockCohere {
                 return invalid("output_dimension must be one of 256, 512, 1024, 1536")
             }
         }
-        let words = strings.map { $0.split(whereSeparator: \.isWhitespace).count }
-        let vectors: [[Double]] = strings.enumerated().map { index, text in [Double(words[index]), Double(text.count), 0.5] }
+        let vectors = strings.map(mockEmbedding)
         var embeddings: [String: Any] = [:]
         for type in types {
             switch type {
@@ -178,7 +177,7 @@ enum MockCohere {
         }
         return .json(status: 200, body: [
             "id": UUID().uuidString.lowercased(), "embeddings": embeddings, "texts": strings,
-            "meta": ["api_version": ["version": "2"], "billed_units": ["input_tokens": words.reduce(0, +)]],
+            "meta": ["api_version": ["version": "2"], "billed_units": ["input_tokens": strings.reduce(0) { $0 + mockWords($1) }]],
             "response_type": "embeddings_by_type",
         ])
     }

@@ -236,7 +236,7 @@ enum MockGemini {
             texts.append(text.joined(separator: " "))
         }
         let embeddings: [[String: Any]] = texts.map { text in
-            ["values": [Double(text.split(whereSeparator: \.isWhitespace).count), Double(text.count), 0.5]]
+            ["values": mockEmbedding(text)]
         }
         return .json(status: 200, body: ["embeddings": embeddings])
     }

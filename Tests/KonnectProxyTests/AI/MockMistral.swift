@@ -328,16 +328,7 @@ enum MockMistral {
         guard problems.isEmpty else { return unprocessable(problems) }
         let dimension = body["output_dimension"] as? Int
         let base64 = body["encoding_format"] as? String == "base64"
-        let words = inputs.map { $0.split(whereSeparator: \.isWhitespace).count }
-        let data: [[String: Any]] = inputs.enumerated().map { index, text in
-            var vector: [Float] = [Float(words[index]), Float(text.count), 0.5]
-            if let dimension { vector = Array(vector.prefix(dimension)) }
-            let embedding: Any = base64
-                ? Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).base64EncodedString()
-                : vector.map(Double.init)
-            return ["object": "embedding", "embedding": embedding, "index": index]
-        }
-        let tokens = words.reduce(0, +)
+        let (data, tokens) = openAIEmbeddingItems(inputs, base64: base64, dimensions: dimension)
         return .json(status: 200, body: [
             "id": "embd-" + newID(), "object": "list", "data": data, "model": body["model"] as! String,
             "usage": ["prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens, "prompt_audio_seconds": NSNull()],
