@@ -11,7 +11,8 @@ import NIOHTTP1
 /// timeout, no connection) moves on to the next one; a stream that has begun is never switched.
 ///
 /// Providers are called on one AsyncHTTPClient of their own (its own event loops, TLS, keep-alive
-/// pools); every decision and every write reaches the client on the request's loop.
+/// pools), from a task that runs on one of those loops; every decision and every write reaches
+/// the client on the request's loop.
 struct AIExchange: Sendable {
     /// A deployment to try, with what sending to it needs.
     struct Candidate: Sendable {
@@ -78,7 +79,7 @@ struct AIExchange: Sendable {
         // A request's own timeout runs until the answer's head; after that, a stream that goes
         // quiet this long is given up (providers send tokens or pings well within it).
         configuration.timeout.read = .seconds(120)
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return HTTPClient(eventLoopGroupProvider: .shared(LoopTaskExecutor.group), configuration: configuration)
     }()
 
     /// A whole (not streamed) answer larger than this is refused (a whole answer is read before translating).
@@ -93,7 +94,8 @@ struct AIExchange: Sendable {
         let pending = PendingAccess(longestWait: attempts + .seconds(5))
         let loop = eventLoop
         let handle = NIOLockedValueBox<Task<Void, Never>?>(nil)
-        let task = Task {
+        // On one of the client's loops: its answers resume the task where they arrive.
+        let task = Task(executorPreference: LoopTaskExecutor.next()) {
             let result = await run(pending: pending, handle: handle)
             if let result { loop.execute { pending.complete(result) } }
         }
