@@ -202,10 +202,27 @@ struct AIProxyPluginTests {
     }
 
     @Test func anEmbeddingsFieldKonnectDoesNotModelReachesAnOpenAIFormatServer() async throws {
-        try await Self.run(provider: "openai") { client, mock in
+        // A vLLM-like server takes it …
+        try await withMockAIProvider { mock in
+            let configuration = Self.configuration(provider: "openai", port: mock.port, extra: [
+                "model": .object(["provider": "openai", "name": "gpt-4o-mini",
+                                  "options": .object(["upstream_url": .string("http://127.0.0.1:\(mock.port)/vllm/v1/chat/completions")])]),
+            ])
+            try await withProxy(configure: { _ in configuration }) { fx in
+                let client = try await fx.client()
+                defer { client.close() }
+                let response = try await client.post("/v1/embeddings", json: #"{"model":"gpt-4o-mini","input":"hi","truncate_prompt_tokens":8}"#)
+                #expect(response.status == 200, "\(response.text)")
+                #expect(mock.requests.last?.path == "/vllm/v1/embeddings")
+                #expect(mock.requests.last?.body["truncate_prompt_tokens"] as? Int == 8)
+            }
+        }
+        // … and OpenAI refuses it, in its own words, which reach the client.
+        try await Self.run(provider: "openai") { client, _ in
             let response = try await client.post("/v1/embeddings", json: #"{"model":"gpt-4o-mini","input":"hi","truncate_prompt_tokens":8}"#)
-            #expect(response.status == 200, "\(response.text)")
-            #expect(mock.requests.last?.body["truncate_prompt_tokens"] as? Int == 8)
+            #expect(response.status == 400)
+            let error = Self.json(response)["error"] as? [String: Any]
+            #expect(error?["message"] as? String == "Unrecognized request argument supplied: truncate_prompt_tokens")
         }
     }
 

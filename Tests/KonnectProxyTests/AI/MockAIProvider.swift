@@ -348,14 +348,21 @@ private enum MockOpenAI {
                                                       "code": code as Any? ?? NSNull()]], headers: headers)
     }
 
+    /// The fields OpenAI's embeddings endpoint takes; it refuses any other.
+    static let embeddingsFields: Set<String> = ["input", "model", "encoding_format", "dimensions", "user"]
+
     /// `/v1/embeddings`: each input's vector is [its words, its characters, 0.5]; one prompt token
-    /// per word; float arrays, or little-endian float32 in base64 when asked.
+    /// per word; float arrays, or little-endian float32 in base64 when asked. Under `/vllm/`, a
+    /// server that takes fields of its own (as vLLM does), like `truncate_prompt_tokens`.
     static func embeddings(head: HTTPRequestHead, body: [String: Any]?) -> MockAnswer {
         guard head.headers.first(name: "authorization") == "Bearer \(MockAIProvider.openAIKey)" else {
             return error(401, "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key")
         }
         guard let body, let model = body["model"] as? String else {
             return error(400, "you must provide a model parameter", type: "invalid_request_error", param: "model")
+        }
+        if !head.uri.hasPrefix("/vllm/"), let unknown = body.keys.sorted().first(where: { !embeddingsFields.contains($0) }) {
+            return error(400, "Unrecognized request argument supplied: \(unknown)", type: "invalid_request_error")
         }
         let inputs = (body["input"] as? [String]) ?? (body["input"] as? String).map { [$0] } ?? []
         guard !inputs.isEmpty else { return error(400, "'input' is a required property", type: "invalid_request_error", param: "input") }
