@@ -30,11 +30,14 @@ struct UTF8Key: Hashable, Sendable {
 }
 
 /// Values keyed by strings, answering "which keys are a prefix (or a suffix) of this string?" with one
-/// hash lookup per distinct key length, whatever the number of keys.
+/// hash lookup per distinct key length, whatever the number of keys. A prefix lookup is skipped
+/// at once when no key of that length ends with the string's byte there.
 struct AffixIndex<Value: Sendable>: Sendable {
     private(set) var table: [UTF8Key: Value] = [:]
     /// Distinct key lengths in UTF-8 bytes, longest first.
     private(set) var lengths: [Int] = []
+    /// For each of `lengths`, the bytes its keys end with.
+    private var lastBytes: [ByteSet] = []
 
     var isEmpty: Bool { table.isEmpty }
 
@@ -43,13 +46,39 @@ struct AffixIndex<Value: Sendable>: Sendable {
         if table[utf8Key] == nil {
             table[utf8Key] = defaultValue()
             let length = key.utf8.count
-            if !lengths.contains(length) {
-                lengths.append(length)
-                lengths.sort(by: >)
+            let position = lengths.firstIndex { $0 <= length } ?? lengths.count
+            if position == lengths.count || lengths[position] != length {
+                lengths.insert(length, at: position)
+                lastBytes.insert(ByteSet(), at: position)
             }
+            if let last = key.utf8.last { lastBytes[position].insert(last) }
         }
         body(&table[utf8Key]!)
     }
 
     subscript(key: UTF8Key) -> Value? { table[key] }
+
+    /// Calls `body` with the value of each key that is a prefix of `bytes`, longest first.
+    func forEachPrefix(of bytes: String.UTF8View, _ body: (Value) -> Void) {
+        let count = bytes.count
+        for (position, length) in lengths.enumerated() where length <= count {
+            if length > 0, !lastBytes[position].contains(bytes[bytes.index(bytes.startIndex, offsetBy: length - 1)]) {
+                continue
+            }
+            if let value = table[UTF8Key(bytes.prefix(length))] { body(value) }
+        }
+    }
+}
+
+/// A set of byte values, as 256 bits.
+struct ByteSet: Sendable {
+    private var words = InlineArray<4, UInt64>(repeating: 0)
+
+    mutating func insert(_ byte: UInt8) {
+        words[Int(byte >> 6)] |= 1 << UInt64(byte & 63)
+    }
+
+    func contains(_ byte: UInt8) -> Bool {
+        words[Int(byte >> 6)] & (1 << UInt64(byte & 63)) != 0
+    }
 }

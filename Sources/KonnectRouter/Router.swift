@@ -124,7 +124,6 @@ public final class Router: Sendable {
     ) -> RouteMatch? {
         let requestPort = port ?? (scheme == "https" ? 443 : 80)
         let pathBytes = path.utf8
-        let pathLength = pathBytes.count
         var bestRank = Int.max
         var bestHit = PathHit.none
 
@@ -146,8 +145,7 @@ public final class Router: Sendable {
         }
 
         func search(_ index: PathIndex) {
-            for length in index.lengths where length <= pathLength {
-                guard let candidates = index[UTF8Key(pathBytes.prefix(length))] else { continue }
+            index.forEachPrefix(of: pathBytes) { candidates in
                 for candidate in candidates {
                     if candidate.rank >= bestRank { break }
                     if candidate.port >= 0 && candidate.port != requestPort { continue }

@@ -9,6 +9,17 @@ import Testing
         #expect(empty.match(TestRequest()) == nil)
     }
 
+    /// Prefixes of one length that end in different bytes, a shorter one, and a regex with no
+    /// literal start: each request finds the longest prefix it has, whichever byte ends it.
+    @Test(arguments: [("/ab/x", "ab"), ("/acx", "ac"), ("/ad", "a"), ("/a", "a"), ("/123", "digits"), ("/b", nil)])
+    func prefixesOfOneLengthAreToldApartByTheirLastByte(path: String, expected: String?) {
+        let table = router([
+            route("ab", paths: ["/ab"]), route("ac", paths: ["/ac"]), route("a", paths: ["/a"]),
+            route("digits", paths: ["~/[0-9]+$"]),
+        ])
+        #expect(table.match(TestRequest(path: path))?.route.name == expected)
+    }
+
     @Test func noMatchReturnsNil() {
         let table = router([
             route("api", paths: ["/api"], hosts: ["api.example.com"]),
