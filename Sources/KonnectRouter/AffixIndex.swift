@@ -62,10 +62,9 @@ struct AffixIndex<Value: Sendable>: Sendable {
     func forEachPrefix(of bytes: String.UTF8View, _ body: (Value) -> Void) {
         let count = bytes.count
         for (position, length) in lengths.enumerated() where length <= count {
-            if length > 0, !lastBytes[position].contains(bytes[bytes.index(bytes.startIndex, offsetBy: length - 1)]) {
-                continue
-            }
-            if let value = table[UTF8Key(bytes.prefix(length))] { body(value) }
+            let end = bytes.index(bytes.startIndex, offsetBy: length)
+            if length > 0, !lastBytes[position].contains(bytes[bytes.index(before: end)]) { continue }
+            if let value = table[UTF8Key(bytes[..<end])] { body(value) }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Atomics
 import NIOCore
 import NIOPosix
 
@@ -16,9 +17,13 @@ final class LoopTaskExecutor: TaskExecutor {
     /// counters, JWKS and introspection calls).
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 
-    /// An executor on the next loop of the AI client's group.
+    /// One executor per loop of the group, made once.
+    private static let all = group.makeIterator().map(LoopTaskExecutor.init)
+    private static let turn = ManagedAtomic<Int>(0)
+
+    /// The executor of the next loop of the AI client's group, in turn.
     static func next() -> LoopTaskExecutor {
-        LoopTaskExecutor(group.next())
+        all[(turn.loadThenWrappingIncrement(ordering: .relaxed) & Int.max) % all.count]
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
