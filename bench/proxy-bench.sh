@@ -9,7 +9,7 @@
 # The markdown results go to stdout and to bench/results/latest.md.
 #
 # Tunables (environment): THREAD_COUNTS ("1 2"), ROUNDS (5), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
-# IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
+# PLUGIN_ROUNDS (8), IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
 # SINK_PORT (19110), REDIS_PORT (19120), NGINX_PORT (19200), KONNECT_PORT (19300).
 set -euo pipefail
 
@@ -23,6 +23,8 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-50}
+# Rounds of the plugin-cost runs, where Konnect has a core of its own.
+PLUGIN_ROUNDS=${PLUGIN_ROUNDS:-8}
 WRK_THREADS=${WRK_THREADS:-1}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-5000}
 ROUTE_COUNTS=${ROUTE_COUNTS:-"10 10000"}
@@ -185,7 +187,7 @@ start_konnect() {
     KONNECT_RUNS=$((KONNECT_RUNS + 1))
     logfile="$WORK/logs/konnect-$KONNECT_RUNS-t$threads-$(basename "$config" .yaml).log"
     port_free "$KONNECT_PORT" || die "port $KONNECT_PORT on $HOST is already in use"
-    "$KONNECT_BIN" serve --declarative "$config" --proxy-listen "$HOST:$KONNECT_PORT" --admin-listen off \
+    "${KONNECT_PIN[@]}" "$KONNECT_BIN" serve --declarative "$config" --proxy-listen "$HOST:$KONNECT_PORT" --admin-listen off \
         --threads "$threads" --log-level warning >"$logfile" 2>&1 &
     pid=$!
     STARTED_PIDS+=("$pid")
@@ -204,6 +206,9 @@ start_konnect() {
 
 # Extra wrk arguments (a request header) for the next runs.
 WRK_EXTRA=()
+# A command that wrk and Konnect are started under (taskset), for the plugin-cost runs.
+WRK_PIN=()
+KONNECT_PIN=()
 
 # run_wrk URL PID...: warm-up, then a measured run. Sets W_RPS W_P50 W_P99 W_REQUESTS W_CPU_US
 # W_USER_US W_CORES W_ERRORS; the raw wrk output goes to the logs.
@@ -212,10 +217,10 @@ run_wrk() {
     local url=$1 out before after user_before user_after t0 t1 seconds non2xx socket_errors
     shift
     WRK_RUNS=$((WRK_RUNS + 1))
-    timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${WRK_EXTRA[@]}" "$url" >/dev/null
+    timeout 120 "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${WRK_EXTRA[@]}" "$url" >/dev/null
     before=$(cpu_ticks "$@") user_before=$(user_ticks "$@")
     t0=$(date +%s.%N)
-    out=$(timeout 120 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency "${WRK_EXTRA[@]}" "$url")
+    out=$(timeout 120 "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency "${WRK_EXTRA[@]}" "$url")
     t1=$(date +%s.%N)
     after=$(cpu_ticks "$@") user_after=$(user_ticks "$@")
     printf '%s\n%s\n' "$url" "$out" >"$WORK/logs/wrk-$WRK_RUNS.txt"
@@ -253,6 +258,65 @@ idle_hold() {
         NOTES+=("idle connections on port $port: $I_SUMMARY")
     fi
     log "idle connections on port $port: $out"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Plugin cost: Konnect with one thread, alone on core 0; wrk, the origin and redis-server on the
+# other cores. Konnect is then the busy party (about one core busy), so its CPU per request is
+# its own work. In the runs above it shares cores with wrk and the origin, and how often it is
+# woken, and how much each wake-up finds to do, moves with them (a plugin route whose response
+# is longer makes wrk slower, for one). Every round measures each route once, in an order that turns
+# from round to round; a route's ratio is the median of its ratios to the bare route of the same
+# round. The bare route runs twice per round: the second run is the control, whose ratio shows
+# the noise. Sets PLUGIN_COST (table rows) and PLUGIN_COST_NOTE. Uses main's origin_pid and
+# redis_pid.
+plugin_cost() {
+    local cores others konnect_pid round i k pid
+    cores=$(nproc)
+    PLUGIN_COST=()
+    PLUGIN_COST_NOTE=""
+    if ((cores < 2)); then
+        PLUGIN_COST_NOTE="Skipped: the machine has one core."
+        return
+    fi
+    others="1-$((cores - 1))"
+    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "$others" "$pid" >/dev/null; done
+    WRK_PIN=(taskset -c "$others")
+    KONNECT_PIN=(taskset -c 0)
+    start_konnect konnect_pid "$WORK/konnect-bench.yaml" 1
+    KONNECT_PIN=()
+    local -a names=("bare route" "bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)")
+    local -a paths=(/bench /bench /key-auth /rate-local /rate-redis /cache-hit)
+    local n=${#paths[@]}
+    # Indexed by round * n + route.
+    local -a cpu=() user=() busy=()
+    for ((round = 0; round < PLUGIN_ROUNDS; round++)); do
+        log "plugin cost, Konnect alone on core 0: round $((round + 1)) of $PLUGIN_ROUNDS"
+        for ((k = 0; k < n; k++)); do
+            # Backwards in odd rounds; the starting route moves on by one every two rounds.
+            i=$k
+            ((round % 2 == 0)) || i=$((n - 1 - k))
+            i=$(((i + round / 2) % n))
+            [[ ${paths[i]} == /key-auth ]] && WRK_EXTRA=(-H "apikey: $BENCH_KEY")
+            run_wrk "http://$HOST:$KONNECT_PORT${paths[i]}" "$konnect_pid"
+            WRK_EXTRA=()
+            cpu[round * n + i]=$W_CPU_US user[round * n + i]=$W_USER_US busy[round * n + i]=$W_CORES
+        done
+    done
+    kill -0 "$konnect_pid" 2>/dev/null || die "konnect exited during the plugin-cost runs"
+    stop_pid "$konnect_pid"
+    WRK_PIN=()
+    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "0-$((cores - 1))" "$pid" >/dev/null; done
+
+    local -a c=() u=() b=() r=()
+    for ((i = 0; i < n; i++)); do
+        c=() u=() b=() r=()
+        for ((round = 0; round < PLUGIN_ROUNDS; round++)); do
+            c+=("${cpu[round * n + i]}") u+=("${user[round * n + i]}") b+=("${busy[round * n + i]}")
+            r+=("$(awk -v a="${cpu[round * n + i]}" -v b="${cpu[round * n]}" 'BEGIN { printf "%.3f", a / b }')")
+        done
+        PLUGIN_COST+=("| ${names[i]} | \`${paths[i]}\` | $(median "${c[@]}") | $(median "${u[@]}") | **$(median "${r[@]}")** | $(median "${b[@]}") | ${r[*]} |")
+    done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -460,6 +524,8 @@ main() {
         stop_pid "$nginx_pid"
     done
 
+    plugin_cost
+
     log "route table size: Konnect, threads 1"
     local -a routes=()
     local count path config
@@ -534,6 +600,18 @@ main() {
         echo "| Threads | Plugins | Requests/s bare | Requests/s with plugins | CPU µs/request bare | CPU µs/request with plugins | plugins / bare | plugins / nginx | bare rounds | plugin rounds | Errors |"
         echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"
         printf '%s\n' "${plugins[@]}"
+        echo
+        echo "### Plugin cost, Konnect alone on one core"
+        echo
+        echo "Konnect with one thread on core 0 by itself; wrk, the origin and redis-server on the other cores (\`taskset\`). $PLUGIN_ROUNDS rounds of every route, in an order that turns from round to round. Ratio: the median over the rounds of the route's CPU µs/request divided by the bare route's in the same round; the bare route's second run is the control and shows the noise. Medians; per-round ratios in order."
+        echo
+        if ((${#PLUGIN_COST[@]} > 0)); then
+            echo "| Route | Path | CPU µs/request | User µs/request | / bare route | Konnect cores busy | per-round ratios |"
+            echo "|---|---|---:|---:|---:|---:|---|"
+            printf '%s\n' "${PLUGIN_COST[@]}"
+        else
+            echo "$PLUGIN_COST_NOTE"
+        fi
         echo
         echo "### Konnect route table size (threads 1)"
         echo

@@ -45,6 +45,20 @@ struct ProxyCachePluginTests {
         }
     }
 
+    /// A node has one cache, whichever event loop serves a request.
+    @Test func whatOneLoopCachedAnotherServes() async throws {
+        try await Self.run([:]) { fx, originRequests in
+            // Connections are handed to the loops in turn: these two are served by different loops.
+            let clients = try await [fx.client(), fx.client()]
+            defer { for client in clients { client.close() } }
+            #expect(try await clients[0].get("/shared").header("x-cache-status") == "Miss")
+            let other = try await clients[1].get("/shared")
+            #expect(other.header("x-cache-status") == "Hit")
+            #expect(other.text == #"{"n":1}"#)
+            #expect(originRequests() == 1)
+        }
+    }
+
     @Test(arguments: [
         // (what is different about the request or response, config)
         ("POST", [String: JSONValue]()),

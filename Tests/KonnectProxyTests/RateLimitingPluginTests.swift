@@ -88,6 +88,26 @@ struct RateLimitingPluginTests {
         }
     }
 
+    /// A node's limit is one limit, whichever event loop serves a request.
+    @Test func theLoopsOfANodeCountAgainstOneLimit() async throws {
+        let me = UUID().uuidString
+        try await withProxy(threads: 2, configure: { Self.configuration(port: $0[0], config: Self.byHeader(["day": 5])) }) { fx in
+            // Connections are handed to the loops in turn: these two are served by different loops.
+            let clients = try await [fx.client(), fx.client()]
+            defer { for client in clients { client.close() } }
+            var remaining: [String?] = []
+            var statuses: [Int] = []
+            for index in 0..<6 {
+                let response = try await clients[index % 2].get("/x", headers: [("X-Client", me)])
+                statuses.append(response.status)
+                remaining.append(response.header("x-ratelimit-remaining-day"))
+            }
+            #expect(statuses == [200, 200, 200, 200, 200, 429])
+            #expect(remaining == ["4", "3", "2", "1", "0", "0"])
+            #expect(fx.origin.requests == 5)
+        }
+    }
+
     @Test func requestsInFlightAreLimitedAndTheirSlotsComeBack() async throws {
         let config = Self.byHeader(["day": .null, "month": .null, "concurrency": 2])
         let me = UUID().uuidString
