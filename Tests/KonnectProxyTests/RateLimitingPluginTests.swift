@@ -88,6 +88,27 @@ struct RateLimitingPluginTests {
         }
     }
 
+    /// A request the in-flight limit turns away is not counted in the windows: it used nothing.
+    @Test func aRequestRefusedForConcurrencyUsesNoWindowQuota() async throws {
+        let config = Self.byHeader(["day": 3, "month": .null, "concurrency": 1])
+        let me = UUID().uuidString
+        try await withProxy(configure: { Self.configuration(port: $0[0], config: config) }) { fx in
+            let slow = try await fx.client()
+            let other = try await fx.client()
+            defer { slow.close(); other.close() }
+            try await slow.send("GET /x?delay=3000 HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\n\r\n")
+            for _ in 0..<2000 where fx.origin.requests < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            let refused = try await other.get("/x", headers: [("X-Client", me)])
+            #expect(refused.status == 429)
+            #expect(refused.header("retry-after") == "1")
+            #expect(try await slow.readResponse().header("x-ratelimit-remaining-day") == "2")
+            // Two requests counted so far (the slow one and this one), not three.
+            let after = try await other.get("/x", headers: [("X-Client", me)])
+            #expect(after.status == 200)
+            #expect(after.header("x-ratelimit-remaining-day") == "1")
+        }
+    }
+
     /// A node's limit is one limit, whichever event loop serves a request.
     @Test func theLoopsOfANodeCountAgainstOneLimit() async throws {
         let me = UUID().uuidString

@@ -79,10 +79,18 @@ struct RateLimitingPlugin: ProxyPlugin {
 
     func access(_ context: PluginContext) -> AccessResult {
         let key = counterKey(context)
-        guard !limits.isEmpty else { return enter(key, context) }
+        // The in-flight slot comes first, so that a request it turns away uses up no window's
+        // quota; a slot taken is given back in the log phase, whatever the windows decide.
+        if let concurrency {
+            guard counters.enter(key, limit: concurrency) else {
+                return .respond(status: errorCode, message: errorMessage, headers: [.init("Retry-After", "1")])
+            }
+            context.values[name] = key.identifier
+        }
+        guard !limits.isEmpty else { return .proceed }
         let now = RateWindow.now()
         guard let redis, let redisSettings else {
-            return counted(counters.take(key, limits: limits, now: now, sliding: sliding), key, now, context)
+            return counted(counters.take(key, limits: limits, now: now, sliding: sliding), now, context)
         }
         // Redis answers on a loop of its own; the decision is made back on the request's loop.
         let pending = PendingAccess()
@@ -93,7 +101,7 @@ struct RateLimitingPlugin: ProxyPlugin {
                 let (plugin, context) = bound.value
                 switch result {
                 case .success(let usage):
-                    pending.complete(plugin.counted(usage, key, now, context))
+                    pending.complete(plugin.counted(usage, now, context))
                 case .failure(let error):
                     RedisRateCounters.warn(error, settings: redisSettings, countingLocally: plugin.faultTolerant)
                     guard plugin.faultTolerant else {
@@ -101,30 +109,19 @@ struct RateLimitingPlugin: ProxyPlugin {
                         return
                     }
                     let usage = plugin.counters.take(key, limits: plugin.limits, now: now, sliding: plugin.sliding)
-                    pending.complete(plugin.counted(usage, key, now, context))
+                    pending.complete(plugin.counted(usage, now, context))
                 }
             }
         }
         return .wait(pending)
     }
 
-    /// The request has been counted: refused when a window is full, else on to the in-flight limit.
-    private func counted(_ usage: RateUsage, _ key: RateKey, _ now: Double, _ context: PluginContext) -> AccessResult {
+    /// The request has been counted: refused when a window is full.
+    private func counted(_ usage: RateUsage, _ now: Double, _ context: PluginContext) -> AccessResult {
         if !hideClientHeaders { addHeaders(usage, now: now, context) }
         if let refused = usage.refusedBy {
             let retryAfter = max(1, usage.windows[refused].reset - Int64(now))
             return .respond(status: errorCode, message: errorMessage, headers: [.init("Retry-After", String(retryAfter))])
-        }
-        return enter(key, context)
-    }
-
-    /// Takes an in-flight slot, when `concurrency` is set.
-    private func enter(_ key: RateKey, _ context: PluginContext) -> AccessResult {
-        if let concurrency {
-            guard counters.enter(key, limit: concurrency) else {
-                return .respond(status: errorCode, message: errorMessage, headers: [.init("Retry-After", "1")])
-            }
-            context.values[name] = key.identifier  // the slot is given back in the log phase
         }
         return .proceed
     }
