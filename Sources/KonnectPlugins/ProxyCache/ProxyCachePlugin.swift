@@ -31,6 +31,9 @@ struct ProxyCachePlugin: ProxyPlugin {
     let staleIfError: Double
     let collapseMisses: Bool
     let store: ProxyCacheStore
+    /// The store's bound: a response body larger than this could never be kept, so it is not
+    /// gathered past it.
+    let maxBytes: Int
 
     init(config: JSONValue) {
         var codes = Set<Int>()
@@ -53,8 +56,8 @@ struct ProxyCachePlugin: ProxyPlugin {
         sendStatus = headers["X-Cache-Status"].map { $0 == .bool(true) } ?? true
         sendKey = headers["X-Cache-Key"].map { $0 == .bool(true) } ?? true
         let memory = config["memory"] ?? .null
-        store = ProxyCacheStore.named(memory.text("dictionary_name") ?? "kong_db_cache",
-                                      maxBytes: Int(memory.number("max_bytes") ?? Double(64 << 20)))
+        maxBytes = Int(memory.number("max_bytes") ?? Double(64 << 20))
+        store = ProxyCacheStore.named(memory.text("dictionary_name") ?? "kong_db_cache", maxBytes: maxBytes)
     }
 
     /// Per request: the key being filled, and the response as it arrives.
@@ -63,6 +66,8 @@ struct ProxyCachePlugin: ProxyPlugin {
         let status: String
         /// The token of the miss this request leads, when others may be waiting for it.
         var leader: UInt64?
+        /// When the expired copy kept as the fallback was stored (for its `Age`).
+        var fallbackStoredAt: Double?
         var response: CachedResponse?
 
         init(key: String, status: String) {
@@ -92,7 +97,10 @@ struct ProxyCachePlugin: ProxyPlugin {
         let now = Date().timeIntervalSince1970
         let cached = store.get(key)
         if !refresh, let cached, cached.expires > now { return hit(cached, now: now, context) }
-        let filling = Filling(key: key, status: refresh ? "Refresh" : "Miss")
+        // An expired copy still within storage_ttl is refreshed, as Kong reports it; without
+        // storage_ttl a copy is kept only as long as it is fresh, so its absence is a miss.
+        let stored = cached.map { cached in storageTTL.map { now - cached.storedAt <= $0 } ?? false } ?? false
+        let filling = Filling(key: key, status: refresh || stored ? "Refresh" : "Miss")
         if mayWait {
             let pending = PendingAccess()
             let loop = context.eventLoop
@@ -107,7 +115,8 @@ struct ProxyCachePlugin: ProxyPlugin {
             filling.leader = token
         }
         if let cached, staleIfError > 0, cached.expires + staleIfError > now {
-            context.fallback = stored(cached)
+            context.fallback = self.stored(cached)
+            filling.fallbackStoredAt = cached.storedAt
         }
         context.values[name] = filling
         return .proceed
@@ -127,11 +136,17 @@ struct ProxyCachePlugin: ProxyPlugin {
         guard let filling = context.values[name] as? Filling else { return }
         if context.usedFallback {
             status("Stale", context)
+            if sendAge, let storedAt = filling.fallbackStoredAt {
+                context.addResponseHeader("Age", String(Int(Date().timeIntervalSince1970 - storedAt)))
+            }
+            return
+        }
+        guard let head = context.responseHead, let ttl = cacheableTTL(status: code, head) else {
+            // Konnect's own answer, or a response that may not be kept.
+            status("Bypass", context)
             return
         }
         status(filling.status, context)
-        guard let head = context.responseHead else { return }
-        guard let ttl = cacheableTTL(status: code, head) else { return }
         let now = Date().timeIntervalSince1970
         let headers = head.allFields().filter { !Self.notStored.contains($0.name.lowercased()) }
             .map { AccessResult.Header($0.name, $0.value) }
@@ -141,6 +156,11 @@ struct ProxyCachePlugin: ProxyPlugin {
 
     func responseBody(_ context: PluginContext, _ part: ByteBuffer, last: Bool) -> ByteBuffer {
         guard let filling = context.values[name] as? Filling, filling.response != nil else { return part }
+        guard (filling.response?.body.readableBytes ?? 0) + part.readableBytes <= maxBytes else {
+            // Too large to keep: what was gathered goes now, not when the exchange ends.
+            filling.response = nil
+            return part
+        }
         var copy = part
         filling.response?.body.writeBuffer(&copy)
         if last, let response = filling.response {
@@ -183,7 +203,7 @@ struct ProxyCachePlugin: ProxyPlugin {
         guard responseCodes.contains(status) else { return nil }
         guard case .one(let contentType) = head.value(named: "content-type"),
               contentTypes.contains("*/*") || contentTypes.contains(FormEncoding.mediaType(contentType)) else { return nil }
-        var ttl = storageTTL ?? cacheTTL
+        var ttl = cacheTTL
         if cacheControl {
             let directives = Self.directives(head.value(named: "cache-control"))
             if directives["no-store"] != nil || directives["private"] != nil || directives["no-cache"] != nil { return nil }
