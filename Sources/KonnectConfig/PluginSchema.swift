@@ -11,11 +11,16 @@ public struct PluginSchema: Sendable {
     public let fields: [PluginField]
     /// Checks across fields of the normalized config; each gives a problem or nil.
     let rules: [@Sendable ([String: JSONValue]) -> Problem?]
+    /// Older flat names Kong still accepts for fields of a record (`redis_host` for
+    /// `redis.host`), by flat name: read on input and stored under the record.
+    let shorthands: [String: (record: String, field: String)]
 
-    init(_ name: String, fields: [PluginField], rules: [@Sendable ([String: JSONValue]) -> Problem?] = []) {
+    init(_ name: String, fields: [PluginField], rules: [@Sendable ([String: JSONValue]) -> Problem?] = [],
+         shorthands: [String: (record: String, field: String)] = [:]) {
         self.name = name
         self.fields = fields
         self.rules = rules
+        self.shorthands = shorthands
     }
 
     /// A config value that does not fit the schema.
@@ -64,11 +69,18 @@ public struct PluginSchema: Sendable {
     /// fields), and the problems that keep it from fitting (the config is usable when there are none).
     public func normalize(_ config: JSONValue) -> (config: JSONValue, problems: [Problem]) {
         var problems: [Problem] = []
-        let fields: [String: JSONValue]
+        var fields: [String: JSONValue]
         switch config {
         case .null: fields = [:]
         case .object(let given): fields = given
         default: return (config, [Problem([], "a map of the plugin's settings")])
+        }
+        for (flat, target) in shorthands {
+            guard let value = fields.removeValue(forKey: flat), value != .null else { continue }
+            guard case .object(var record) = fields[target.record] ?? .object([:]) else { continue }
+            // A value given under the record's own name wins over its shorthand.
+            if (record[target.field] ?? .null) == .null { record[target.field] = value }
+            fields[target.record] = .object(record)
         }
         let normalized = PluginField.normalize(record: fields, fields: self.fields, at: [], problems: &problems)
         if problems.isEmpty {
@@ -80,6 +92,7 @@ public struct PluginSchema: Sendable {
     /// The JSON type name (`string`, `integer`, `boolean`, `array` …) of the field at `path`
     /// below `config`, for typing form values; nil when there is no such field.
     public func typeName(at path: [String]) -> String? {
+        if path.count == 1, let target = shorthands[path[0]] { return typeName(at: [target.record, target.field]) }
         var fields = self.fields
         var found: PluginField?
         for key in path {

@@ -27,6 +27,26 @@ struct PluginSchemaTests {
         #expect(config["anonymous"] == .null)
     }
 
+    /// Kong's older flat Redis fields and its sync_rate, as configs written for Kong carry them.
+    @Test func kongsFlatRedisFieldsAreReadIntoTheRedisRecord() throws {
+        let configuration = try DeclarativeConfig.parse("""
+            _format_version: "3.0"
+            plugins:
+              - name: rate-limiting
+                config: {minute: 5, policy: redis, redis_host: cache.internal, redis_port: 6380, redis_database: 2,
+                         redis_timeout: 500, sync_rate: 10, redis: {password: given}, redis_password: ignored}
+            """)
+        let config = try #require(configuration.plugins.first?.config)
+        #expect(config["redis"]?["host"] == .string("cache.internal"))
+        #expect(config["redis"]?["port"] == .number(6380))
+        #expect(config["redis"]?["database"] == .number(2))
+        #expect(config["redis"]?["timeout"] == .number(500))
+        // Given under its own name too: that one is kept.
+        #expect(config["redis"]?["password"] == .string("given"))
+        #expect(config["redis_host"] == nil)
+        #expect(config["sync_rate"] == .number(10))
+    }
+
     @Test(arguments: [
         ("  - name: key-auth\n    config: {hide_credential: true}", "plugins[0].config.hide_credential", "did you mean \"hide_credentials\"", 4),
         ("  - name: key-auth\n    config: {key_names: [\"bad header\"]}", "plugins[0].config.key_names[0]", "a header name", 4),

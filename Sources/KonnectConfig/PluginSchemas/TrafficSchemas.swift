@@ -30,7 +30,7 @@ extension PluginSchema {
         PluginField("cache_control", .boolean, required: true, default: false,
                     "Follow Cache-Control: the client's no-store, no-cache and max-age=0; the response's no-store, private, no-cache, max-age and s-maxage."),
         PluginField("ignore_uri_case", .boolean, required: true, default: false, "Paths differing only in case share an entry."),
-        PluginField("storage_ttl", .integer, between: 1...Double.infinity, "Seconds a response is kept, instead of cache_ttl."),
+        PluginField("storage_ttl", .integer, between: 1...Double.infinity, "Seconds a response is kept in the cache. It is fresh for cache_ttl (or the origin's max-age); asked for later but within storage_ttl, it is fetched again and reported as Refresh rather than Miss."),
         PluginField("memory", .record([
             PluginField("dictionary_name", .string, required: true, default: "kong_db_cache",
                         "Name of the in-memory store; plugins naming the same one share it."),
@@ -73,8 +73,7 @@ extension PluginSchema {
         PluginField("error_code", .integer, required: true, default: 429, between: 100...599, "Status of a refused request."),
         PluginField("error_message", .string, required: true, default: "API rate limit exceeded", "Message of a refused request."),
         PluginField("sync_rate", .number, required: true, default: -1,
-                    check: { $0 == .number(-1) ? nil : "-1: counters are always updated as requests arrive" },
-                    "Kong's delayed counter sync; only -1 (no delay) is supported."),
+                    "Kong's delayed counter sync, in seconds. Konnect always counts as requests arrive (as -1 does), so every value counts exactly; it is accepted for Kong's configs."),
         PluginField("window_type", .string, required: true, default: "fixed", oneOf: ["fixed", "sliding"],
                     "fixed: counts restart at each calendar window; sliding: the previous window's count weighs in, fading as the current one passes, so a burst at a boundary cannot double the rate."),
         PluginField("concurrency", .integer, between: 1...Double.infinity,
@@ -109,5 +108,5 @@ extension PluginSchema {
             }
             return nil
         },
-    ])
+    ], shorthands: Dictionary(uniqueKeysWithValues: redisFields.map { ("redis_\($0.name)", (record: "redis", field: $0.name)) }))
 }
