@@ -57,10 +57,7 @@ struct RequestTransformerPlugin: ProxyPlugin {
     // MARK: Headers
 
     private func transformHeaders(_ context: PluginContext) {
-        let edits = headers.headerEdits(context) { name in
-            if case .one(let value) = context.head.value(named: name) { return value }
-            return nil
-        }
+        let edits = headers.headerEdits(context) { context.head.values(named: $0) }
         for name in edits.removed { context.removeHeader(name) }
         for (name, value) in edits.added where AccessResult.Header.isSafe(value) {
             context.addUpstreamLine(AccessResult.Header(name, value).line)
@@ -77,13 +74,17 @@ struct RequestTransformerPlugin: ProxyPlugin {
     /// The kind of the request's body, when its fields can be transformed: JSON or a form, of a
     /// stated length within `max_body_size`. Others pass untouched, with a log line.
     private func transformableBody(_ context: PluginContext) -> BodyKind? {
-        guard case .one(let contentType) = context.head.value(named: "content-type") else { return nil }
         let kind: BodyKind
-        if FormEncoding.isJSON(contentType) {
+        if case .one(let contentType) = context.head.value(named: "content-type"), FormEncoding.isJSON(contentType) {
             kind = .json
-        } else if FormEncoding.mediaType(contentType) == "application/x-www-form-urlencoded" {
+        } else if case .one(let contentType) = context.head.value(named: "content-type"),
+                  FormEncoding.mediaType(contentType) == "application/x-www-form-urlencoded" {
             kind = .form
         } else {
+            let length = context.head.value(named: "content-length")
+            if length != .none && length != .one("0") || context.head.value(named: "transfer-encoding") != .none {
+                Self.logger.info("request-transformer: a body that is neither JSON nor a form (by its Content-Type) passes untouched")
+            }
             return nil
         }
         guard case .one(let text) = context.head.value(named: "content-length"), let length = Int(text) else {

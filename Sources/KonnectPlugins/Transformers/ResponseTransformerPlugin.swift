@@ -92,10 +92,7 @@ struct ResponseTransformerPlugin: ProxyPlugin {
 
     private func transformHeaders(_ context: PluginContext) {
         let head = context.responseHead
-        let edits = headers.headerEdits(context) { name in
-            if case .one(let value)? = head?.value(named: name) { return value }
-            return nil
-        }
+        let edits = headers.headerEdits(context) { head?.values(named: $0) ?? [] }
         for name in edits.removed { context.removeResponseHeader(name) }
         for (name, value) in edits.added { context.addResponseHeader(name, value) }
     }

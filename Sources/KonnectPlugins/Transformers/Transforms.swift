@@ -15,14 +15,24 @@ struct TransformTemplate: Sendable {
 
     init(_ text: String) {
         var parts: [Part] = []
+        var literal = ""
         var rest = Substring(text)
-        while let start = rest.range(of: "$("), let end = rest[start.upperBound...].firstIndex(of: ")"),
-              let reference = Self.reference(rest[start.upperBound..<end]) {
-            if start.lowerBound > rest.startIndex { parts.append(.text(String(rest[..<start.lowerBound]))) }
+        while let start = rest.range(of: "$("), let end = rest[start.upperBound...].firstIndex(of: ")") {
+            let after = rest.index(after: end)
+            guard let reference = Self.reference(rest[start.upperBound..<end]) else {
+                // Not a reference Konnect knows: kept as written; the references after it still count.
+                literal += rest[..<after]
+                rest = rest[after...]
+                continue
+            }
+            literal += rest[..<start.lowerBound]
+            if !literal.isEmpty { parts.append(.text(literal)) }
+            literal = ""
             parts.append(reference)
-            rest = rest[rest.index(after: end)...]
+            rest = rest[after...]
         }
-        if !rest.isEmpty { parts.append(.text(String(rest))) }
+        literal += rest
+        if !literal.isEmpty { parts.append(.text(literal)) }
         self.parts = parts
     }
 
@@ -100,14 +110,17 @@ struct TransformOperations: Sendable {
     }
 
     /// The header edits: names to remove (lower-cased) and fields to add. `existing` gives a
-    /// header's single value before any edit (nil when absent or repeated).
-    func headerEdits(_ context: PluginContext, existing: (String) -> String?) -> (removed: Set<String>, added: [(name: String, value: String)]) {
+    /// header's values before any edit, in order (none when absent). A header sent several
+    /// times is present: rename moves every value, replace sets one in their place.
+    func headerEdits(_ context: PluginContext, existing: (String) -> [String]) -> (removed: Set<String>, added: [(name: String, value: String)]) {
         var removed = Set<String>()
         var added: [(name: String, value: String)] = []
-        func current(_ name: String) -> String? {
+        /// The header's values as the edits so far leave it; nil when it is absent.
+        func current(_ name: String) -> [String]? {
             let lowered = name.lowercased()
-            if let value = added.last(where: { $0.name.lowercased() == lowered })?.value { return value }
-            return removed.contains(lowered) ? nil : existing(lowered)
+            let values = (removed.contains(lowered) ? [] : existing(lowered))
+                + added.filter { $0.name.lowercased() == lowered }.map(\.value)
+            return values.isEmpty ? nil : values
         }
         func drop(_ name: String) {
             removed.insert(name.lowercased())
@@ -116,9 +129,9 @@ struct TransformOperations: Sendable {
         for name in remove { drop(name) }
         for pair in rename {
             let newName = pair.value.render(context)
-            guard let value = current(pair.name), Self.isHeaderName(newName) else { continue }
+            guard let values = current(pair.name), Self.isHeaderName(newName) else { continue }
             drop(pair.name)
-            added.append((newName, value))
+            added += values.map { (newName, $0) }
         }
         for pair in replace where current(pair.name) != nil {
             drop(pair.name)
