@@ -9,7 +9,7 @@
 # The markdown results go to stdout and to bench/results/latest.md.
 #
 # Tunables (environment): THREAD_COUNTS ("1 2"), ROUNDS (5), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
-# PLUGIN_ROUNDS (8), IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
+# PLUGIN_ROUNDS (8), PLUGIN_DURATION (4s), IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
 # SINK_PORT (19110), REDIS_PORT (19120), NGINX_PORT (19200), KONNECT_PORT (19300).
 set -euo pipefail
 
@@ -23,8 +23,9 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-50}
-# Rounds of the plugin-cost runs, where Konnect has a core of its own.
+# Rounds of the plugin-cost runs, where Konnect has a core of its own, and the length of each run.
 PLUGIN_ROUNDS=${PLUGIN_ROUNDS:-8}
+PLUGIN_DURATION=${PLUGIN_DURATION:-4s}
 WRK_THREADS=${WRK_THREADS:-1}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-5000}
 ROUTE_COUNTS=${ROUTE_COUNTS:-"10 10000"}
@@ -265,11 +266,11 @@ idle_hold() {
 # other cores. Konnect is then the busy party (about one core busy), so its CPU per request is
 # its own work. In the runs above it shares cores with wrk and the origin, and how often it is
 # woken, and how much each wake-up finds to do, moves with them (a plugin route whose response
-# is longer makes wrk slower, for one). Every round measures each route once, in an order that turns
-# from round to round; a route's ratio is the median of its ratios to the bare route of the same
-# round. The bare route runs twice per round: the second run is the control, whose ratio shows
-# the noise. Sets PLUGIN_COST (table rows) and PLUGIN_COST_NOTE. Uses main's origin_pid and
-# redis_pid.
+# is longer makes wrk slower, for one). Even so the machine drifts by 10% and more within a
+# minute, so every plugin route runs between two runs of the bare route and is compared with
+# their mean: bare, route, bare, route, … bare, the routes in an order that turns from round to
+# round. One of the "routes" is the bare route itself, the control: its ratio shows the noise.
+# Sets PLUGIN_COST (table rows) and PLUGIN_COST_NOTE. Uses main's origin_pid and redis_pid.
 plugin_cost() {
     local cores others konnect_pid round i k pid
     cores=$(nproc)
@@ -285,22 +286,31 @@ plugin_cost() {
     KONNECT_PIN=(taskset -c 0)
     start_konnect konnect_pid "$WORK/konnect-bench.yaml" 1
     KONNECT_PIN=()
-    local -a names=("bare route" "bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)")
-    local -a paths=(/bench /bench /key-auth /rate-local /rate-redis /cache-hit)
+    # Shorter runs than above: less drift between a route and the bare runs around it.
+    local DURATION=$PLUGIN_DURATION WARMUP=1s
+    local -a names=("bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)")
+    local -a paths=(/bench /key-auth /rate-local /rate-redis /cache-hit)
     local n=${#paths[@]}
-    # Indexed by round * n + route.
-    local -a cpu=() user=() busy=()
+    # Indexed by round * n + route: the route's CPU, user CPU and cores busy, and the mean CPU
+    # of the bare runs before and after it.
+    local -a cpu=() user=() busy=() bare=() bare_all=()
+    local before after
     for ((round = 0; round < PLUGIN_ROUNDS; round++)); do
         log "plugin cost, Konnect alone on core 0: round $((round + 1)) of $PLUGIN_ROUNDS"
+        run_wrk "http://$HOST:$KONNECT_PORT/bench" "$konnect_pid"
+        before=$W_CPU_US
+        bare_all+=("$W_CPU_US")
         for ((k = 0; k < n; k++)); do
-            # Backwards in odd rounds; the starting route moves on by one every two rounds.
-            i=$k
-            ((round % 2 == 0)) || i=$((n - 1 - k))
-            i=$(((i + round / 2) % n))
+            i=$(((k + round) % n))
             [[ ${paths[i]} == /key-auth ]] && WRK_EXTRA=(-H "apikey: $BENCH_KEY")
             run_wrk "http://$HOST:$KONNECT_PORT${paths[i]}" "$konnect_pid"
             WRK_EXTRA=()
             cpu[round * n + i]=$W_CPU_US user[round * n + i]=$W_USER_US busy[round * n + i]=$W_CORES
+            run_wrk "http://$HOST:$KONNECT_PORT/bench" "$konnect_pid"
+            after=$W_CPU_US
+            bare_all+=("$W_CPU_US")
+            bare[round * n + i]=$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.3f", (a + b) / 2 }')
+            before=$after
         done
     done
     kill -0 "$konnect_pid" 2>/dev/null || die "konnect exited during the plugin-cost runs"
@@ -308,12 +318,13 @@ plugin_cost() {
     WRK_PIN=()
     for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "0-$((cores - 1))" "$pid" >/dev/null; done
 
+    PLUGIN_COST+=("| bare route | \`/bench\` | $(median "${bare_all[@]}") | | | | |")
     local -a c=() u=() b=() r=()
     for ((i = 0; i < n; i++)); do
         c=() u=() b=() r=()
         for ((round = 0; round < PLUGIN_ROUNDS; round++)); do
             c+=("${cpu[round * n + i]}") u+=("${user[round * n + i]}") b+=("${busy[round * n + i]}")
-            r+=("$(awk -v a="${cpu[round * n + i]}" -v b="${cpu[round * n]}" 'BEGIN { printf "%.3f", a / b }')")
+            r+=("$(awk -v a="${cpu[round * n + i]}" -v b="${bare[round * n + i]}" 'BEGIN { printf "%.3f", a / b }')")
         done
         PLUGIN_COST+=("| ${names[i]} | \`${paths[i]}\` | $(median "${c[@]}") | $(median "${u[@]}") | **$(median "${r[@]}")** | $(median "${b[@]}") | ${r[*]} |")
     done
@@ -603,7 +614,7 @@ main() {
         echo
         echo "### Plugin cost, Konnect alone on one core"
         echo
-        echo "Konnect with one thread on core 0 by itself; wrk, the origin and redis-server on the other cores (\`taskset\`). $PLUGIN_ROUNDS rounds of every route, in an order that turns from round to round. Ratio: the median over the rounds of the route's CPU µs/request divided by the bare route's in the same round; the bare route's second run is the control and shows the noise. Medians; per-round ratios in order."
+        echo "Konnect with one thread on core 0 by itself; wrk, the origin and redis-server on the other cores (\`taskset\`). $PLUGIN_ROUNDS rounds of \`wrk -d$PLUGIN_DURATION\` runs after 1 s warm-ups; in each round every route runs between two runs of the bare route (bare, route, bare, route, …, bare), the routes in an order that turns from round to round. Ratio: the median over the rounds of the route's CPU µs/request divided by the mean of the two bare runs around it. The control is the bare route measured as if it were a plugin route: its ratio shows the noise. Medians; per-round ratios in order."
         echo
         if ((${#PLUGIN_COST[@]} > 0)); then
             echo "| Route | Path | CPU µs/request | User µs/request | / bare route | Konnect cores busy | per-round ratios |"
