@@ -99,8 +99,8 @@ struct ProxyCachePlugin: ProxyPlugin {
         if !refresh, let cached, cached.expires > now { return hit(cached, now: now, context) }
         // An expired copy still within storage_ttl is refreshed, as Kong reports it; without
         // storage_ttl a copy is kept only as long as it is fresh, so its absence is a miss.
-        let stored = cached.map { cached in storageTTL.map { now - cached.storedAt <= $0 } ?? false } ?? false
-        let filling = Filling(key: key, status: refresh || stored ? "Refresh" : "Miss")
+        let kept = cached.map { cached in storageTTL.map { now - cached.storedAt <= $0 } ?? false } ?? false
+        let filling = Filling(key: key, status: refresh || kept ? "Refresh" : "Miss")
         if mayWait {
             let pending = PendingAccess()
             let loop = context.eventLoop
@@ -115,7 +115,7 @@ struct ProxyCachePlugin: ProxyPlugin {
             filling.leader = token
         }
         if let cached, staleIfError > 0, cached.expires + staleIfError > now {
-            context.fallback = self.stored(cached)
+            context.fallback = stored(cached)
             filling.fallbackStoredAt = cached.storedAt
         }
         context.values[name] = filling

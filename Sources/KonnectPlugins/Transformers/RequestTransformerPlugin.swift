@@ -74,11 +74,12 @@ struct RequestTransformerPlugin: ProxyPlugin {
     /// The kind of the request's body, when its fields can be transformed: JSON or a form, of a
     /// stated length within `max_body_size`. Others pass untouched, with a log line.
     private func transformableBody(_ context: PluginContext) -> BodyKind? {
+        var contentType: String?
+        if case .one(let value) = context.head.value(named: "content-type") { contentType = value }
         let kind: BodyKind
-        if case .one(let contentType) = context.head.value(named: "content-type"), FormEncoding.isJSON(contentType) {
+        if let contentType, FormEncoding.isJSON(contentType) {
             kind = .json
-        } else if case .one(let contentType) = context.head.value(named: "content-type"),
-                  FormEncoding.mediaType(contentType) == "application/x-www-form-urlencoded" {
+        } else if let contentType, FormEncoding.mediaType(contentType) == "application/x-www-form-urlencoded" {
             kind = .form
         } else {
             let length = context.head.value(named: "content-length")
