@@ -36,6 +36,8 @@ seed /consumers/example-consumer/key-auth '{"key": "example-key"}'
 seed /consumers/example-consumer/basic-auth '{"username": "example-user", "password": "example-password"}'
 seed /consumers/example-consumer/jwt '{"key": "example-issuer"}'
 seed /consumers/example-consumer/acls '{"id": "3a7e1c52-9b0d-4f6e-8c21-5d4b7a9e0f13", "group": "example-group"}'
+seed /consumer_groups '{"name": "example-consumer-group"}'
+seed /consumer_groups/example-consumer-group/consumers '{"consumer": "example-consumer"}'
 seed /ai-models '{"name": "example-model", "deployments": [{"provider": "openai", "model": "gpt-4o-mini", "auth": {"header_value": "example-key"}}]}'
 # A global ai-gateway plugin serves every AI model, so each model written is built into a plugin.
 seed /plugins '{"name": "ai-gateway"}'

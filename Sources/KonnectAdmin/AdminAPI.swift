@@ -61,8 +61,10 @@ public struct AdminAPI: HTTPResponder {
     ]
 
     /// The kind whose top-level collection is `segment` (`services`, `key-auths`, …).
+    /// Memberships have no collection of their own (as in Kong): they are managed under their
+    /// group and their consumer.
     static func kind(atPath segment: String) -> EntityKind? {
-        EntityKind.allCases.first { $0.adminPath == segment }
+        EntityKind.allCases.first { $0.adminPath == segment && $0 != .consumerGroupConsumers }
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
@@ -138,6 +140,7 @@ public struct AdminAPI: HTTPResponder {
             guard method == .get else { return Self.methodNotAllowed }
             return Self.json(200, .object(["enabled_plugins": .array(KnownPlugins.names.sorted().map(JSONValue.string))]))
         }
+        if let response = try await consumerGroups(segments, request: request) { return response }
         guard let kind = Self.kind(atPath: segments[0]) else { return Self.notFound }
         switch segments.count {
         case 1:
@@ -285,6 +288,11 @@ public struct AdminAPI: HTTPResponder {
     /// The request body as a JSON object: JSON, or a form (`a=1&b[]=x&service.id=…`, URL-encoded
     /// or multipart) typed by `kind`'s fields.
     private func body(of request: Request, kind: EntityKind) async throws -> JSONValue {
+        try await body(of: request, fieldTypes: AdminOpenAPI.fieldTypes(kind))
+    }
+
+    /// The request body as a JSON object, a form's fields typed by `fieldTypes`.
+    func body(of request: Request, fieldTypes: FormBody.FieldTypes) async throws -> JSONValue {
         let buffer = try await rawBody(of: request)
         let text = String(buffer: buffer)
         let contentType = request.headers[.contentType]?.split(separator: ";").first
@@ -298,10 +306,10 @@ public struct AdminAPI: HTTPResponder {
                 throw EntityError(status: 400, message: "Cannot parse JSON body")
             }
         case "application/x-www-form-urlencoded":
-            return FormBody.decode(text, fieldTypes: AdminOpenAPI.fieldTypes(kind))
+            return FormBody.decode(text, fieldTypes: fieldTypes)
         case "multipart/form-data":
             guard let boundary = FormBody.boundary(of: request.headers[.contentType] ?? ""),
-                  let form = FormBody.decodeMultipart(text, boundary: boundary, fieldTypes: AdminOpenAPI.fieldTypes(kind))
+                  let form = FormBody.decodeMultipart(text, boundary: boundary, fieldTypes: fieldTypes)
             else { throw EntityError(status: 400, message: "Cannot parse multipart/form-data body") }
             return form
         case "":

@@ -140,6 +140,13 @@ public enum AdminOpenAPI {
         case .caCertificates:
             properties.merge(["cert": type("string"), "cert_digest": type("string")]) { $1 }
             required = ["cert"]
+        case .consumerGroups:
+            properties.merge(["name": type("string")]) { $1 }
+            required = ["name"]
+        case .consumerGroupConsumers:
+            properties.merge(["consumer_group": reference, "consumer": reference]) { $1 }
+            properties["tags"] = nil
+            required = ["consumer_group", "consumer"]
         case .aiModels:
             // The fields of an element of ai-gateway's `config.models`, from the same schema.
             for field in PluginSchema.aiModelFields { properties[field.name] = field.jsonSchema }
@@ -225,6 +232,8 @@ public enum AdminOpenAPI {
         case .snis: .sni(SNI(id: "", name: "", certificateID: ""))
         case .caCertificates: .caCertificate(CACertificate(id: "", cert: "", certDigest: ""))
         case .aiModels: .aiModel(AIGatewayModel(id: "", name: ""))
+        case .consumerGroups: .consumerGroup(ConsumerGroup(id: "", name: ""))
+        case .consumerGroupConsumers: .consumerGroupMembership(ConsumerGroupMembership(id: "", groupID: "", consumerID: ""))
         }
     }
 
@@ -238,6 +247,7 @@ public enum AdminOpenAPI {
         case .snis: "SNI"
         case .caCertificates: "CACertificate"
         case .aiModels: "AIModel"
+        case .consumerGroupConsumers: "ConsumerGroupMembership"
         default: kind.noun.prefix(1).uppercased() + kind.noun.dropFirst()
         }
     }
@@ -326,6 +336,8 @@ public enum AdminOpenAPI {
         case .snis: "example.test"
         case .caCertificates: "1e9d7c3b-2a4f-4b8e-a6d0-7f5c3e1b9a28"
         case .aiModels: "example-model"
+        case .consumerGroups: "example-consumer-group"
+        case .consumerGroupConsumers: "5b8e2f47-1c9a-4d3e-b6f0-8a2d4c7e1b95"
         }
     }
 
@@ -364,6 +376,64 @@ public enum AdminOpenAPI {
                                 parameters: itemParameters),
         ]
         return ["\(prefix)/\(segment)": object(collection), "\(prefix)/\(segment)/{id}": object(item)]
+    }
+
+    /// Consumer group membership (AdminConsumerGroups.swift), and the group's own GET, which
+    /// lists its consumers as Kong's does.
+    private static var membershipPaths: [String: JSONValue] {
+        let group = pathParameter("id", example: exampleKey(.consumerGroups))
+        let consumer = pathParameter("consumer", example: exampleKey(.consumers))
+        let groupOfConsumer = pathParameter("group", example: exampleKey(.consumerGroups))
+        let consumerInGroup = pathParameter("consumer", example: exampleKey(.consumers))
+        func names(_ field: String) -> JSONValue {
+            object([
+                "type": string("object"), "required": .array([string(field)]),
+                "properties": object([field: object(["oneOf": .array([
+                    type("string"), type("array", ["items": type("string"), "minItems": .number(1)]),
+                ])])]),
+            ])
+        }
+        func shape(_ fields: [String: JSONValue]) -> JSONValue {
+            object(["type": string("object"), "properties": object(fields), "required": .array(fields.keys.sorted().map(string))])
+        }
+        let consumers = type("array", ["items": ref("Consumer")])
+        let groups = type("array", ["items": ref("ConsumerGroup")])
+        return [
+            "/consumer_groups/{id}": object([
+                "get": operation("Fetch a consumer group with its consumers",
+                                 ["200": response("The group", shape(["consumer_group": ref("ConsumerGroup"), "consumers": consumers,
+                                                                      "plugins": type("array")]))],
+                                 parameters: [group]),
+            ]),
+            "/consumer_groups/{id}/consumers": object([
+                "get": operation("The consumers in a group", ["200": response("Consumers", shape(["consumers": consumers]))],
+                                 parameters: [group]),
+                "post": operation("Add consumers (id or username) to a group",
+                                  ["201": response("Added", shape(["consumer_group": ref("ConsumerGroup"), "consumers": consumers]))],
+                                  body: names("consumer"), parameters: [group]),
+                "delete": operation("Take every consumer out of a group", ["204": response("Emptied")], parameters: [group]),
+            ]),
+            "/consumer_groups/{id}/consumers/{consumer}": object([
+                "get": operation("A consumer of the group", ["200": response("The consumer", shape(["consumer": ref("Consumer")]))],
+                                 parameters: [group, consumerInGroup]),
+                "delete": operation("Take a consumer out of the group", ["204": response("Taken out")],
+                                    parameters: [group, consumerInGroup]),
+            ]),
+            "/consumers/{consumer}/consumer_groups": object([
+                "get": operation("The groups a consumer is in", ["200": response("Groups", shape(["consumer_groups": groups]))],
+                                 parameters: [consumer]),
+                "post": operation("Add a consumer to groups (id or name)",
+                                  ["201": response("Added", shape(["consumer": ref("Consumer"), "consumer_groups": groups]))],
+                                  body: names("group"), parameters: [consumer]),
+                "delete": operation("Take a consumer out of every group", ["204": response("Taken out")], parameters: [consumer]),
+            ]),
+            "/consumers/{consumer}/consumer_groups/{group}": object([
+                "get": operation("One of the consumer's groups", ["200": response("The group", shape(["consumer_group": ref("ConsumerGroup")]))],
+                                 parameters: [consumer, groupOfConsumer]),
+                "delete": operation("Take the consumer out of the group", ["204": response("Taken out")],
+                                    parameters: [consumer, groupOfConsumer]),
+            ]),
+        ]
     }
 
     private static func build() -> JSONValue {
@@ -413,7 +483,9 @@ public enum AdminOpenAPI {
             ]),
         ]
         for kind in EntityKind.allCases {
-            paths.merge(entityPaths(kind, at: kind.adminPath, under: nil)) { $1 }
+            if AdminAPI.kind(atPath: kind.adminPath) == kind {
+                paths.merge(entityPaths(kind, at: kind.adminPath, under: nil)) { $1 }
+            }
             let name = schemaName(kind)
             schemas[name] = entitySchema(kind)
             schemas["\(name)List"] = object([
@@ -436,6 +508,10 @@ public enum AdminOpenAPI {
             for (segment, child) in children {
                 paths.merge(entityPaths(child.kind, at: segment, under: (parent, parent.noun))) { $1 }
             }
+        }
+        paths.merge(membershipPaths) { first, second in
+            guard case .object(let generic) = first, case .object(let special) = second else { return second }
+            return .object(generic.merging(special) { $1 })
         }
         return object([
             "openapi": string("3.1.0"),

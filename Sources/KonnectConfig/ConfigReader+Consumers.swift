@@ -8,7 +8,7 @@ extension ConfigReader {
 
     static let consumerSchema = FieldSchema(
         noun: "a consumer",
-        fields: ["id", "username", "custom_id", "tags", "plugins"] + credentialLists
+        fields: ["id", "username", "custom_id", "tags", "plugins", "groups"] + credentialLists
     )
 
     func readConsumer(_ node: Node, at path: String, index: Int) {
@@ -35,6 +35,7 @@ extension ConfigReader {
         consumers.append(ConsumerDraft(consumer: consumer, info: info, username: username, customID: customID))
         let consumerIndex = consumers.count - 1
         eachEntity(in: fields, "plugins", noun: "plugins") { readPlugin($0, at: $1, index: $2, parent: .consumer(consumerIndex)) }
+        readGroups(of: consumerIndex, in: fields)
         for (key, kind) in Self.consumerCredentialLists {
             eachEntity(in: fields, key, noun: "credentials") { readDraft(kind, $0, at: $1, index: $2, parent: consumerIndex) }
         }

@@ -47,6 +47,8 @@ extension ConfigReader {
         case .snis: readSNI(node, at: path, index: index, certificate: parent)
         case .caCertificates: readCACertificate(node, at: path, index: index)
         case .aiModels: readAIModel(node, at: path, index: index)
+        case .consumerGroups: readConsumerGroup(node, at: path, index: index)
+        case .consumerGroupConsumers: readMembership(node, at: path, index: index)
         case .services, .routes, .upstreams, .targets, .consumers, .plugins: break
         }
     }
@@ -54,7 +56,7 @@ extension ConfigReader {
     /// A required string field that passes `isValid`, with an issue when missing or invalid.
     /// The issue of a `secret` field (a key, password or private key) never quotes the value,
     /// so error messages and logs do not carry it.
-    private func requiredString(_ fields: Fields, _ key: String, expected: String, secret: Bool = false,
+    func requiredString(_ fields: Fields, _ key: String, expected: String, secret: Bool = false,
                                 where isValid: (String) -> Bool) -> Located<String>? {
         guard let node = fields[key] else {
             reportMissing(key, in: fields, expected: expected)  // quotes at most `null`

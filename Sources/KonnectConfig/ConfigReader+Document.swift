@@ -6,7 +6,7 @@ extension ConfigReader {
 
     /// Sections of Kong's format that Konnect does not read yet; named in the issue so users know why.
     static let unsupportedSections: Set<String> = [
-        "vaults", "keys", "key_sets", "consumer_groups", "filter_chains",
+        "vaults", "keys", "key_sets", "filter_chains",
         "oauth2_credentials", "hmacauth_credentials", "mtls_auth_credentials",
     ]
 

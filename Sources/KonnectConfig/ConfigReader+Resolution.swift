@@ -51,6 +51,8 @@ extension ConfigReader {
             _ = resolveDrafts(kind, parents: (consumerIndex, consumerIDs))
         }
         _ = resolveDrafts(.aiModels, parents: nil)
+        let groupIndex = resolveDrafts(.consumerGroups, parents: nil)
+        let memberships = resolveMemberships(groups: groupIndex, consumers: consumerIndex)
 
         var configuration = Configuration(
             formatVersion: "3.0",
@@ -64,6 +66,7 @@ extension ConfigReader {
         for kind in EntityKind.allCases {
             for draft in drafts[kind] ?? [] { configuration.put(draft.entity) }
         }
+        configuration.consumerGroupConsumers = memberships
         return configuration
     }
 
@@ -180,7 +183,7 @@ extension ConfigReader {
     }
 
     /// The position of the entity `reference` names, or `nil` with an issue when none matches.
-    private func lookUp(_ reference: Reference, in index: EntityIndex) -> Int? {
+    func lookUp(_ reference: Reference, in index: EntityIndex) -> Int? {
         let found: Int?
         let expected: String
         switch reference.key {
@@ -202,7 +205,7 @@ extension ConfigReader {
 
     /// Resolves `reference` where the entity may also be implied by nesting; a reference that
     /// names a different entity than the enclosing one is an issue.
-    private func scope(implied: Int?, reference: Reference?, in index: EntityIndex, describe: (Int) -> String) -> Int? {
+    func scope(implied: Int?, reference: Reference?, in index: EntityIndex, describe: (Int) -> String) -> Int? {
         guard let reference else { return implied }
         guard let found = lookUp(reference, in: index) else { return implied }
         if let implied, implied != found {

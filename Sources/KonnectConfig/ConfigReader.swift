@@ -110,6 +110,8 @@ final class ConfigReader {
     var plugins: [PluginDraft] = []
     /// Credentials, certificates, SNIs, CA certificates and AI models, by kind.
     var drafts: [EntityKind: [EntityDraft]] = [:]
+    /// Consumers in consumer groups: top-level, or a consumer's `groups`.
+    var memberships: [MembershipDraft] = []
 
     static func path(_ parent: String, _ key: String) -> String {
         parent.isEmpty ? key : "\(parent).\(key)"
@@ -405,7 +407,11 @@ final class ConfigReader {
     /// A reference to another entity: a name or id string, or a map `{id: …}` / `{name: …}`.
     func reference(_ fields: Fields, _ key: String, kind: String) -> Reference? {
         guard let node = fields[key] else { return nil }
-        let path = fields.path(key)
+        return reference(node, at: fields.path(key), kind: kind)
+    }
+
+    /// A reference written at `path` (an element of a list of references).
+    func reference(_ node: Node, at path: String, kind: String) -> Reference? {
         let expected = "the name or id of \(kind), or a map {id: …} or {name: …}"
         switch node {
         case .scalar:

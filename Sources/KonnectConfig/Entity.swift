@@ -4,7 +4,10 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
     case certificates
     case caCertificates = "ca_certificates"
     case snis
-    case services, routes, upstreams, targets, consumers, plugins
+    case services, routes, upstreams, targets, consumers
+    case consumerGroups = "consumer_groups"
+    case consumerGroupConsumers = "consumer_group_consumers"
+    case plugins
     case keyAuthCredentials = "keyauth_credentials"
     case basicAuthCredentials = "basicauth_credentials"
     case jwtSecrets = "jwt_secrets"
@@ -19,6 +22,8 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         case .upstreams: "upstream"
         case .targets: "target"
         case .consumers: "consumer"
+        case .consumerGroups: "consumer group"
+        case .consumerGroupConsumers: "consumer group membership"
         case .plugins: "plugin"
         case .keyAuthCredentials: "key-auth credential"
         case .basicAuthCredentials: "basic-auth credential"
@@ -47,10 +52,10 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
     /// `username`, a key-auth `key`); Admin API paths accept it in place of the id.
     public var uniqueField: String? {
         switch self {
-        case .services, .routes, .upstreams, .snis, .aiModels: "name"
+        case .services, .routes, .upstreams, .snis, .aiModels, .consumerGroups: "name"
         case .consumers, .basicAuthCredentials: "username"
         case .keyAuthCredentials, .jwtSecrets: "key"
-        case .targets, .plugins, .acls, .certificates, .caCertificates: nil
+        case .targets, .plugins, .acls, .certificates, .caCertificates, .consumerGroupConsumers: nil
         }
     }
 
@@ -62,8 +67,9 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         case .targets: [.upstream]
         case .plugins: [.service, .route, .consumer]
         case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls: [.consumer]
+        case .consumerGroupConsumers: [.consumerGroup, .consumer]
         case .snis: [.certificate]
-        case .upstreams, .consumers, .certificates, .caCertificates, .aiModels: []
+        case .upstreams, .consumers, .certificates, .caCertificates, .aiModels, .consumerGroups: []
         }
     }
 
@@ -74,14 +80,15 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         !(self == .routes && field == .service) && !(self == .services && field == .clientCertificate)
     }
 
-    /// The reference an entity of this kind cannot be without (a target's upstream, a
-    /// credential's consumer, an SNI's certificate).
-    public var requiredReference: EntityReferenceField? {
+    /// The references an entity of this kind cannot be without (a target's upstream, a
+    /// credential's consumer, an SNI's certificate, a membership's group and consumer).
+    public var requiredReferences: [EntityReferenceField] {
         switch self {
-        case .targets: .upstream
-        case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls: .consumer
-        case .snis: .certificate
-        default: nil
+        case .targets: [.upstream]
+        case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls: [.consumer]
+        case .snis: [.certificate]
+        case .consumerGroupConsumers: [.consumerGroup, .consumer]
+        default: []
         }
     }
 
@@ -93,6 +100,8 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         case .upstreams: Upstream.self
         case .targets: Target.self
         case .consumers: Consumer.self
+        case .consumerGroups: ConsumerGroup.self
+        case .consumerGroupConsumers: ConsumerGroupMembership.self
         case .plugins: Plugin.self
         case .keyAuthCredentials: KeyAuthCredential.self
         case .basicAuthCredentials: BasicAuthCredential.self
@@ -138,6 +147,8 @@ public enum Entity: Sendable, Hashable {
     case upstream(Upstream)
     case target(Target)
     case consumer(Consumer)
+    case consumerGroup(ConsumerGroup)
+    case consumerGroupMembership(ConsumerGroupMembership)
     case plugin(Plugin)
     case keyAuthCredential(KeyAuthCredential)
     case basicAuthCredential(BasicAuthCredential)
@@ -156,6 +167,8 @@ public enum Entity: Sendable, Hashable {
         case .upstream(let value): value
         case .target(let value): value
         case .consumer(let value): value
+        case .consumerGroup(let value): value
+        case .consumerGroupMembership(let value): value
         case .plugin(let value): value
         case .keyAuthCredential(let value): value
         case .basicAuthCredential(let value): value
@@ -202,6 +215,7 @@ public enum Entity: Sendable, Hashable {
         switch self {
         case .consumer(let consumer): consumer.customID.map { [("custom_id", $0)] } ?? []
         case .acl(let acl): [("group", "\(acl.consumerID) \(acl.group)")]
+        case .consumerGroupMembership(let membership): [("consumer", "\(membership.groupID) \(membership.consumerID)")]
         case .caCertificate(let ca): [("cert_digest", ca.certDigest)]
         default: []
         }
@@ -212,6 +226,7 @@ public enum Entity: Sendable, Hashable {
 public enum EntityReferenceField: String, Sendable, Hashable, CaseIterable {
     case service, route, upstream, consumer, certificate
     case clientCertificate = "client_certificate"
+    case consumerGroup = "consumer_group"
 
     /// The kind of entity the field refers to.
     public var kind: EntityKind {
@@ -222,6 +237,7 @@ public enum EntityReferenceField: String, Sendable, Hashable, CaseIterable {
         case .upstream: .upstreams
         case .consumer: .consumers
         case .certificate: .certificates
+        case .consumerGroup: .consumerGroups
         }
     }
 }

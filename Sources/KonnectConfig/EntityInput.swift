@@ -63,6 +63,7 @@ public struct EntityInput: Sendable {
         var entity: Entity?
         var info: DraftInfo?
         var sniNames: [String]?
+        var givenMembershipID: Located<String>?
         switch kind {
         case .services:
             reader.readService(node, at: "", index: 0)
@@ -94,8 +95,15 @@ public struct EntityInput: Sendable {
             references[.service] = reader.plugins.first?.serviceReference
             references[.route] = reader.plugins.first?.routeReference
             references[.consumer] = reader.plugins.first?.consumerReference
+        case .consumerGroupConsumers:
+            reader.readMembership(node, at: "", index: 0)
+            let draft = reader.memberships.first
+            entity = draft.map { _ in .consumerGroupMembership(ConsumerGroupMembership(id: "", groupID: "", consumerID: "")) }
+            givenMembershipID = draft?.givenID
+            references[.consumerGroup] = draft?.group
+            references[.consumer] = draft?.consumer
         case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls, .certificates, .snis, .caCertificates,
-             .aiModels:
+             .aiModels, .consumerGroups:
             reader.readDraft(kind, node, at: "", index: 0, parent: nil)
             let draft = reader.drafts[kind]?.first
             entity = draft?.entity
@@ -108,7 +116,7 @@ public struct EntityInput: Sendable {
             }
         }
         issues += reader.issues
-        let givenID = info?.givenID?.value
+        let givenID = (info?.givenID ?? givenMembershipID)?.value
         if let givenID, var read = entity {
             read.id = givenID
             entity = read
@@ -139,7 +147,7 @@ public struct EntityInput: Sendable {
         case .services: ["routes", "plugins"]
         case .routes: ["plugins"]
         case .upstreams: ["targets"]
-        case .consumers: ["plugins"] + ConfigReader.credentialLists
+        case .consumers: ["plugins", "groups"] + ConfigReader.credentialLists
         default: []
         }
     }

@@ -236,6 +236,8 @@ public struct Configuration: Sendable, Hashable {
     public var snis: [SNI] = []
     public var caCertificates: [CACertificate] = []
     public var aiModels: [AIGatewayModel] = []
+    public var consumerGroups: [ConsumerGroup] = []
+    public var consumerGroupConsumers: [ConsumerGroupMembership] = []
 
     public init(
         formatVersion: String = "3.0", services: [Service] = [], routes: [Route] = [],

@@ -13,10 +13,15 @@ public final class Identity: Sendable {
     public let headerLines: String
     /// The consumer's ACL groups (for acl), found once rather than per request.
     public let groups: CredentialIndex.ConsumerGroups?
+    /// The id of the consumer group the consumer counts in (rate-limiting's `limit_by:
+    /// consumer-group`): the first by name when it is in several.
+    public let consumerGroupID: String?
 
-    public init(consumer: Consumer, credentialID: String?, anonymous: Bool = false, groups: CredentialIndex.ConsumerGroups? = nil) {
+    public init(consumer: Consumer, credentialID: String?, anonymous: Bool = false, groups: CredentialIndex.ConsumerGroups? = nil,
+                consumerGroupID: String? = nil) {
         self.consumer = consumer
         self.groups = groups
+        self.consumerGroupID = consumerGroupID
         self.credentialID = credentialID
         isAnonymous = anonymous
         var headers: [AccessResult.Header] = [.init("X-Consumer-ID", consumer.id)]
@@ -37,6 +42,8 @@ public struct CredentialIndex: Sendable {
     /// stored keys a given key is compared with cannot be steered from outside.
     private let keys: [String: Identity]
     private let groupsByConsumer: [String: ConsumerGroups]
+    /// Each consumer's first consumer group by name (`Identity.consumerGroupID`).
+    private let consumerGroupByConsumer: [String: String]
     /// JWT credentials by key (the `iss`, or the plugin's key claim): their verification key and
     /// who they identify.
     private let jwt: [String: JWTCredential]
@@ -60,8 +67,18 @@ public struct CredentialIndex: Sendable {
         for acl in configuration.acls { names[acl.consumerID, default: []].append(acl.group) }
         let groups = names.mapValues(ConsumerGroups.init)
         groupsByConsumer = groups
+        let groupNames = Dictionary(configuration.consumerGroups.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        var firstGroup: [String: (name: String, id: String)] = [:]
+        for membership in configuration.consumerGroupConsumers {
+            guard let name = groupNames[membership.groupID] else { continue }
+            if let current = firstGroup[membership.consumerID], current.name <= name { continue }
+            firstGroup[membership.consumerID] = (name, membership.groupID)
+        }
+        let consumerGroups = firstGroup.mapValues(\.id)
+        consumerGroupByConsumer = consumerGroups
         let identity = { (consumer: Consumer, credentialID: String) in
-            Identity(consumer: consumer, credentialID: credentialID, groups: groups[consumer.id])
+            Identity(consumer: consumer, credentialID: credentialID, groups: groups[consumer.id],
+                     consumerGroupID: consumerGroups[consumer.id])
         }
         consumersByID = Dictionary(configuration.consumers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         consumersByUsername = Dictionary(
@@ -100,7 +117,8 @@ public struct CredentialIndex: Sendable {
 
     /// `consumer` as identified by the credential `credentialID`, with its groups.
     func identity(_ consumer: Consumer, credentialID: String?, anonymous: Bool = false) -> Identity {
-        Identity(consumer: consumer, credentialID: credentialID, anonymous: anonymous, groups: groupsByConsumer[consumer.id])
+        Identity(consumer: consumer, credentialID: credentialID, anonymous: anonymous, groups: groupsByConsumer[consumer.id],
+                 consumerGroupID: consumerGroupByConsumer[consumer.id])
     }
 
     /// The consumer with this id, or else this username (how a plugin's `anonymous` names one).

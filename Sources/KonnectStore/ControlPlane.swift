@@ -58,7 +58,7 @@ public actor ControlPlane {
     private let publish: @Sendable (Configuration) async throws -> Void
     /// Every entity, as the data plane gets it: kept up to date change by change (rebuilding it
     /// from a list of entities costs more than compiling the router).
-    private var current = Configuration()
+    var current = Configuration()
     /// Where each entity is in `current`, and its times; per kind, by id.
     private var slots: [EntityKind: [String: Slot]] = [:]
     /// Unique name (EntityKind.uniqueField) → id, per kind.
@@ -66,7 +66,7 @@ public actor ControlPlane {
     /// The store's `externalVersion` when it was last loaded.
     private var knownExternalVersion: Int?
     /// The clock for created_at/updated_at (seconds); replaceable in tests.
-    private let now: @Sendable () -> Int
+    let now: @Sendable () -> Int
 
     private struct Slot {
         var position: Int
@@ -153,12 +153,12 @@ public actor ControlPlane {
     }
 
     /// The entity with `id`, with its times.
-    private func record(_ kind: EntityKind, _ id: String) -> Record? {
+    func record(_ kind: EntityKind, _ id: String) -> Record? {
         guard let slot = slots[kind]?[id] else { return nil }
         return Record(entity: current.entity(kind, at: slot.position), createdAt: slot.createdAt, updatedAt: slot.updatedAt)
     }
 
-    private func remember(_ record: Record) {
+    func remember(_ record: Record) {
         let kind = record.entity.kind
         let id = record.entity.id
         if let name = self.record(kind, id)?.entity.uniqueName { names[kind]?[name] = nil }
@@ -167,7 +167,7 @@ public actor ControlPlane {
         if let name = record.entity.uniqueName { names[kind, default: [:]][name] = id }
     }
 
-    private func forget(_ kind: EntityKind, id: String) {
+    func forget(_ kind: EntityKind, id: String) {
         guard let record = record(kind, id), let slot = slots[kind]?.removeValue(forKey: id) else { return }
         if let name = record.entity.uniqueName { names[kind]?[name] = nil }
         current.remove(kind, at: slot.position)
@@ -357,7 +357,7 @@ public actor ControlPlane {
 
     // MARK: Steps of a change
 
-    private func requireDatabase(_ kind: EntityKind, verb: String) throws(EntityError) {
+    func requireDatabase(_ kind: EntityKind, verb: String) throws(EntityError) {
         guard store != nil else { throw .readOnly(kind, verb: verb) }
     }
 
@@ -392,7 +392,7 @@ public actor ControlPlane {
             ids[field] = target.entity.id
         }
         entity = entity.settingReferences(ids)
-        if let field = entity.kind.requiredReference, entity.references[field, default: ""].isEmpty {
+        for field in entity.kind.requiredReferences where entity.references[field, default: ""].isEmpty {
             throw .schemaViolation([ConfigIssue(path: field.rawValue, expected: "the \(field.kind.noun) of the \(entity.kind.noun); the field is required")])
         }
         // A service's CA certificates are a list of ids, outside `references`.
@@ -457,7 +457,7 @@ public actor ControlPlane {
 
     /// Writes `operations` in one transaction, then applies the same change in memory and
     /// publishes the new configuration. Nothing changes when the write fails.
-    private func commit(_ operations: [StoreOperation], apply: () -> Void) async throws(EntityError) {
+    func commit(_ operations: [StoreOperation], apply: () -> Void) async throws(EntityError) {
         if let store {
             do {
                 try store.write(operations)
@@ -474,7 +474,7 @@ public actor ControlPlane {
         }
     }
 
-    private func lookUp(_ kind: EntityKind, _ key: EntityKey) -> Record? {
+    func lookUp(_ kind: EntityKind, _ key: EntityKey) -> Record? {
         switch key {
         case .id(let id):
             return record(kind, id.lowercased())

@@ -123,6 +123,16 @@ public final class SQLiteStore: Sendable {
             // The AI gateway's models, unique by name; they refer to nothing.
             try entityTable(.aiModels, in: db) { _ in }
         }
+        migrator.registerMigration("005_consumer_groups") { db in
+            // Groups are unique by name; a membership goes with its group or its consumer, and a
+            // consumer is in a group at most once.
+            try entityTable(.consumerGroups, in: db) { _ in }
+            try entityTable(.consumerGroupConsumers, in: db) { table in
+                table.column("consumer_group_id", .text).notNull().references("consumer_groups", onDelete: .cascade).indexed()
+                table.column("consumer_id", .text).notNull().references("consumers", onDelete: .cascade).indexed()
+                table.uniqueKey(["consumer_group_id", "consumer_id"])
+            }
+        }
         return migrator
     }
 

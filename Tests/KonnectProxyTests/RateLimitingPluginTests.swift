@@ -88,6 +88,45 @@ struct RateLimitingPluginTests {
         }
     }
 
+    /// `limit_by: consumer-group`: the consumers of a group share one count; a consumer in
+    /// several groups counts in the first by name; one in no group is counted by address.
+    @Test func consumersOfAGroupShareOneLimit() async throws {
+        let ids = (0..<4).map { _ in UUID().uuidString.lowercased() }
+        let consumers = ["alice", "carol", "dave", "erin"].enumerated().map { Consumer(id: ids[$0.offset], username: $0.element) }
+        let gold = ConsumerGroup(id: UUID().uuidString.lowercased(), name: "gold")
+        let silver = ConsumerGroup(id: UUID().uuidString.lowercased(), name: "silver")
+        // A route of its own: requests counted by address share nothing with other tests.
+        let route = UUID().uuidString.lowercased()
+        try await withProxy(configure: { ports in
+            pluginConfiguration(port: ports[0], plugins: [
+                Plugin(id: "p-key", name: "key-auth", config: .object([:]), routeID: route),
+                Plugin(id: "p-rl", name: "rate-limiting", config: .object(["month": 2, "limit_by": "consumer-group"]), routeID: route),
+            ], consumers: consumers) {
+                $0.routes[0].id = route
+                $0.keyAuthCredentials = consumers.map { KeyAuthCredential(id: "k-\($0.id)", consumerID: $0.id, key: "\($0.username!)-key") }
+                $0.consumerGroups = [silver, gold]
+                $0.consumerGroupConsumers = [(gold, 0), (silver, 1), (gold, 1), (silver, 2)].map { group, consumer in
+                    ConsumerGroupMembership(id: UUID().uuidString, groupID: group.id, consumerID: ids[consumer])
+                }
+            }
+        }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let status = { (who: String) async throws -> Int in try await client.get("/x", headers: [("apikey", "\(who)-key")]).status }
+            #expect(try await status("alice") == 200)
+            #expect(try await status("alice") == 200)
+            // carol is in gold too (and in silver, which comes after it by name).
+            #expect(try await status("carol") == 429)
+            #expect(try await status("dave") == 200)
+            #expect(try await status("dave") == 200)
+            #expect(try await status("dave") == 429)
+            // erin is in no group: counted by her address, which nobody else on this route was.
+            #expect(try await status("erin") == 200)
+            #expect(try await status("erin") == 200)
+            #expect(try await status("erin") == 429)
+        }
+    }
+
     /// A request the in-flight limit turns away is not counted in the windows: it used nothing.
     @Test func aRequestRefusedForConcurrencyUsesNoWindowQuota() async throws {
         let config = Self.byHeader(["day": 3, "month": .null, "concurrency": 1])

@@ -56,8 +56,8 @@ extension PluginSchema {
         PluginField(window, .number, between: 1...Double.infinity, "Requests allowed per \(window).")
     } + [
         PluginField("limit_by", .string, required: true, default: "consumer",
-                    oneOf: ["consumer", "credential", "ip", "service", "header", "path"],
-                    "What is counted: each consumer, credential, client address, service, value of header_name, or path. A request without one (no consumer, no header) is counted by client address."),
+                    oneOf: ["consumer", "credential", "ip", "service", "header", "path", "consumer-group"],
+                    "What is counted: each consumer, credential, client address, service, value of header_name, path, or consumer group (a consumer in several counts in the first by name). A request without one (no consumer, no header, a consumer in no group) is counted by client address."),
         PluginField("header_name", .string, check: PluginChecks.headerName, "Header whose values are counted (limit_by header)."),
         PluginField("path", .string, "Path counted on its own (limit_by path); other paths are counted by client address."),
         PluginField("policy", .string, required: true, default: "local", oneOf: ["local", "redis"],

@@ -2,8 +2,8 @@ import KonnectConfig
 import KonnectHTTP1
 import NIOCore
 
-/// Kong's rate-limiting: requests per second … year for each consumer (or credential, client
-/// address, service, header value, path), counted on this node or in Redis. Beyond Kong OSS:
+/// Kong's rate-limiting: requests per second … year for each consumer (or credential, consumer
+/// group, client address, service, header value, path), counted on this node or in Redis. Beyond Kong OSS:
 /// sliding windows, and a limit on requests in flight on this node (`concurrency`).
 struct RateLimitingPlugin: ProxyPlugin {
     let name = "rate-limiting"
@@ -11,6 +11,7 @@ struct RateLimitingPlugin: ProxyPlugin {
 
     enum LimitBy: String {
         case consumer, credential, ip, service, header, path
+        case consumerGroup = "consumer-group"
     }
 
     /// The configured windows, shortest first.
@@ -138,6 +139,7 @@ struct RateLimitingPlugin: ProxyPlugin {
         switch limitBy {
         case .consumer: identifier = context.identity?.consumer.id ?? context.identity?.credentialID
         case .credential: identifier = context.identity?.credentialID
+        case .consumerGroup: identifier = context.identity?.consumerGroupID
         case .ip: break
         case .service: identifier = context.serviceID
         case .header:
