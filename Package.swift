@@ -211,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "KonnectProxyTests",
             dependencies: [
-                "KonnectProxy", "KonnectConfig", "KonnectRouter", "KonnectStore", "KonnectTestSupport",
+                "KonnectProxy", "KonnectConfig", "KonnectRedis", "KonnectRouter", "KonnectStore", "KonnectTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Foundation
 import KonnectConfig
 import KonnectProxy
+import KonnectRedis
 import KonnectTestSupport
 import NIOCore
 import NIOPosix
@@ -144,5 +145,63 @@ struct RateLimitingRedisTests {
         }
         try await silent.close()
         try await group.shutdownGracefully()
+    }
+
+    /// The Redis timeout bounds the whole wait, not each step: a server that answers every
+    /// command just within the timeout (NOSCRIPT to EVALSHA, then the script's reply to EVAL)
+    /// still takes longer than one timeout in all, and the request does not wait for it.
+    @Test func theTimeoutBoundsTheWholeWaitNotEachStep() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let slow = try await ServerBootstrap(group: group)
+            .childChannelInitializer { $0.pipeline.addHandler(SlowRedis(delay: .milliseconds(250))) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = slow.localAddress!.port!
+        let redis: JSONValue = .object(["host": "127.0.0.1", "port": .number(Double(port)), "timeout": 400])
+        do {
+            try await withProxy(configure: {
+                Self.configuration(origin: $0[0], redisPort: port, ["day": 2, "fault_tolerant": false, "redis": redis])
+            }) { strict in
+                let client = try await strict.client()
+                defer { client.close() }
+                // 250 ms for EVALSHA, then 250 ms for EVAL: each step within 400 ms, the two past it.
+                let refused = try await client.get("/x", headers: [("X-Client", UUID().uuidString)])
+                #expect(refused.status == 500)
+                #expect(refused.text.contains("rate-limiting counters are unavailable"))
+            }
+        } catch {
+            try? await slow.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await slow.close()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// A Redis that takes `delay` over each command: EVALSHA gets NOSCRIPT, EVAL a rate-limiting
+/// script's reply for one window with nothing counted yet.
+final class SlowRedis: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let delay: TimeAmount
+    private var buffer = ByteBuffer()
+    private var parser = RESPParser()
+
+    init(delay: TimeAmount) {
+        self.delay = delay
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        buffer.writeBuffer(&bytes)
+        while let command = try? parser.next(from: &buffer) {
+            let name = command.array?.first?.string?.uppercased()
+            let reply = name == "EVALSHA" ? "-NOSCRIPT No matching script.\r\n" : "*2\r\n:0\r\n$1\r\n0\r\n"
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: delay) {
+                let context = loopBound.value
+                context.writeAndFlush(NIOAny(ByteBuffer(string: reply)), promise: nil)
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import KonnectConfig
 import KonnectHTTP1
+import KonnectRedis
 import NIOCore
 
 /// Kong's rate-limiting: requests per second … year for each consumer (or credential, consumer
@@ -93,28 +94,45 @@ struct RateLimitingPlugin: ProxyPlugin {
         guard let redis, let redisSettings else {
             return counted(counters.take(key, limits: limits, now: now, sliding: sliding), now, context)
         }
-        // Redis answers on a loop of its own; the decision is made back on the request's loop.
+        // Redis answers on a loop of its own; the decision is made back on the request's loop,
+        // by whichever comes first: the answer, or the request's deadline. The client's timeout
+        // applies to each step (connecting, AUTH, EVALSHA, the EVAL after NOSCRIPT), so without
+        // a deadline of its own a request could wait several of them. An answer after the
+        // deadline is dropped (Redis has counted the request all the same).
         let pending = PendingAccess()
         let loop = context.eventLoop
-        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let bound = NIOLoopBound((self, context, Decided()), eventLoop: loop)
+        let decide = { @Sendable (result: Result<RateUsage, any Error>) in
+            let (plugin, context, decided) = bound.value
+            guard !decided.done else { return }
+            decided.done = true
+            switch result {
+            case .success(let usage):
+                pending.complete(plugin.counted(usage, now, context))
+            case .failure(let error):
+                RedisRateCounters.warn(error, settings: redisSettings, countingLocally: plugin.faultTolerant)
+                guard plugin.faultTolerant else {
+                    pending.complete(.respond(status: 500, message: "An unexpected error occurred (rate-limiting counters are unavailable)"))
+                    return
+                }
+                let usage = plugin.counters.take(key, limits: plugin.limits, now: now, sliding: plugin.sliding)
+                pending.complete(plugin.counted(usage, now, context))
+            }
+        }
+        let timeout = TimeAmount.milliseconds(Int64(redisSettings.timeout))
+        let deadline = loop.scheduleTask(in: timeout) { decide(.failure(RedisError.timeout(timeout))) }
         redis.take(key, limits: limits, now: now, sliding: sliding).whenComplete { result in
             loop.execute {
-                let (plugin, context) = bound.value
-                switch result {
-                case .success(let usage):
-                    pending.complete(plugin.counted(usage, now, context))
-                case .failure(let error):
-                    RedisRateCounters.warn(error, settings: redisSettings, countingLocally: plugin.faultTolerant)
-                    guard plugin.faultTolerant else {
-                        pending.complete(.respond(status: 500, message: "An unexpected error occurred (rate-limiting counters are unavailable)"))
-                        return
-                    }
-                    let usage = plugin.counters.take(key, limits: plugin.limits, now: now, sliding: plugin.sliding)
-                    pending.complete(plugin.counted(usage, now, context))
-                }
+                deadline.cancel()
+                decide(result)
             }
         }
         return .wait(pending)
+    }
+
+    /// Whether a request waiting on Redis has been decided (by the answer or by its deadline).
+    private final class Decided {
+        var done = false
     }
 
     /// The request has been counted: refused when a window is full.
