@@ -247,6 +247,7 @@ public enum AdminOpenAPI {
         case .snis: "SNI"
         case .caCertificates: "CACertificate"
         case .aiModels: "AIModel"
+        case .consumerGroups: "ConsumerGroup"
         case .consumerGroupConsumers: "ConsumerGroupMembership"
         default: kind.noun.prefix(1).uppercased() + kind.noun.dropFirst()
         }
