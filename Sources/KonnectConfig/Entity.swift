@@ -209,7 +209,8 @@ public enum Entity: Sendable, Hashable {
     }
 
     /// Values that must not repeat among entities of the kind, besides the id and the unique
-    /// name: a consumer's `custom_id`, a consumer's ACL group, a CA certificate's digest. Each
+    /// name: a consumer's `custom_id`, a consumer's ACL group, a CA certificate's digest, a
+    /// plugin's name within its scope, a consumer's membership of a group. Each
     /// is the field to name in an error and the value compared.
     public var otherUniqueValues: [(field: String, value: String)] {
         switch self {
@@ -217,6 +218,8 @@ public enum Entity: Sendable, Hashable {
         case .acl(let acl): [("group", "\(acl.consumerID) \(acl.group)")]
         case .consumerGroupMembership(let membership): [("consumer", "\(membership.groupID) \(membership.consumerID)")]
         case .caCertificate(let ca): [("cert_digest", ca.certDigest)]
+        // One plugin of a name per scope, as Kong's cache key makes it.
+        case .plugin(let plugin): [("name", "\(plugin.name) \(plugin.serviceID ?? "") \(plugin.routeID ?? "") \(plugin.consumerID ?? "")")]
         default: []
         }
     }

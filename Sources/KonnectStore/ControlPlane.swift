@@ -417,8 +417,13 @@ public actor ControlPlane {
                 other.id != entity.id && other.otherUniqueValues.contains { $0.field == field && $0.value == value }
             }
             if taken {
-                // An ACL's value pairs the consumer with the group; the group is what the user gave.
-                let shown = if case .acl(let acl) = entity { acl.group } else { value }
+                // An ACL's value pairs the consumer with the group, a plugin's its name with its
+                // scope; the group or the name is what the user gave.
+                let shown = switch entity {
+                case .acl(let acl): acl.group
+                case .plugin(let plugin): plugin.name
+                default: value
+                }
                 throw .uniqueViolation(field: field, value: shown)
             }
         }

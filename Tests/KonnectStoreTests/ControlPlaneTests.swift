@@ -190,6 +190,26 @@ struct ControlPlaneTests {
         #expect(try await control.list(.services).records.count == 1)
     }
 
+    /// Only one plugin of a name can apply at one scope, so a second one is refused, as Kong's
+    /// cache key refuses it; the same name at another scope, or the plugin itself replaced, is not.
+    @Test func aSecondPluginOfANameAtTheSameScopeIsA409() async throws {
+        let (control, _) = try DataDirectory().open()
+        _ = try await control.create(.services, body: object(#"{"name": "s", "host": "s.internal"}"#))
+        _ = try await control.create(.routes, body: object(#"{"name": "r", "paths": ["/"], "service": {"name": "s"}}"#))
+        let first = try await control.create(.plugins, body: object(#"{"name": "rate-limiting", "config": {"minute": 5}, "route": {"name": "r"}}"#))
+        do {
+            _ = try await control.create(.plugins, body: object(#"{"name": "rate-limiting", "config": {"minute": 9}, "route": {"name": "r"}}"#))
+            Issue.record("a second rate-limiting plugin on the route was taken")
+        } catch {
+            let error = try #require(error as? EntityError)
+            #expect(error.status == 409)
+            #expect(error.body["fields"]?["name"] == .string("rate-limiting"))
+        }
+        _ = try await control.create(.plugins, body: object(#"{"name": "rate-limiting", "config": {"minute": 9}, "service": {"name": "s"}}"#))
+        _ = try await control.upsert(.plugins, first.entity.id, body: object(#"{"name": "rate-limiting", "config": {"minute": 7}, "route": {"name": "r"}}"#))
+        #expect(await control.configuration.plugins.count == 2)
+    }
+
     @Test func aReferenceToNothingIsRefused() async throws {
         let (control, _) = try DataDirectory().open()
         do {
