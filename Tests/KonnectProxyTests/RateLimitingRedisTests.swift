@@ -3,6 +3,7 @@ import KonnectConfig
 import KonnectProxy
 import KonnectRedis
 import KonnectTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -100,8 +101,10 @@ struct RateLimitingRedisTests {
                     #expect(refused.text.contains("rate-limiting counters are unavailable"))
                     #expect(ContinuousClock.now - started < .seconds(30))  // failed, not hung
 
-                    // Redis is back (empty: it keeps nothing on disk): counting resumes there.
+                    // Redis is back (empty: it keeps nothing on disk): counting resumes there
+                    // once the second it is left alone after a failure is over.
                     try redis.start()
+                    try await Task.sleep(for: .milliseconds(1100))
                     let back = try await strictClient.get("/x", headers: [("X-Client", me)])
                     #expect(back.status == 200)
                     #expect(back.header("x-ratelimit-remaining-day") == "1")
@@ -113,8 +116,9 @@ struct RateLimitingRedisTests {
     @Test func aRedisThatNeverAnswersCostsOneTimeoutNotAHang() async throws {
         // A server that accepts connections and never answers, like a Redis stuck on a slow script.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let commands = CommandCount()
         let silent = try await ServerBootstrap(group: group)
-            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .childChannelInitializer { $0.pipeline.addHandler(commands) }
             .bind(host: "127.0.0.1", port: 0).get()
         let port = silent.localAddress!.port!
         do {
@@ -132,10 +136,18 @@ struct RateLimitingRedisTests {
                     let counted = try await client.get("/x", headers: [("X-Client", me)])
                     #expect(counted.status == 200)
                     #expect(counted.header("x-ratelimit-remaining-day") == "1")  // counted on this node
+                    let failed = ContinuousClock.now
                     let strictClient = try await strict.client()
                     defer { strictClient.close() }
                     #expect(try await strictClient.get("/x", headers: [("X-Client", me)]).status == 500)
+                    let again = try await client.get("/x", headers: [("X-Client", me)])
+                    #expect(again.header("x-ratelimit-remaining-day") == "0")
                     #expect(ContinuousClock.now - started < .seconds(30))  // timed out, not hung
+                    // For a second after the failure the server is left alone: the requests
+                    // since were decided without asking it, so without waiting for it.
+                    if ContinuousClock.now - failed < .seconds(1) {
+                        #expect(commands.evalshas == 1)
+                    }
                 }
             }
         } catch {
@@ -175,6 +187,18 @@ struct RateLimitingRedisTests {
         }
         try await slow.close()
         try await group.shutdownGracefully()
+    }
+}
+
+/// Counts the EVALSHA commands a server receives.
+final class CommandCount: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    private let count = NIOLockedValueBox(0)
+    var evalshas: Int { count.withLockedValue { $0 } }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let text = String(buffer: unwrapInboundIn(data))
+        count.withLockedValue { $0 += text.components(separatedBy: "EVALSHA").count - 1 }
     }
 }
 

@@ -94,6 +94,7 @@ struct RateLimitingPlugin: ProxyPlugin {
         guard let redis, let redisSettings else {
             return counted(counters.take(key, limits: limits, now: now, sliding: sliding), now, context)
         }
+        if redis.isResting(at: now) { return withoutRedis(key, now, context) }
         // Redis answers on a loop of its own; the decision is made back on the request's loop,
         // by whichever comes first: the answer, or the request's deadline. The client's timeout
         // applies to each step (connecting, AUTH, EVALSHA, the EVAL after NOSCRIPT), so without
@@ -110,13 +111,9 @@ struct RateLimitingPlugin: ProxyPlugin {
             case .success(let usage):
                 pending.complete(plugin.counted(usage, now, context))
             case .failure(let error):
+                redis.failed(at: RateWindow.now())
                 RedisRateCounters.warn(error, settings: redisSettings, countingLocally: plugin.faultTolerant)
-                guard plugin.faultTolerant else {
-                    pending.complete(.respond(status: 500, message: "An unexpected error occurred (rate-limiting counters are unavailable)"))
-                    return
-                }
-                let usage = plugin.counters.take(key, limits: plugin.limits, now: now, sliding: plugin.sliding)
-                pending.complete(plugin.counted(usage, now, context))
+                pending.complete(plugin.withoutRedis(key, now, context))
             }
         }
         let timeout = TimeAmount.milliseconds(Int64(redisSettings.timeout))
@@ -133,6 +130,14 @@ struct RateLimitingPlugin: ProxyPlugin {
     /// Whether a request waiting on Redis has been decided (by the answer or by its deadline).
     private final class Decided {
         var done = false
+    }
+
+    /// The decision when Redis has failed: counted on this node (`fault_tolerant`), or a 500.
+    private func withoutRedis(_ key: RateKey, _ now: Double, _ context: PluginContext) -> AccessResult {
+        guard faultTolerant else {
+            return .respond(status: 500, message: "An unexpected error occurred (rate-limiting counters are unavailable)")
+        }
+        return counted(counters.take(key, limits: limits, now: now, sliding: sliding), now, context)
     }
 
     /// The request has been counted: refused when a window is full.

@@ -15,6 +15,7 @@ import NIOPosix
 /// client share a hash tag, so the script also runs on a Redis Cluster.
 struct RedisRateCounters: Sendable {
     let client: RedisClient
+    let settings: Settings
 
     /// The settings of a plugin's `redis` record.
     struct Settings: Hashable, Sendable {
@@ -47,6 +48,7 @@ struct RedisRateCounters: Sendable {
     private static let clients = NIOLockedValueBox<[Settings: RedisClient]>([:])
 
     init(_ settings: Settings) {
+        self.settings = settings
         client = Self.clients.withLockedValue { clients in
             if let client = clients[settings] { return client }
             let timeout = TimeAmount.milliseconds(Int64(settings.timeout))
@@ -124,6 +126,26 @@ struct RedisRateCounters: Sendable {
 
     private static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    // MARK: Resting after a failure
+
+    /// How long a server is left alone after a failure. Without a rest, every request would
+    /// wait up to the timeout for a server that does not answer (one whose packets are
+    /// dropped); with it, one request a second finds out whether the server is back.
+    static let restInterval = 1.0
+    /// Until when each server is left alone (seconds since 1970).
+    private static let restingUntil = NIOLockedValueBox<[Settings: Double]>([:])
+
+    /// Whether requests should be decided without the server for now: it failed less than
+    /// `restInterval` ago.
+    func isResting(at now: Double) -> Bool {
+        Self.restingUntil.withLockedValue { ($0[settings] ?? 0) > now }
+    }
+
+    /// The server failed a request at `now`: leave it alone for `restInterval`.
+    func failed(at now: Double) {
+        Self.restingUntil.withLockedValue { $0[settings] = now + Self.restInterval }
     }
 
     // MARK: Logging a lost Redis
