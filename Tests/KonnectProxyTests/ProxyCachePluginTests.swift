@@ -1,3 +1,4 @@
+import Foundation
 import KonnectConfig
 import KonnectProxy
 import NIOConcurrencyHelpers
@@ -107,6 +108,79 @@ struct ProxyCachePluginTests {
             #expect(try await client.get("/short?header=Cache-Control:max-age%3D3").header("x-cache-status") == "Hit")
             try await Task.sleep(for: .milliseconds(4100))
             #expect(try await client.get("/short?header=Cache-Control:max-age%3D3").header("x-cache-status") == "Miss")
+        }
+    }
+
+    /// With cache_control on, the client's Cache-Control says which copy it takes: none older
+    /// than max-age, none that stays fresh for less than min-fresh, and with only-if-cached
+    /// a 504 rather than a request upstream.
+    @Test func theClientsCacheControlSaysWhichCopyItTakes() async throws {
+        try await Self.run(["cache_control": true, "cache_ttl": 60]) { fx, originRequests in
+            let client = try await fx.client()
+            defer { client.close() }
+            func get(_ directives: String? = nil) async throws -> TestClient.Response {
+                try await client.get("/c", headers: directives.map { [("Cache-Control", $0)] } ?? [])
+            }
+            let none = try await get("only-if-cached")
+            #expect(none.status == 504)
+            #expect(originRequests() == 0)
+            #expect(try await get().header("x-cache-status") == "Miss")
+            let cached = try await get("only-if-cached")
+            #expect(cached.header("x-cache-status") == "Hit")
+            #expect(cached.text == #"{"n":1}"#)
+            // The copy is fresh for 60 s: not for the 120 s min-fresh asks.
+            let fresher = try await get("min-fresh=120")
+            #expect(fresher.header("x-cache-status") == "Refresh")
+            #expect(fresher.text == #"{"n":2}"#)
+            #expect(try await get("max-age=30").text == #"{"n":2}"#)
+            try await Task.sleep(for: .milliseconds(1100))
+            // Now over a second old: too old for max-age=1.
+            let younger = try await get("max-age=1")
+            #expect(younger.header("x-cache-status") == "Refresh")
+            #expect(younger.text == #"{"n":3}"#)
+            #expect(originRequests() == 3)
+        }
+    }
+
+    /// max-stale takes a copy past its freshness, while storage_ttl still keeps it.
+    @Test func maxStaleTakesAKeptCopyPastItsFreshness() async throws {
+        try await Self.run(["cache_control": true, "cache_ttl": 1, "storage_ttl": 60]) { fx, originRequests in
+            let client = try await fx.client()
+            defer { client.close() }
+            _ = try await client.get("/s")
+            try await Task.sleep(for: .milliseconds(1100))
+            let stale = try await client.get("/s", headers: [("Cache-Control", "max-stale")])
+            #expect(stale.header("x-cache-status") == "Hit")
+            #expect(stale.text == #"{"n":1}"#)
+            #expect(try await client.get("/s", headers: [("Cache-Control", "max-stale=600")]).text == #"{"n":1}"#)
+            // Without max-stale the same copy is too old.
+            #expect(try await client.get("/s").header("x-cache-status") == "Refresh")
+            #expect(originRequests() == 2)
+        }
+    }
+
+    /// Without max-age, the origin's Expires sets how long a copy is fresh; one in the past (or
+    /// one that does not parse) means it is not kept.
+    @Test func expiresSetsTheLifetimeWhenMaxAgeIsNotGiven() async throws {
+        try await Self.run(["cache_control": true, "cache_ttl": 1]) { fx, originRequests in
+            let client = try await fx.client()
+            defer { client.close() }
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+            func path(_ expires: String) -> String {
+                "/e?header=" + "Expires:\(expires)".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            }
+            let later = path(formatter.string(from: Date().addingTimeInterval(3600)))
+            #expect(try await client.get(later).header("x-cache-status") == "Miss")
+            try await Task.sleep(for: .milliseconds(1100))
+            // Past cache_ttl's one second, within the hour Expires gives.
+            #expect(try await client.get(later).header("x-cache-status") == "Hit")
+            for expires in [formatter.string(from: Date().addingTimeInterval(-60)), "0"] {
+                #expect(try await client.get(path(expires)).header("x-cache-status") == "Bypass")
+            }
+            #expect(originRequests() == 3)
         }
     }
 

@@ -88,19 +88,55 @@ struct ProxyCachePlugin: ProxyPlugin {
         }
         let key = cacheKey(context)
         if sendKey { context.addResponseHeader("X-Cache-Key", key) }
-        let refresh = requestCacheControl["no-cache"] != nil || requestCacheControl["max-age"] == "0"
-        return lookUp(key, refresh: refresh, mayWait: collapseMisses && !refresh, context)
+        let client = ClientFreshness(requestCacheControl)
+        return lookUp(key, client, mayWait: collapseMisses && !client.noCache, context)
+    }
+
+    /// What the client's `Cache-Control` accepts from the cache (with `cache_control` on).
+    struct ClientFreshness {
+        /// `no-cache`, or `max-age=0`: only a copy fetched for this request will do.
+        var noCache = false
+        /// `max-age`: no copy older than this. `min-fresh`: none that stays fresh for less.
+        var maxAge: Double?
+        var minFresh: Double?
+        /// `max-stale`: a copy this long past its freshness will do (infinite without a value).
+        var maxStale: Double?
+        /// `only-if-cached`: answer from the cache or with 504, never from the upstream.
+        var onlyIfCached = false
+
+        init(_ directives: [String: String]) {
+            maxAge = directives["max-age"].flatMap(Double.init)
+            minFresh = directives["min-fresh"].flatMap(Double.init)
+            maxStale = directives["max-stale"].map { Double($0) ?? .infinity }
+            noCache = directives["no-cache"] != nil || maxAge == 0
+            onlyIfCached = directives["only-if-cached"] != nil
+        }
+
+        /// Whether `cached` may answer at `now`; a copy past its freshness only when it is
+        /// still `kept` (within storage_ttl) and `max-stale` allows it.
+        func accepts(_ cached: CachedResponse, now: Double, kept: Bool) -> Bool {
+            if noCache { return false }
+            if let maxAge, now - cached.storedAt > maxAge { return false }
+            if let minFresh, cached.expires - now < minFresh { return false }
+            if cached.expires > now { return true }
+            guard kept, let maxStale else { return false }
+            return now - cached.expires <= maxStale
+        }
     }
 
     /// A hit is answered; a miss goes upstream, or waits for the request already fetching it.
-    private func lookUp(_ key: String, refresh: Bool, mayWait: Bool, _ context: PluginContext) -> AccessResult {
+    private func lookUp(_ key: String, _ client: ClientFreshness, mayWait: Bool, _ context: PluginContext) -> AccessResult {
         let now = Date().timeIntervalSince1970
         let cached = store.get(key)
-        if !refresh, let cached, cached.expires > now { return hit(cached, now: now, context) }
-        // An expired copy still within storage_ttl is refreshed, as Kong reports it; without
-        // storage_ttl a copy is kept only as long as it is fresh, so its absence is a miss.
+        // A copy past its freshness but still within storage_ttl is refreshed, as Kong reports
+        // it; without storage_ttl a copy is kept only as long as it is fresh.
         let kept = cached.map { cached in storageTTL.map { now - cached.storedAt <= $0 } ?? false } ?? false
-        let filling = Filling(key: key, status: refresh || kept ? "Refresh" : "Miss")
+        if let cached, client.accepts(cached, now: now, kept: kept) { return hit(cached, now: now, context) }
+        if client.onlyIfCached {
+            status("Miss", context)
+            return .respond(status: 504, message: "No cached response (the request's Cache-Control says only-if-cached)")
+        }
+        let filling = Filling(key: key, status: client.noCache || kept || cached.map { $0.expires > now } == true ? "Refresh" : "Miss")
         if mayWait {
             let pending = PendingAccess()
             let loop = context.eventLoop
@@ -108,7 +144,7 @@ struct ProxyCachePlugin: ProxyPlugin {
             let token = store.misses.lead(key) {
                 loop.execute {
                     let (plugin, context) = bound.value
-                    pending.complete(plugin.lookUp(key, refresh: false, mayWait: false, context))
+                    pending.complete(plugin.lookUp(key, client, mayWait: false, context))
                 }
             }
             guard let token else { return .wait(pending) }
@@ -210,6 +246,14 @@ struct ProxyCachePlugin: ProxyPlugin {
             if let age = directives["s-maxage"].flatMap(Double.init) ?? directives["max-age"].flatMap(Double.init) {
                 guard age > 0 else { return nil }
                 ttl = age
+            } else if case .one(let expires) = head.value(named: "expires") {
+                // Expires, from the origin's own clock (its Date) when it sends one; a date that
+                // does not parse means already expired (RFC 9111).
+                guard let end = HTTPDate.parse(expires) else { return nil }
+                var start = Date().timeIntervalSince1970
+                if case .one(let date) = head.value(named: "date"), let sent = HTTPDate.parse(date) { start = sent }
+                guard end - start > 0 else { return nil }
+                ttl = end - start
             }
         }
         return ttl
@@ -217,6 +261,17 @@ struct ProxyCachePlugin: ProxyPlugin {
 
     private func status(_ text: String, _ context: PluginContext) {
         if sendStatus { context.addResponseHeader("X-Cache-Status", text) }
+    }
+
+    /// HTTP dates as RFC 9110 defines them (`Sun, 06 Nov 1994 08:49:37 GMT`), in seconds since 1970.
+    enum HTTPDate {
+        static func parse(_ text: String) -> Double? {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+            return formatter.date(from: text.trimmingCharacters(in: .whitespaces))?.timeIntervalSince1970
+        }
     }
 
     /// Hop-by-hop fields, and those the gateway writes itself on a hit.
