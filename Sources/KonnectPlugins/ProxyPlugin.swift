@@ -195,7 +195,7 @@ public enum ProxyPlugins {
             case "rate-limiting": return try RateLimitingPlugin(config: config)
             case "request-transformer": return RequestTransformerPlugin(config: config)
             case "response-transformer": return ResponseTransformerPlugin(config: config)
-            case "proxy-cache": return ProxyCachePlugin(config: config)
+            case "proxy-cache": return ProxyCachePlugin(config: config, configuration: configuration)
             case "ai-proxy": return try AIProxyPlugin(config: config)
             case "ai-gateway": return try AIGatewayPlugin(config: config, configuration: configuration)
             default: return nil

@@ -35,7 +35,9 @@ struct ProxyCachePlugin: ProxyPlugin {
     /// gathered past it.
     let maxBytes: Int
 
-    init(config: JSONValue) {
+    /// `configuration` is the one the plugin is part of: the store's bound is the largest
+    /// `memory.max_bytes` of the enabled proxy-cache plugins that share it.
+    init(config: JSONValue, configuration: Configuration = .empty) {
         var codes = Set<Int>()
         if case .array(let items)? = config["response_code"] {
             for case .number(let code) in items { codes.insert(Int(code)) }
@@ -55,9 +57,17 @@ struct ProxyCachePlugin: ProxyPlugin {
         sendAge = headers["age"].map { $0 == .bool(true) } ?? true
         sendStatus = headers["X-Cache-Status"].map { $0 == .bool(true) } ?? true
         sendKey = headers["X-Cache-Key"].map { $0 == .bool(true) } ?? true
+        let (dictionary, maxBytes) = Self.memory(config)
+        self.maxBytes = maxBytes
+        let shared = configuration.plugins.filter { $0.enabled && $0.name == "proxy-cache" }.map { Self.memory($0.config) }
+            .filter { $0.dictionary == dictionary }.map(\.maxBytes)
+        store = ProxyCacheStore.named(dictionary, maxBytes: max(maxBytes, shared.max() ?? 0))
+    }
+
+    /// The store a config names, and the bytes it asks for.
+    private static func memory(_ config: JSONValue) -> (dictionary: String, maxBytes: Int) {
         let memory = config["memory"] ?? .null
-        maxBytes = Int(memory.number("max_bytes") ?? Double(64 << 20))
-        store = ProxyCacheStore.named(memory.text("dictionary_name") ?? "kong_db_cache", maxBytes: maxBytes)
+        return (memory.text("dictionary_name") ?? "kong_db_cache", Int(memory.number("max_bytes") ?? Double(64 << 20)))
     }
 
     /// Per request: the key being filled, and the response as it arrives.

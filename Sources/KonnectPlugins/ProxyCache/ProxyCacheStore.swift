@@ -29,11 +29,12 @@ public struct CachedResponse: Sendable {
 public final class ProxyCacheStore: Sendable {
     private static let stores = NIOLockedValueBox<[String: ProxyCacheStore]>([:])
 
-    /// The store named `name`; `maxBytes` raises its bound when larger than it was.
+    /// The store named `name`, bounded by `maxBytes` from now on (a lower bound than before
+    /// evicts the least recently used entries down to it).
     public static func named(_ name: String, maxBytes: Int = 64 << 20) -> ProxyCacheStore {
         stores.withLockedValue { stores in
             if let store = stores[name] {
-                store.raiseLimit(to: maxBytes)
+                store.setLimit(maxBytes)
                 return store
             }
             let store = ProxyCacheStore(maxBytes: maxBytes)
@@ -77,8 +78,20 @@ public final class ProxyCacheStore: Sendable {
         state = NIOLockedValueBox(State(maxBytes: maxBytes))
     }
 
-    private func raiseLimit(to maxBytes: Int) {
-        state.withLockedValue { $0.maxBytes = max($0.maxBytes, maxBytes) }
+    private func setLimit(_ maxBytes: Int) {
+        state.withLockedValue { state in
+            state.maxBytes = maxBytes
+            Self.evict(downTo: maxBytes, &state)
+        }
+    }
+
+    /// Drops the least recently used entries until at most `bytes` are held.
+    private static func evict(downTo bytes: Int, _ state: inout State) {
+        while state.bytes > bytes, let oldest = state.tail {
+            unlink(oldest, &state)
+            state.entries[oldest.key] = nil
+            state.bytes -= oldest.response.cost
+        }
     }
 
     /// The entry for `key`, fresh or not; marks it recently used.
@@ -100,11 +113,7 @@ public final class ProxyCacheStore: Sendable {
                 state.bytes -= old.response.cost
             }
             guard response.cost <= state.maxBytes else { return }
-            while state.bytes + response.cost > state.maxBytes, let oldest = state.tail {
-                Self.unlink(oldest, &state)
-                state.entries[oldest.key] = nil
-                state.bytes -= oldest.response.cost
-            }
+            Self.evict(downTo: state.maxBytes - response.cost, &state)
             let node = Node(key: key, response: response)
             state.entries[key] = node
             Self.pushFront(node, &state)
