@@ -47,6 +47,15 @@ struct RequestTransformerPluginTests {
              config: #"{"add": {"headers": ["x-mixed:$(shared.tenant)/$(headers.x-from)"]}}"#,
              request: "GET /h HTTP/1.1\r\nHost: a\r\nX-From: copied\r\n\r\n",
              sees: ["x-mixed: $(shared.tenant)/copied"]),
+        Case(name: "`or` gives the value to use when the request lacks one",
+             config: #"{"add": {"headers": ["x-tenant:$(headers.x-tenant or 'public')", "x-who:$(query_params.u or headers[\"x-user\"])","#
+                + #" "x-last:$(headers.x-nope or query_params.nope or \"fallback\")", "x-kept:$(headers.x-given or 'unused')"]}}"#,
+             request: "GET /o HTTP/1.1\r\nHost: a\r\nX-User: ann\r\nX-Given: yes\r\n\r\n",
+             sees: ["x-tenant: public", "x-who: ann", "x-last: fallback", "x-kept: yes"], doesNotSee: ["unused", "$("]),
+        Case(name: "a route capture by its number",
+             config: #"{"replace": {"uri": "/v2/people/$(uri_captures[1])"}}"#,
+             request: "GET /users/42 HTTP/1.1\r\nHost: a\r\n\r\n",
+             sees: ["GET /v2/people/42 HTTP/1.1"]),
         Case(name: "query arguments, with templates over the client's values",
              config: #"{"remove": {"querystring": ["drop"]}, "rename": {"querystring": ["b:bee"]}, "replace": {"querystring": ["c:3"]},"#
                 + #" "add": {"querystring": ["d:$(query_params.c)", "c:ignored"]}, "append": {"querystring": ["c:4"]}}"#,

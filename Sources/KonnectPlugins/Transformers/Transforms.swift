@@ -2,13 +2,17 @@ import Foundation
 import KonnectConfig
 
 /// A value with `$(headers.x)`, `$(query_params.y)` or `$(uri_captures.z)` in it (also written
-/// `$(headers["x-y"])`), filled in from the request; a value the request lacks becomes empty.
+/// `$(headers["x-y"])`, and `$(uri_captures[1])` for a numbered group), filled in from the
+/// request. As in Kong's Lua templates, `or` gives what to use when the request lacks a value
+/// (`$(headers.x or 'none')`, `$(query_params.a or headers.b)`); without one it becomes empty.
 struct TransformTemplate: Sendable {
-    enum Part: Sendable {
+    indirect enum Part: Sendable {
         case text(String)
         case header(String)
         case query(String)
         case capture(String)
+        /// The first, or when the request lacks it, the second.
+        case either(Part, Part)
     }
 
     let parts: [Part]
@@ -19,7 +23,7 @@ struct TransformTemplate: Sendable {
         var rest = Substring(text)
         while let start = rest.range(of: "$("), let end = rest[start.upperBound...].firstIndex(of: ")") {
             let after = rest.index(after: end)
-            guard let reference = Self.reference(rest[start.upperBound..<end]) else {
+            guard let reference = Self.expression(rest[start.upperBound..<end]) else {
                 // Not a reference Konnect knows: kept as written; the references after it still count.
                 literal += rest[..<after]
                 rest = rest[after...]
@@ -36,7 +40,21 @@ struct TransformTemplate: Sendable {
         self.parts = parts
     }
 
-    /// `headers.x`, `headers["x"]` (or with single quotes), likewise `query_params` and `uri_captures`.
+    /// References and quoted strings joined by `or`; nil when any of them is something else.
+    private static func expression(_ text: Substring) -> Part? {
+        var alternatives: [Part] = []
+        for item in text.components(separatedBy: " or ") {
+            let item = Substring(item.trimmingCharacters(in: .whitespaces))
+            guard let part = reference(item) ?? quoted(item).map(Part.text) else { return nil }
+            alternatives.append(part)
+        }
+        guard var result = alternatives.popLast() else { return nil }
+        while let before = alternatives.popLast() { result = .either(before, result) }
+        return result
+    }
+
+    /// `headers.x`, `headers["x"]` (or with single quotes), likewise `query_params` and
+    /// `uri_captures`, which also takes a group's number (`uri_captures[1]`).
     private static func reference(_ text: Substring) -> Part? {
         let kinds: [(String, (String) -> Part)] = [
             ("headers", { .header($0.lowercased()) }), ("query_params", { .query($0) }), ("uri_captures", { .capture($0) }),
@@ -46,12 +64,17 @@ struct TransformTemplate: Sendable {
             if rest.hasPrefix("."), rest.count > 1 { return make(String(rest.dropFirst())) }
             if rest.hasPrefix("["), rest.hasSuffix("]") {
                 let inner = rest.dropFirst().dropLast()
-                if inner.count >= 2, let quote = inner.first, quote == "\"" || quote == "'", inner.last == quote {
-                    return make(String(inner.dropFirst().dropLast()))
-                }
+                if let name = quoted(inner) { return make(name) }
+                if prefix == "uri_captures", let number = Int(inner), number > 0 { return make(String(number)) }
             }
         }
         return nil
+    }
+
+    /// The text between matching single or double quotes.
+    private static func quoted(_ text: Substring) -> String? {
+        guard text.count >= 2, let quote = text.first, quote == "\"" || quote == "'", text.last == quote else { return nil }
+        return String(text.dropFirst().dropLast())
     }
 
     var isLiteral: Bool {
@@ -60,16 +83,19 @@ struct TransformTemplate: Sendable {
 
     func render(_ context: PluginContext) -> String {
         var out = ""
-        for part in parts {
-            switch part {
-            case .text(let text): out += text
-            case .header(let name):
-                if case .one(let value) = context.head.value(named: name) { out += value }
-            case .query(let name): out += context.queryValues(name).first ?? ""
-            case .capture(let name): out += context.uriCaptures[name] ?? ""
-            }
-        }
+        for part in parts { out += Self.value(part, context) ?? "" }
         return out
+    }
+
+    /// A part's value, nil when the request lacks it (a header sent several times included).
+    private static func value(_ part: Part, _ context: PluginContext) -> String? {
+        switch part {
+        case .text(let text): text
+        case .header(let name): if case .one(let value) = context.head.value(named: name) { value } else { nil }
+        case .query(let name): context.queryValues(name).first
+        case .capture(let name): context.uriCaptures[name]
+        case .either(let first, let second): value(first, context) ?? value(second, context)
+        }
     }
 }
 
