@@ -115,6 +115,7 @@ public final class PluginContext {
         var uriCaptures: [String: String] = [:]
         var upstreamMethod: String?
         var upstreamPath: String?
+        var upstreamHost: String?
         var bodyLimit: Int64?
         var tooLargeAnswer: (() -> AccessResult)?
         var requestBody: ByteBuffer?
@@ -155,6 +156,11 @@ public final class PluginContext {
     public var upstreamPath: String? {
         get { extras?.upstreamPath }
         set { more.upstreamPath = newValue }
+    }
+    /// The Host sent upstream instead of the service's or the client's (request-transformer).
+    public var upstreamHost: String? {
+        get { extras?.upstreamHost }
+        set { more.upstreamHost = newValue }
     }
     /// The largest request body allowed (request-size-limiting), when a plugin set one.
     public var bodyLimit: Int64? {

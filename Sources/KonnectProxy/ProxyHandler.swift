@@ -63,6 +63,8 @@ final class ProxyHandler: TCPStreamDelegate {
     private var upstreamHead = ProxyHandler.empty
     private var upstreamHeadPrefixLength = 0
     private var preserveHost = false
+    /// The Host a plugin set for the upstream request (request-transformer), over the rest.
+    private var hostOverride: String?
     private var clientHost = ""
     private var hashKey: UInt64?
     /// A hash-on cookie Konnect generated for this request, returned with the response.
@@ -531,6 +533,7 @@ final class ProxyHandler: TCPStreamDelegate {
         routeTarget = match.target
         self.plan = plan
         preserveHost = match.route.preserveHost
+        hostOverride = pluginContext?.upstreamHost
         attemptsLeft = routed.retries + 1
         if let limit = pluginContext?.bodyLimit { bodyLimit = min(bodyLimit, limit) }
         if bodyLimit < .max, case .length(let length) = requestFraming, length > bodyLimit {
@@ -691,7 +694,7 @@ final class ProxyHandler: TCPStreamDelegate {
         lastUpstreamProgress = sentUpstreamAt
         // Host depends on the target, so it ends the head; a retry rewrites it in place.
         upstreamHead.moveWriterIndex(to: upstreamHeadPrefixLength)
-        let host = preserveHost ? clientHost : hostHeader
+        let host = hostOverride ?? (preserveHost ? clientHost : hostHeader)
         upstreamHead.writeHead(estimate: host.utf8.count + 10) { out in
             out.writeField("Host", host)
             out.write("\r\n")

@@ -48,10 +48,17 @@ enum PluginChecks {
         return nil
     }
 
-    /// A header a transformer may touch: any but `Host`, which Konnect sets for each target.
+    /// `name:value` whose name is a header name (Host included).
+    static let headerNamePair: @Sendable (JSONValue) -> String? = { value in
+        if let problem = namePair(value) { return problem }
+        let name = value.string.map { String($0[..<($0.firstIndex(of: ":") ?? $0.endIndex)]) } ?? ""
+        return headerName(.string(name)).map { "`name:value` with \($0)" }
+    }
+
+    /// A header a transformer may remove or rename: any but `Host`, which Konnect always sends.
     static let transformableHeader: @Sendable (JSONValue) -> String? = { value in
         if let problem = headerName(value) { return problem }
-        return value.string?.lowercased() == "host" ? "a header other than Host (set preserve_host on the route, or the service's host)" : nil
+        return value.string?.lowercased() == "host" ? "a header other than Host (Konnect always sends one; replace sets it)" : nil
     }
 
     /// `name:value` whose name is a header a transformer may touch.

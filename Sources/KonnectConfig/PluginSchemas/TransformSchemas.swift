@@ -2,13 +2,16 @@
 
 extension PluginSchema {
     /// One group of request-transformer operations: header, query argument and body field names.
-    static func requestOperations(pairs: Bool, uri: Bool = false) -> PluginField.FieldType {
+    /// Operations that give a value (`setsHost`) may give Host, which then is the Host sent
+    /// upstream; none may remove or rename it.
+    static func requestOperations(pairs: Bool, uri: Bool = false, setsHost: Bool = false) -> PluginField.FieldType {
         func list(_ name: String, _ what: String, check: (@Sendable (JSONValue) -> String?)? = nil) -> PluginField {
             let check = check ?? (pairs ? PluginChecks.namePair : nil)
             return PluginField.strings(name, default: [], check: check, pairs ? "\(what), as `name:value`." : "\(what) names.")
         }
         var fields = [
-            list("headers", "Headers", check: pairs ? PluginChecks.headerPair : PluginChecks.transformableHeader),
+            list("headers", "Headers", check: setsHost ? PluginChecks.headerNamePair
+                                                       : pairs ? PluginChecks.headerPair : PluginChecks.transformableHeader),
             list("querystring", "Query arguments"),
             list("body", "Body fields (JSON: dotted paths into nested objects)"),
         ]
@@ -23,11 +26,11 @@ extension PluginSchema {
                     "Removed first."),
         PluginField("rename", requestOperations(pairs: true), required: true, default: emptyOperations(uri: false),
                     "Renamed next, as `old:new`, when present."),
-        PluginField("replace", requestOperations(pairs: true, uri: true), required: true, default: emptyOperations(uri: true),
+        PluginField("replace", requestOperations(pairs: true, uri: true, setsHost: true), required: true, default: emptyOperations(uri: true),
                     "Values replaced next, when present."),
-        PluginField("add", requestOperations(pairs: true), required: true, default: emptyOperations(uri: false),
+        PluginField("add", requestOperations(pairs: true, setsHost: true), required: true, default: emptyOperations(uri: false),
                     "Added next, when not present."),
-        PluginField("append", requestOperations(pairs: true), required: true, default: emptyOperations(uri: false),
+        PluginField("append", requestOperations(pairs: true, setsHost: true), required: true, default: emptyOperations(uri: false),
                     "Added last, next to any value already there."),
         PluginField("max_body_size", .integer, required: true, default: 1_048_576, between: 0...16_777_216,
                     "Largest body (bytes, from Content-Length) whose fields are transformed; larger or chunked bodies pass untouched, with a log line."),

@@ -60,6 +60,11 @@ struct RequestTransformerPlugin: ProxyPlugin {
         let edits = headers.headerEdits(context) { context.head.values(named: $0) }
         for name in edits.removed { context.removeHeader(name) }
         for (name, value) in edits.added where AccessResult.Header.isSafe(value) {
+            // Host is written by the proxy for each target: an edit of it says what to write.
+            if name.lowercased() == "host" {
+                if !value.isEmpty { context.upstreamHost = value }
+                continue
+            }
             context.addUpstreamLine(AccessResult.Header(name, value).line)
         }
     }
