@@ -33,12 +33,22 @@ extension AdminAPI {
         switch method {
         case .get:
             guard let entry = stores.lazy.compactMap({ $0.get(key) }).first else { return Self.notFound }
-            return Self.json(200, .object([
+            // Kong's fields (status, headers, body, body_len, timestamp, ttl, version), and
+            // Konnect's own names for the same times.
+            var fields: [String: JSONValue] = [
                 "key": .string(key), "status": .number(Double(entry.status)),
                 "headers": .object(Dictionary(entry.headers.map { ($0.name.lowercased(), JSONValue.string($0.value)) }) { $1 }),
-                "body_size": .number(Double(entry.body.readableBytes)),
+                "body_len": .number(Double(entry.body.readableBytes)), "body_size": .number(Double(entry.body.readableBytes)),
+                "timestamp": .number(entry.storedAt.rounded(.down)), "ttl": .number((entry.expires - entry.storedAt).rounded()),
+                "version": .number(1),
                 "stored_at": .number(entry.storedAt.rounded(.down)), "expires_at": .number(entry.expires.rounded(.down)),
-            ]))
+            ]
+            // A body that is not text has no JSON string to go in.
+            if let text = entry.body.getString(at: entry.body.readerIndex, length: entry.body.readableBytes),
+               text.utf8.elementsEqual(entry.body.readableBytesView) {
+                fields["body"] = .string(text)
+            }
+            return Self.json(200, .object(fields))
         case .delete:
             let removed = stores.map { $0.remove(key) }.contains(true)
             return removed ? Response(status: .noContent) : Self.notFound

@@ -26,6 +26,10 @@ struct AdminProxyCacheTests {
             #expect(found.body["status"] == .number(200))
             #expect(found.body["headers"]?["content-type"] == .string("application/json"))
             #expect(found.body["body_size"] == .number(2))
+            // Kong's names for the same: the body, its length, when it was stored and for how long.
+            #expect(found.body["body"] == .string("{}"))
+            #expect(found.body["body_len"] == .number(2))
+            #expect(found.body["timestamp"] == .number(1_000) && found.body["ttl"] == .number(300))
             #expect(try await client.call(.get, "/proxy-cache/\(pluginID)/caches/k1").status == 200)
 
             #expect(try await client.call(.delete, "/proxy-cache/\(pluginID)/caches/k1").status == 204)
