@@ -2,7 +2,7 @@ import KonnectConfig
 
 /// Lets consumers in by their ACL groups (Kong's acl): `allow` lists the groups that may pass,
 /// or `deny` those that may not (the schema makes sure exactly one is given).
-struct ACLPlugin: ProxyPlugin {
+final class ACLPlugin: ProxyPlugin {
     let name = "acl"
     var phases: PluginPhases { .access }
     let allow: GroupList

@@ -9,7 +9,7 @@ import NIOCore
 /// CPU: that happens on `PasswordChecks`' thread, never on the event loop, while the request
 /// waits; a password that checked out is remembered, so a client's later requests cost a hash
 /// lookup only.
-struct BasicAuthPlugin: ProxyPlugin {
+final class BasicAuthPlugin: ProxyPlugin {
     let name = "basic-auth"
     var phases: PluginPhases { .access }
     let hideCredentials: Bool

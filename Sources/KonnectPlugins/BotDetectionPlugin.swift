@@ -3,7 +3,7 @@ import KonnectConfig
 
 /// Refuses requests from bots by their `User-Agent` (Kong's bot-detection): a built-in list of
 /// well-known crawlers and tools plus the `deny` patterns, except what the `allow` patterns pass.
-struct BotDetectionPlugin: ProxyPlugin {
+final class BotDetectionPlugin: ProxyPlugin {
     let name = "bot-detection"
     var phases: PluginPhases { .access }
     let allow: [NSRegularExpression]

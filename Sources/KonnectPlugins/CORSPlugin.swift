@@ -3,7 +3,7 @@ import KonnectConfig
 
 /// Cross-origin resource sharing (Kong's cors): answers preflight requests itself and adds the
 /// `Access-Control-*` headers to responses for allowed origins.
-struct CORSPlugin: ProxyPlugin {
+final class CORSPlugin: ProxyPlugin {
     let name = "cors"
     var phases: PluginPhases { [.access, .responseHeaders] }
     /// Any origin may call (`*`, or no origins configured).

@@ -4,7 +4,7 @@ import KonnectConfig
 
 /// Gives each request an id in a header (Kong's correlation-id): the client's own when it sent
 /// one, else a new one, passed upstream and, with `echo_downstream`, returned to the client.
-struct CorrelationIDPlugin: ProxyPlugin {
+final class CorrelationIDPlugin: ProxyPlugin {
     let name = "correlation-id"
     var phases: PluginPhases { echoDownstream ? [.access, .responseHeaders] : .access }
     let headerName: String

@@ -3,7 +3,7 @@ import KonnectConfig
 /// Lets requests in by the client's address (Kong's ip-restriction): a `deny` block refuses,
 /// and when `allow` is given only its blocks pass. The address is the one Konnect settled on,
 /// which honours `X-Forwarded-For` only from trusted proxies.
-struct IPRestrictionPlugin: ProxyPlugin {
+final class IPRestrictionPlugin: ProxyPlugin {
     let name = "ip-restriction"
     var phases: PluginPhases { .access }
     let allow: [IPNetwork]

@@ -8,7 +8,7 @@ import NIOCore
 /// provider's JWKS document, fetched and refreshed by `JWKSCache`: a credential's own `jwks_uri`
 /// (its tokens verify only with those keys), or the plugin's `jwks_uri` for tokens no credential
 /// with a key of its own claims (the consumer is then the credential named, if any).
-struct JWTPlugin: ProxyPlugin {
+final class JWTPlugin: ProxyPlugin {
     let name = "jwt"
     var phases: PluginPhases { .access }
     let uriParamNames: [String]

@@ -2,7 +2,7 @@ import KonnectConfig
 import NIOCore
 
 /// Identifies the consumer by an API key in a header, a query argument or a body field (Kong's key-auth).
-struct KeyAuthPlugin: ProxyPlugin {
+final class KeyAuthPlugin: ProxyPlugin {
     let name = "key-auth"
     var phases: PluginPhases { .access }
     let keyNames: [String]

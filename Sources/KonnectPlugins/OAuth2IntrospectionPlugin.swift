@@ -8,7 +8,7 @@ import NIOCore
 /// oauth2-introspection). Active results are cached for `ttl` seconds and never past the
 /// token's `exp`; the consumer is the one whose username is the token's `username` (or whose
 /// custom_id is its `client_id`, with `consumer_by: client_id`).
-struct OAuth2IntrospectionPlugin: ProxyPlugin {
+final class OAuth2IntrospectionPlugin: ProxyPlugin {
     let name = "oauth2-introspection"
     var phases: PluginPhases { .access }
     let endpoint: URL

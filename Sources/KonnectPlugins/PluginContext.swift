@@ -83,7 +83,7 @@ public final class PluginContext {
     public func recycle() {
         head = Self.noHead
         target = ""
-        clientIP = ""
+        // clientIP stays: the connection's address, the same string for its next request.
         path = ""
         chain = nil
         plugins = []

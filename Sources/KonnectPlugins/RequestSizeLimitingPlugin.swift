@@ -2,7 +2,7 @@ import KonnectConfig
 
 /// Refuses request bodies over a size (Kong's request-size-limiting): at once when the
 /// `Content-Length` says so, and while a chunked body streams in when it grows past the limit.
-struct RequestSizeLimitingPlugin: ProxyPlugin {
+final class RequestSizeLimitingPlugin: ProxyPlugin {
     let name = "request-size-limiting"
     var phases: PluginPhases { .access }
     let limit: Int64

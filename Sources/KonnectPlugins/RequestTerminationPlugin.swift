@@ -4,7 +4,7 @@ import NIOHTTP1
 /// Answers requests itself instead of proxying them (Kong's request-termination): a status
 /// with a message or a raw body, optionally only for requests carrying a trigger, or an echo of
 /// the request for debugging.
-struct RequestTerminationPlugin: ProxyPlugin {
+final class RequestTerminationPlugin: ProxyPlugin {
     let name = "request-termination"
     var phases: PluginPhases { .access }
     let status: Int

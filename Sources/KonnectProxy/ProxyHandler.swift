@@ -533,14 +533,15 @@ final class ProxyHandler: TCPStreamDelegate {
         routeTarget = match.target
         self.plan = plan
         preserveHost = match.route.preserveHost
-        hostOverride = pluginContext?.upstreamHost
+        let plugins = pluginContext
+        hostOverride = plugins?.upstreamHost
         attemptsLeft = routed.retries + 1
-        if let limit = pluginContext?.bodyLimit { bodyLimit = min(bodyLimit, limit) }
+        if let limit = plugins?.bodyLimit { bodyLimit = min(bodyLimit, limit) }
         if bodyLimit < .max, case .length(let length) = requestFraming, length > bodyLimit {
             respondTooLarge()
             return
         }
-        if let body = pluginContext?.replacedRequestBody {
+        if let body = plugins?.replacedRequestBody {
             pendingBody = body.readableBytes > 0 ? [body] : []
             bodyBytes = Int64(body.readableBytes)
             requestFraming = .length(Int64(body.readableBytes))
@@ -556,8 +557,8 @@ final class ProxyHandler: TCPStreamDelegate {
         }
 
         writeUpstreamHead(head, facts: routed.facts, match: match,
-                          query: pluginContext?.editsQuery == true ? pluginContext?.rewrittenQuery() : routed.query,
-                          originalPath: routed.rawPath, host: routed.host, plugins: pluginContext)
+                          query: plugins?.editsQuery == true ? plugins?.rewrittenQuery() : routed.query,
+                          originalPath: routed.rawPath, host: routed.host, plugins: plugins)
         if requestFraming != .none {
             holdClientReads(true)
             if awaitingContinue {
@@ -910,8 +911,9 @@ final class ProxyHandler: TCPStreamDelegate {
         } else if framing == .chunked || framing == .untilClose {
             clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
         }
-        let pluginLines = pluginContext?.responseLines
-        let removed = pluginContext?.removedResponseHeaders ?? []
+        let plugins = pluginContext
+        let pluginLines = plugins?.responseLines
+        let removed = plugins?.removedResponseHeaders ?? []
         out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0) + (pluginLines?.readableBytes ?? 0)) { out in
             out.write(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             head.writeBytes(from: 9, to: statusLineEnd, to: &out)

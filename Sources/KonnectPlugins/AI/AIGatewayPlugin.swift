@@ -9,7 +9,7 @@ import NIOCore
 ///
 /// It serves every `ai_models` entity of the configuration and the models of its own
 /// `config.models`; a model of its own wins over an entity of the same name.
-struct AIGatewayPlugin: ProxyPlugin {
+final class AIGatewayPlugin: ProxyPlugin {
     let name = "ai-gateway"
     var phases: PluginPhases { .access }
 

@@ -5,7 +5,7 @@ import NIOCore
 /// Kong's `ai-proxy`: the route answers OpenAI-format chat requests (and Anthropic-format ones on
 /// `…/v1/messages`) from one configured model at one provider, translating requests, answers,
 /// streams and errors both ways.
-struct AIProxyPlugin: ProxyPlugin {
+final class AIProxyPlugin: ProxyPlugin {
     let name = "ai-proxy"
     var phases: PluginPhases { .access }
 

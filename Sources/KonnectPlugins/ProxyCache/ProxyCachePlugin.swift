@@ -10,7 +10,7 @@ import NIOCore
 /// asked for a fresh copy), Bypass (not cacheable) or Stale. Beyond Kong OSS: concurrent misses
 /// for one key make one upstream request (the others wait for its answer), and with
 /// `stale_if_error` an expired copy answers for an upstream that fails.
-struct ProxyCachePlugin: ProxyPlugin {
+final class ProxyCachePlugin: ProxyPlugin {
     let name = "proxy-cache"
     var phases: PluginPhases { [.access, .responseHeaders, .responseBody, .log] }
 

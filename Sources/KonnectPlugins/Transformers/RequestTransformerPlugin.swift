@@ -7,7 +7,7 @@ import NIOCore
 /// arguments and body fields (form, or JSON with dotted paths into nested objects), in that
 /// order; can change the method and the path. Values are templates over the request
 /// (`$(headers.x)`, `$(query_params.y)`, `$(uri_captures.z)`).
-struct RequestTransformerPlugin: ProxyPlugin {
+final class RequestTransformerPlugin: ProxyPlugin {
     let name = "request-transformer"
     var phases: PluginPhases { .access }
 

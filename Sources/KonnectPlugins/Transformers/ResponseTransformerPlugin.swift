@@ -7,7 +7,7 @@ import NIOCore
 /// and fields of a JSON body (dotted paths into nested objects; values typed by `json_types`).
 /// Beyond Kong OSS: `allow.json` keeps only the listed fields. A JSON body is gathered whole
 /// (up to `max_body_size`), transformed, and sent chunked; other bodies stream through untouched.
-struct ResponseTransformerPlugin: ProxyPlugin {
+final class ResponseTransformerPlugin: ProxyPlugin {
     let name = "response-transformer"
     var phases: PluginPhases { transformsJSON ? [.responseHeaders, .responseBody] : .responseHeaders }
 
