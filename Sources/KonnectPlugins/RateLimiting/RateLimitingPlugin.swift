@@ -102,11 +102,14 @@ final class RateLimitingPlugin: ProxyPlugin {
         // deadline is dropped (Redis has counted the request all the same).
         let pending = PendingAccess()
         let loop = context.eventLoop
-        let bound = NIOLoopBound((self, context, Decided()), eventLoop: loop)
+        let timeout = TimeAmount.milliseconds(Int64(redisSettings.timeout))
+        let waiter = RedisDeadlines.on(loop, timeout: timeout).add()
+        let bound = NIOLoopBound((self, context, waiter), eventLoop: loop)
         let decide = { @Sendable (result: Result<RateUsage, any Error>) in
-            let (plugin, context, decided) = bound.value
-            guard !decided.done else { return }
-            decided.done = true
+            let (plugin, context, waiter) = bound.value
+            guard !waiter.done else { return }
+            waiter.done = true
+            waiter.expire = nil
             switch result {
             case .success(let usage):
                 pending.complete(plugin.counted(usage, now, context))
@@ -116,20 +119,11 @@ final class RateLimitingPlugin: ProxyPlugin {
                 pending.complete(plugin.withoutRedis(key, now, context))
             }
         }
-        let timeout = TimeAmount.milliseconds(Int64(redisSettings.timeout))
-        let deadline = loop.scheduleTask(in: timeout) { decide(.failure(RedisError.timeout(timeout))) }
+        waiter.expire = { decide(.failure(RedisError.timeout(timeout))) }
         redis.take(key, limits: limits, now: now, sliding: sliding).whenComplete { result in
-            loop.execute {
-                deadline.cancel()
-                decide(result)
-            }
+            loop.execute { decide(result) }
         }
         return .wait(pending)
-    }
-
-    /// Whether a request waiting on Redis has been decided (by the answer or by its deadline).
-    private final class Decided {
-        var done = false
     }
 
     /// The decision when Redis has failed: counted on this node (`fault_tolerant`), or a 500.
