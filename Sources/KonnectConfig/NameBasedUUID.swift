@@ -52,10 +52,15 @@ public enum NameBasedUUID {
         return text
     }
 
-    /// Lower-case hexadecimal digits of `bytes`, written in place (proxy-cache makes one per
-    /// request).
+    /// Lower-case hexadecimal digits of `bytes`.
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let bytes = Array(bytes)
+        Array(bytes).withUnsafeBytes(hex)
+    }
+
+    /// `bytes` as lower-case hex digits, written in place. Not generic, so a caller in another
+    /// module (proxy-cache makes a key per request) runs compiled code, not generic code whose
+    /// types are looked up at run time.
+    public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
         let digits: StaticString = "0123456789abcdef"
         return String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
             digits.withUTF8Buffer { digits in

@@ -241,7 +241,7 @@ final class ProxyCachePlugin: ProxyPlugin {
             text += "|\(name)="
             if case .one(let value) = context.head.value(named: name) { text += value }
         }
-        return NameBasedUUID.hex(SHA256.hash(data: Array(text.utf8)).prefix(16))
+        return SHA256.hash(data: Array(text.utf8)).withUnsafeBytes { NameBasedUUID.hex(UnsafeRawBufferPointer(rebasing: $0.prefix(16))) }
     }
 
     /// How long the upstream's response may be kept, or nil when it may not be.
