@@ -4,8 +4,9 @@ import KonnectRedis
 import NIOCore
 
 /// Kong's rate-limiting: requests per second … year for each consumer (or credential, consumer
-/// group, client address, service, header value, path), counted on this node or in Redis. Beyond Kong OSS:
-/// sliding windows, and a limit on requests in flight on this node (`concurrency`).
+/// group, client address, service, header value, path), counted on this node or in Redis.
+/// Beyond Kong OSS: sliding windows, and a limit on requests in flight on this node
+/// (`concurrency`).
 final class RateLimitingPlugin: ProxyPlugin {
     let name = "rate-limiting"
     var phases: PluginPhases { concurrency == nil ? .access : [.access, .log] }

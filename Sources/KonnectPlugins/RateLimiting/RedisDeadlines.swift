@@ -68,6 +68,7 @@ final class RedisDeadlines: @unchecked Sendable {
             waiting.removeFirst()
             if !first.done { first.expire?() }
         }
-        if let next = waiting.first { arm(at: next.deadline) }
+        // An expiry may have started another wait on this loop, and armed the timer for it.
+        if !timerArmed, let next = waiting.first { arm(at: next.deadline) }
     }
 }
