@@ -33,6 +33,14 @@ struct AdminFixture {
     }
 }
 
+/// A control plane over the SQLite store in `directory`, migrated as `konnect serve` does: open
+/// it twice to see what a restart keeps.
+func openControlPlane(in directory: String) throws -> ControlPlane {
+    let store = try SQLiteStore(directory: directory)
+    try store.migrate()
+    return ControlPlane(store: store) { _ in }
+}
+
 extension TestClientProtocol {
     /// Sends a request and returns its status and JSON body (null when there is none).
     func call(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, form: String? = nil,

@@ -70,11 +70,7 @@ struct AdminConsumerGroupsTests {
     @Test func membershipsSurviveARestartAndExportAsDeclarative() async throws {
         let directory = NSTemporaryDirectory() + "konnect-groups-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func open() throws -> ControlPlane {
-            let store = try SQLiteStore(directory: directory)
-            try store.migrate()
-            return ControlPlane(store: store) { _ in }
-        }
+        func open() throws -> ControlPlane { try openControlPlane(in: directory) }
         let first = try open()
         _ = try await first.create(.consumers, body: .object(["username": .string("frank")]))
         _ = try await first.create(.consumerGroups, body: .object(["name": .string("gold")]))

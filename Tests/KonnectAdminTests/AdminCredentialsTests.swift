@@ -252,11 +252,7 @@ struct AdminCredentialsTests {
         let directory = NSTemporaryDirectory() + "konnect-credentials-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let pair = try TestCertificates.selfSigned()
-        func open() throws -> ControlPlane {
-            let store = try SQLiteStore(directory: directory)
-            try store.migrate()
-            return ControlPlane(store: store) { _ in }
-        }
+        func open() throws -> ControlPlane { try openControlPlane(in: directory) }
         let first = try open()
         _ = try await first.create(.consumers, body: .object(["username": .string("frank")]))
         let scope = ControlPlane.Scope(field: .consumer, parent: "frank")

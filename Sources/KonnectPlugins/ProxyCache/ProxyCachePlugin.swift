@@ -98,7 +98,8 @@ final class ProxyCachePlugin: ProxyPlugin {
         }
         let key = cacheKey(context)
         if sendKey { context.addResponseHeader("X-Cache-Key", key) }
-        let client = ClientFreshness(requestCacheControl)
+        // With cache_control off the client's Cache-Control says nothing: any fresh copy will do.
+        let client = cacheControl ? ClientFreshness(requestCacheControl) : ClientFreshness()
         return lookUp(key, client, mayWait: collapseMisses && !client.noCache, context)
     }
 
@@ -113,6 +114,8 @@ final class ProxyCachePlugin: ProxyPlugin {
         var maxStale: Double?
         /// `only-if-cached`: answer from the cache or with 504, never from the upstream.
         var onlyIfCached = false
+
+        init() {}
 
         init(_ directives: [String: String]) {
             maxAge = directives["max-age"].flatMap(Double.init)
