@@ -4,7 +4,7 @@ import PackageDescription
 /// The proxy path is single-threaded per event loop and its exclusivity is checked at compile
 /// time; the runtime checks cost about 2% of a proxied request, so release builds skip them.
 let hotPathSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(

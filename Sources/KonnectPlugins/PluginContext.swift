@@ -37,7 +37,10 @@ public enum HeaderValue: Equatable, Sendable {
 /// requests never touch (body, query and path rewrites, cache fallbacks …) lives in a side
 /// object made on first use, so a request whose plugins only read pays for the fields it uses.
 public final class PluginContext {
-    public private(set) var head: HTTP1Head
+    /// The request's head (none while the context waits, recycled, for the connection's next
+    /// request: the head's bytes are the connection's read buffer, which must not stay shared).
+    private var currentHead: HTTP1Head?
+    public var head: HTTP1Head { currentHead! }
     /// The request target as sent (origin form: path and query).
     public private(set) var target: String
     public private(set) var clientIP: String
@@ -72,7 +75,7 @@ public final class PluginContext {
 
     public init(head: HTTP1Head, target: String, clientIP: String, eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
-        self.head = head
+        currentHead = head
         self.target = target
         self.clientIP = clientIP
     }
@@ -81,7 +84,7 @@ public final class PluginContext {
     /// the memory of the response lines, so that `reuse` can give the context to the
     /// connection's next request on the same event loop.
     public func recycle() {
-        head = Self.noHead
+        currentHead = nil
         target = ""
         // clientIP stays: the connection's address, the same string for its next request.
         path = ""
@@ -102,13 +105,11 @@ public final class PluginContext {
     public func reuse(head: HTTP1Head, target: String, clientIP: String) {
         precondition(isRecycled, "only a recycled context can be reused")
         isRecycled = false
-        self.head = head
+        currentHead = head
         self.target = target
-        self.clientIP = clientIP
+        // Usually the same string as the last request's: not stored again.
+        if clientIP != self.clientIP { self.clientIP = clientIP }
     }
-
-    /// The head of no request, for a recycled context.
-    private static let noHead = HTTP1Head(bytes: ByteBuffer(), fields: [], minorVersion: 1, method: "", target: "", status: 0)
 
     /// The fields few requests use, made on first write.
     private final class Extras {

@@ -4,9 +4,10 @@ import NIOCore
 /// A plugin on the proxy path. Each phase defaults to doing nothing; `phases` says which ones a
 /// plugin implements, so the proxy calls no others.
 ///
-/// Plugins are immutable values built from their (schema-checked) config with each
+/// Plugins are immutable objects built from their (schema-checked) config with each
 /// configuration snapshot; what they learn about a request lives in its `PluginContext`.
-public protocol ProxyPlugin: Sendable {
+/// Class-bound, so that the chain passes each one around as a single reference.
+public protocol ProxyPlugin: AnyObject, Sendable {
     var name: String { get }
     var phases: PluginPhases { get }
     /// Before the route is matched; only plugins configured globally take part.
@@ -214,12 +215,18 @@ struct PluginConfigProblem: Error, CustomStringConvertible {
 
 /// Stands in for a plugin whose configuration cannot be used: every request is refused. The
 /// operator learns why from the log (`PluginSet.problems`); the client only gets 500.
-public struct MisconfiguredPlugin: ProxyPlugin {
+public final class MisconfiguredPlugin: ProxyPlugin {
     public let name: String
     public let pluginID: String
     /// What is wrong, naming the field.
     public let problem: String
     public var phases: PluginPhases { .access }
+
+    public init(name: String, pluginID: String, problem: String) {
+        self.name = name
+        self.pluginID = pluginID
+        self.problem = problem
+    }
 
     public func access(_ context: PluginContext) -> AccessResult {
         .respond(status: 500, message: "An unexpected error occurred (the \(name) plugin is misconfigured)")

@@ -8,7 +8,7 @@ import Testing
 @Suite("Plugin phases: response body")
 struct PluginPhasesTests {
     /// Upper-cases the body and ends it with "!", so its length changes.
-    struct Shout: ProxyPlugin {
+    final class Shout: ProxyPlugin {
         let name = "shout"
         var phases: PluginPhases { [.responseHeaders, .responseBody] }
 
@@ -24,7 +24,7 @@ struct PluginPhasesTests {
     }
 
     /// Answers every request itself.
-    struct Teapot: ProxyPlugin {
+    final class Teapot: ProxyPlugin {
         let name = "teapot"
         var phases: PluginPhases { .access }
 
