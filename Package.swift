@@ -9,7 +9,7 @@ let hotPathSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Konnect",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "konnect", targets: ["konnect"]),
     ],

@@ -48,6 +48,22 @@ struct RateLimitingPluginTests {
         }
     }
 
+    /// One connection whose requests come from two clients in turn: each is counted under its
+    /// own key (the connection's last key is reused only when it is the same).
+    @Test func clientsTakingTurnsOnOneConnectionAreCountedApart() async throws {
+        let (a, b) = (UUID().uuidString, UUID().uuidString)
+        try await withProxy(configure: { Self.configuration(port: $0[0], config: Self.byHeader()) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            var remaining: [String] = []
+            for who in [a, b, a, a, b, a] {
+                let response = try await client.get("/x", headers: [("X-Client", who)])
+                remaining.append(response.status == 200 ? response.header("x-ratelimit-remaining-day") ?? "?" : String(response.status))
+            }
+            #expect(remaining == ["2", "2", "1", "0", "1", "429"])
+        }
+    }
+
     @Test func theRefusalAndTheHeadersAreConfigurable() async throws {
         let me = UUID().uuidString
         let config = Self.byHeader(["day": 1, "hide_client_headers": true, "error_code": 503, "error_message": "Slow down"])

@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// This node's rate-limiting counters (the `local` policy, and the fallback when Redis is down).
 ///
@@ -11,25 +11,27 @@ final class LocalRateCounters: Sendable {
     /// Counters kept per shard before the stalest are dropped.
     static let maximumEntriesPerShard = 65_536
 
-    private let shards: [NIOLockedValueBox<Shard>]
+    private let shards: [ShardBox]
 
     init(shardCount: Int = 16) {
-        shards = (0..<shardCount).map { _ in NIOLockedValueBox(Shard()) }
+        shards = (0..<shardCount).map { _ in ShardBox() }
     }
 
     /// Counts one request against `limits` for `key`, unless a window is already full; then
     /// nothing is counted (a refused request uses up no window's quota).
     func take(_ key: RateKey, limits: [RateLimit], now: Double, sliding: Bool) -> RateUsage {
-        shard(key).withLockedValue { shard in
+        // Written in place: neither the usage nor the entry is copied on the way.
+        var usage = RateUsage()
+        shard(key).mutex.withLock { shard in
             shard.sweepIfDue(now: now)
-            // Counted in place: the entry is not copied out of the dictionary and back.
-            return shard.entries[key, default: Entry()].take(limits, now: now, sliding: sliding)
+            shard.entries[key, default: Entry()].take(limits, now: now, sliding: sliding, into: &usage)
         }
+        return usage
     }
 
     /// Takes one of `limit` in-flight slots for `key`; false when all are taken.
     func enter(_ key: RateKey, limit: Int) -> Bool {
-        shard(key).withLockedValue { shard in
+        shard(key).mutex.withLock { shard in
             let inFlight = shard.inFlight[key, default: 0]
             guard inFlight < limit else { return false }
             shard.inFlight[key] = inFlight + 1
@@ -39,14 +41,20 @@ final class LocalRateCounters: Sendable {
 
     /// Gives back a slot `enter` took.
     func leave(_ key: RateKey) {
-        shard(key).withLockedValue { shard in
+        shard(key).mutex.withLock { shard in
             guard let inFlight = shard.inFlight[key] else { return }
             shard.inFlight[key] = inFlight > 1 ? inFlight - 1 : nil
         }
     }
 
-    private func shard(_ key: RateKey) -> NIOLockedValueBox<Shard> {
+    private func shard(_ key: RateKey) -> ShardBox {
         shards[Int(UInt(bitPattern: key.hash) % UInt(shards.count))]
+    }
+
+    /// A shard behind its lock (the standard library's: a single atomic operation each way when
+    /// nobody else holds it).
+    private final class ShardBox: Sendable {
+        let mutex = Mutex(Shard())
     }
 
     private struct Shard {
@@ -76,8 +84,7 @@ final class LocalRateCounters: Sendable {
         /// When every window this entry counts in has ended (seconds since 1970).
         var expires: Int64 = 0
 
-        mutating func take(_ limits: [RateLimit], now: Double, sliding: Bool) -> RateUsage {
-            var usage = RateUsage()
+        mutating func take(_ limits: [RateLimit], now: Double, sliding: Bool, into usage: inout RateUsage) {
             for limit in limits {
                 let period = limit.window.period(containing: now)
                 counts[limit.window.rawValue].advance(to: period)
@@ -90,7 +97,6 @@ final class LocalRateCounters: Sendable {
             if usage.refusedBy == nil {
                 for limit in limits { counts[limit.window.rawValue].current += 1 }
             }
-            return usage
         }
     }
 
@@ -153,6 +159,12 @@ struct RateKey: Hashable, Sendable {
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(hash)
+    }
+
+    /// What Dictionary asks for instead of `hash(into:)` when a type answers it: `hash` is
+    /// already a seeded hash of the whole key, so hashing it again would only cost time.
+    func _rawHashValue(seed: Int) -> Int {
+        hash ^ seed
     }
 
     static func == (a: RateKey, b: RateKey) -> Bool {

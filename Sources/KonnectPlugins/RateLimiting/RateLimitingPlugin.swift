@@ -164,7 +164,14 @@ final class RateLimitingPlugin: ProxyPlugin {
             if let headerName, case .one(let value) = context.head.value(named: headerName) { identifier = value }
         case .path: if context.path == path { identifier = path }
         }
-        return RateKey(context.chain, identifier: identifier ?? context.clientIP)
+        let client = identifier ?? context.clientIP
+        // The connection's last request usually had the same key: it is not hashed again.
+        if let last = context.lastRateKey, last.identifier == client, last.scope == context.chain?.scope {
+            return last
+        }
+        let key = RateKey(context.chain, identifier: client)
+        context.lastRateKey = key
+        return key
     }
 
     /// `X-RateLimit-*` per window and `RateLimit-*` for the window with the fewest requests left
@@ -173,20 +180,23 @@ final class RateLimitingPlugin: ProxyPlugin {
     private func addHeaders(_ usage: RateUsage, now: Double, _ context: PluginContext) {
         lineBytes.withUnsafeBytes { fixed in
             context.writeResponseLines(estimate: headerBytes) { lines in
+                // By index: the windows are not copied.
                 var shown = 0
-                for (index, window) in usage.windows.enumerated() {
-                    let remaining = window.remaining
+                var fewest = Int.max
+                for index in usage.windows.indices {
+                    let remaining = usage.windows[index].remaining
                     lines.write(UnsafeRawBufferPointer(rebasing: fixed[windowLinePrefixes[index]]))
                     lines.writeDecimal(remaining)
                     lines.write("\r\n")
-                    let best = usage.windows[shown]
-                    if remaining < best.remaining || (remaining == best.remaining && index > shown) { shown = index }
+                    if remaining <= fewest {
+                        shown = index
+                        fewest = remaining
+                    }
                 }
-                let window = usage.windows[shown]
                 lines.write(UnsafeRawBufferPointer(rebasing: fixed[summaryLinePrefixes[shown]]))
-                lines.writeDecimal(window.remaining)
+                lines.writeDecimal(fewest)
                 lines.write("\r\nRateLimit-Reset: ")
-                lines.writeDecimal(Int(max(1, window.reset - Int64(now))))
+                lines.writeDecimal(Int(max(1, usage.windows[shown].reset - Int64(now))))
                 lines.write("\r\n")
             }
         }

@@ -30,7 +30,7 @@ enum RateWindow: Int, CaseIterable, Sendable {
 
     /// Start and end (seconds since 1970) of the period `now` falls in.
     func period(containing now: Double) -> (start: Int64, end: Int64) {
-        let seconds = Int64(now.rounded(.down))
+        let seconds = Int64(now)  // truncation: `now` is after 1970
         switch self {
         case .second: return (seconds, seconds + 1)
         case .minute: return Self.fixed(seconds, 60)
