@@ -9,7 +9,7 @@
 # The markdown results go to stdout and to bench/results/latest.md.
 #
 # Tunables (environment): THREAD_COUNTS ("1 2"), ROUNDS (5), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
-# PLUGIN_ROUNDS (8), PLUGIN_DURATION (4s), IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
+# PLUGIN_ROUNDS (8), PLUGIN_DURATION (4s), PAIR_ROUNDS (4), IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
 # SINK_PORT (19110), REDIS_PORT (19120), NGINX_PORT (19200), KONNECT_PORT (19300).
 set -euo pipefail
 
@@ -26,6 +26,8 @@ CONNECTIONS=${CONNECTIONS:-50}
 # Rounds of the plugin-cost runs, where Konnect has a core of its own, and the length of each run.
 PLUGIN_ROUNDS=${PLUGIN_ROUNDS:-8}
 PLUGIN_DURATION=${PLUGIN_DURATION:-4s}
+# Rounds of the paired plugin-cost runs (two Konnect processes measured at the same time).
+PAIR_ROUNDS=${PAIR_ROUNDS:-4}
 WRK_THREADS=${WRK_THREADS:-1}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-5000}
 ROUTE_COUNTS=${ROUTE_COUNTS:-"10 10000"}
@@ -330,6 +332,88 @@ plugin_cost() {
     done
 }
 
+# Plugin cost, paired: the machine's drift is fast (the control above moves by 10% from one
+# 4 s run to the next), so here the bare route and a plugin route are measured at the same time,
+# by two Konnect processes of one thread each that share core 0 and so share whatever the machine
+# does meanwhile. Each round measures a route twice, once on each process (A bare and B the
+# route, then A the route and B bare), and takes the geometric mean of the two ratios, which
+# cancels what differs between the processes. The control is the bare route on both.
+# Sets PAIR_COST (table rows) and PAIR_COST_NOTE. Uses main's origin_pid and redis_pid.
+pair_cost() {
+    local cores others pid_a pid_b round i pid
+    cores=$(nproc)
+    PAIR_COST=()
+    PAIR_COST_NOTE=""
+    if ((cores < 2)); then
+        PAIR_COST_NOTE="Skipped: the machine has one core."
+        return
+    fi
+    others="1-$((cores - 1))"
+    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "$others" "$pid" >/dev/null; done
+    WRK_PIN=(taskset -c "$others")
+    KONNECT_PIN=(taskset -c 0)
+    start_konnect pid_a "$WORK/konnect-bench.yaml" 1
+    local port_a=$KONNECT_PORT KONNECT_PORT=$((KONNECT_PORT + 1))
+    start_konnect pid_b "$WORK/konnect-bench.yaml" 1
+    local port_b=$KONNECT_PORT
+    KONNECT_PIN=()
+    local -a names=("bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)")
+    local -a paths=(/bench /key-auth /rate-local /rate-redis /cache-hit)
+    local n=${#paths[@]}
+    local -a ratios=()
+    local first second
+    for ((round = 0; round < PAIR_ROUNDS; round++)); do
+        log "plugin cost, paired on core 0: round $((round + 1)) of $PAIR_ROUNDS"
+        for ((i = 0; i < n; i++)); do
+            run_pair "http://$HOST:$port_a/bench" "$pid_a" "http://$HOST:$port_b${paths[i]}" "$pid_b"
+            first=$(awk -v a="$P_CPU1" -v b="$P_CPU2" 'BEGIN { print b / a }')
+            run_pair "http://$HOST:$port_a${paths[i]}" "$pid_a" "http://$HOST:$port_b/bench" "$pid_b"
+            second=$(awk -v a="$P_CPU1" -v b="$P_CPU2" 'BEGIN { print a / b }')
+            ratios[round * n + i]=$(awk -v x="$first" -v y="$second" 'BEGIN { printf "%.3f", sqrt(x * y) }')
+        done
+    done
+    kill -0 "$pid_a" 2>/dev/null && kill -0 "$pid_b" 2>/dev/null || die "konnect exited during the paired runs"
+    stop_pid "$pid_a"
+    stop_pid "$pid_b"
+    WRK_PIN=()
+    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "0-$((cores - 1))" "$pid" >/dev/null; done
+
+    local -a r=()
+    for ((i = 0; i < n; i++)); do
+        r=()
+        for ((round = 0; round < PAIR_ROUNDS; round++)); do r+=("${ratios[round * n + i]}"); done
+        PAIR_COST+=("| ${names[i]} | \`${paths[i]}\` | **$(median "${r[@]}")** | ${r[*]} |")
+    done
+}
+
+# run_pair URL1 PID1 URL2 PID2: one wrk against each at the same time, after warm-ups; sets
+# P_CPU1 and P_CPU2, each process's CPU µs per request. Errors go to NOTES.
+run_pair() {
+    local u1=$1 p1=$2 u2=$3 p2=$4 w b1 b2 a1 a2 f1 f2
+    local -a x1=() x2=()
+    [[ $u1 == */key-auth ]] && x1=(-H "apikey: $BENCH_KEY")
+    [[ $u2 == */key-auth ]] && x2=(-H "apikey: $BENCH_KEY")
+    WRK_RUNS=$((WRK_RUNS + 2))
+    f1="$WORK/logs/wrk-$((WRK_RUNS - 1)).txt" f2="$WORK/logs/wrk-$WRK_RUNS.txt"
+    timeout 120 "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d1s "${x1[@]}" "$u1" >/dev/null &
+    w=$!
+    timeout 120 "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d1s "${x2[@]}" "$u2" >/dev/null
+    wait "$w"
+    b1=$(cpu_ticks "$p1") b2=$(cpu_ticks "$p2")
+    { echo "$u1"; timeout 120 "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$PLUGIN_DURATION" --timeout 5s "${x1[@]}" "$u1"; } >"$f1" &
+    w=$!
+    { echo "$u2"; timeout 120 "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$PLUGIN_DURATION" --timeout 5s "${x2[@]}" "$u2"; } >"$f2"
+    wait "$w"
+    a1=$(cpu_ticks "$p1") a2=$(cpu_ticks "$p2")
+    P_CPU1=$(awk -v t=$((a1 - b1)) -v hz="$CLK_TCK" '/ requests in / { printf "%.3f", t / hz * 1e6 / $1 }' "$f1")
+    P_CPU2=$(awk -v t=$((a2 - b2)) -v hz="$CLK_TCK" '/ requests in / { printf "%.3f", t / hz * 1e6 / $1 }' "$f2")
+    local f
+    for f in "$f1" "$f2"; do
+        grep -qE 'Non-2xx|Socket errors' "$f" && NOTES+=("paired run $(head -1 "$f"): $(grep -E 'Non-2xx|Socket errors' "$f" | tr '\n' ' ')(see $(basename "$f"))")
+    done
+    return 0
+}
+
 # ---------------------------------------------------------------------------------------------
 # Streaming 2 GB through Konnect. Each sets S_PEAK_KIB S_BEFORE_KIB S_RESULT S_MBPS S_CPU (seconds).
 
@@ -536,6 +620,7 @@ main() {
     done
 
     plugin_cost
+    pair_cost
 
     log "route table size: Konnect, threads 1"
     local -a routes=()
@@ -622,6 +707,18 @@ main() {
             printf '%s\n' "${PLUGIN_COST[@]}"
         else
             echo "$PLUGIN_COST_NOTE"
+        fi
+        echo
+        echo "### Plugin cost, paired"
+        echo
+        echo "Two Konnect processes with one thread each, both on core 0; wrk (one per process), the origin and redis-server on the other cores. The bare route and a plugin route are measured at the same time, once each way (process A bare and B the route, then A the route and B bare), for \`wrk -d$PLUGIN_DURATION\` after 1 s warm-ups; a round's ratio is the geometric mean of the two, and the table shows the median of $PAIR_ROUNDS rounds. Both processes live through the same moments of the machine, so its drift cancels; sharing the core costs each request some time of its own, which both routes pay. The control is the bare route on both sides."
+        echo
+        if ((${#PAIR_COST[@]} > 0)); then
+            echo "| Route | Path | / bare route | per-round ratios |"
+            echo "|---|---|---:|---|"
+            printf '%s\n' "${PAIR_COST[@]}"
+        else
+            echo "$PAIR_COST_NOTE"
         fi
         echo
         echo "### Konnect route table size (threads 1)"
