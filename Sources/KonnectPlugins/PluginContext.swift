@@ -94,13 +94,14 @@ public final class PluginContext {
         chain = nil
         plugins = []
         phases = []
-        identity = nil
-        upstreamLines = ""
+        // What most requests never set is cleared only when set: each store costs a call.
+        if identity != nil { identity = nil }
+        if !upstreamLines.isEmpty { upstreamLines = "" }
         responseLines.clear()
-        responseHead = nil
+        if responseHead != nil { responseHead = nil }
         position = 0
         identityBefore = nil
-        extras = nil
+        if extras != nil { extras = nil }
         isRecycled = true
     }
 

@@ -103,10 +103,10 @@ public final class PluginChain: Sendable {
     }
 
     private func run(_ context: PluginContext) -> AccessResult {
-        var plugins = context.plugins
-        while context.position < plugins.count {
+        // Read from the context each time (no copy of the list to keep): `advance` may change it.
+        while context.position < context.plugins.count {
             if consumerScoped != nil { context.identityBefore = context.identity.map(ObjectIdentifier.init) }
-            let plugin = plugins[context.position]
+            let plugin = context.plugins[context.position]
             if plugin.phases.contains(.access) {
                 let result = plugin.access(context)
                 switch result {
@@ -115,24 +115,22 @@ public final class PluginChain: Sendable {
                 default: return refused(context, result)
                 }
             }
-            if advance(context) { plugins = context.plugins }
+            advance(context)
         }
         return .proceed
     }
 
     /// Moves past the plugin at `context.position`, taking in the plugins of a consumer it
-    /// identified; true when that changed `context.plugins`.
-    @discardableResult
-    private func advance(_ context: PluginContext) -> Bool {
+    /// identified.
+    private func advance(_ context: PluginContext) {
         defer { context.position += 1 }
         guard let consumerScoped, let identity = context.identity,
-              ObjectIdentifier(identity) != context.identityBefore else { return false }
+              ObjectIdentifier(identity) != context.identityBefore else { return }
         let current = context.plugins[context.position].name
         let later = consumerScoped.plugins(route: route, service: service, consumer: identity.consumer.id)
             .filter { PluginPriority.runsBefore(current, $0.name) }
         context.plugins = Array(context.plugins[...context.position]) + later
         context.phases = Self.phases(of: context.plugins)
-        return true
     }
 
     /// A refusal: the later phases run only the plugins that ran.

@@ -127,20 +127,21 @@ final class LocalRateCounters: Sendable {
 
 /// What one set of counters belongs to: a client (consumer, address …) on a route of a service.
 /// Hashed once when made: the shard and the shard's dictionary both use that hash. The route
-/// and service part is the plugin chain's `scope`, made and hashed once per route.
-struct RateKey: Hashable, Sendable {
+/// and service part is the plugin chain's `scope`, made and hashed once per route. An object,
+/// so that the key a connection keeps for its next request is handed on as one reference.
+final class RateKey: Hashable, Sendable {
     /// `route:service`.
     let scope: String
     let identifier: String
     let hash: Int
 
-    init(route: String?, service: String?, identifier: String) {
+    convenience init(route: String?, service: String?, identifier: String) {
         let scope = PluginChain.scope(route: route, service: service)
         self.init(scope: scope, scopeHash: scope.hashValue, identifier: identifier)
     }
 
     /// `identifier` on the route of `chain` (nil: before any route).
-    init(_ chain: PluginChain?, identifier: String) {
+    convenience init(_ chain: PluginChain?, identifier: String) {
         if let chain {
             self.init(scope: chain.scope, scopeHash: chain.scopeHash, identifier: identifier)
         } else {
@@ -168,7 +169,7 @@ struct RateKey: Hashable, Sendable {
     }
 
     static func == (a: RateKey, b: RateKey) -> Bool {
-        a.hash == b.hash && a.identifier == b.identifier && a.scope == b.scope
+        a === b || (a.hash == b.hash && a.identifier == b.identifier && a.scope == b.scope)
     }
 }
 
