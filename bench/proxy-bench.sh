@@ -9,7 +9,7 @@
 # The markdown results go to stdout and to bench/results/latest.md.
 #
 # Tunables (environment): THREAD_COUNTS ("1 2"), ROUNDS (5), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
-# PLUGIN_ROUNDS (8), PLUGIN_DURATION (4s), PAIR_ROUNDS (4), IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
+# PLUGIN_ROUNDS (8), PLUGIN_DURATION (4s), PAIR_ROUNDS (5), IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
 # SINK_PORT (19110), REDIS_PORT (19120), NGINX_PORT (19200), KONNECT_PORT (19300).
 set -euo pipefail
 
@@ -27,7 +27,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 PLUGIN_ROUNDS=${PLUGIN_ROUNDS:-8}
 PLUGIN_DURATION=${PLUGIN_DURATION:-4s}
 # Rounds of the paired plugin-cost runs (two Konnect processes measured at the same time).
-PAIR_ROUNDS=${PAIR_ROUNDS:-4}
+PAIR_ROUNDS=${PAIR_ROUNDS:-5}
 WRK_THREADS=${WRK_THREADS:-1}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-5000}
 ROUTE_COUNTS=${ROUTE_COUNTS:-"10 10000"}
@@ -264,6 +264,29 @@ idle_hold() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The routes the plugin-cost sections compare with the bare route; the first is the bare route
+# itself, the control.
+PLUGIN_ROUTE_NAMES=("bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)")
+PLUGIN_ROUTE_PATHS=(/bench /key-auth /rate-local /rate-redis /cache-hit)
+
+# Leaves core 0 to Konnect: the origin, redis-server and wrk go to the other cores. Fails (and
+# nothing moves) on a one-core machine. Uses main's origin_pid and redis_pid.
+leave_core_zero() {
+    local pid cores
+    cores=$(nproc)
+    ((cores >= 2)) || return 1
+    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "1-$((cores - 1))" "$pid" >/dev/null; done
+    WRK_PIN=(taskset -c "1-$((cores - 1))")
+}
+
+# Undoes leave_core_zero.
+share_all_cores() {
+    local pid
+    WRK_PIN=()
+    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "0-$(($(nproc) - 1))" "$pid" >/dev/null; done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Plugin cost: Konnect with one thread, alone on core 0; wrk, the origin and redis-server on the
 # other cores. Konnect is then the busy party (about one core busy), so its CPU per request is
 # its own work. In the runs above it shares cores with wrk and the origin, and how often it is
@@ -274,24 +297,19 @@ idle_hold() {
 # round. One of the "routes" is the bare route itself, the control: its ratio shows the noise.
 # Sets PLUGIN_COST (table rows) and PLUGIN_COST_NOTE. Uses main's origin_pid and redis_pid.
 plugin_cost() {
-    local cores others konnect_pid round i k pid
-    cores=$(nproc)
+    local konnect_pid round i k
     PLUGIN_COST=()
     PLUGIN_COST_NOTE=""
-    if ((cores < 2)); then
+    if ! leave_core_zero; then
         PLUGIN_COST_NOTE="Skipped: the machine has one core."
         return
     fi
-    others="1-$((cores - 1))"
-    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "$others" "$pid" >/dev/null; done
-    WRK_PIN=(taskset -c "$others")
     KONNECT_PIN=(taskset -c 0)
     start_konnect konnect_pid "$WORK/konnect-bench.yaml" 1
     KONNECT_PIN=()
     # Shorter runs than above: less drift between a route and the bare runs around it.
     local DURATION=$PLUGIN_DURATION WARMUP=1s
-    local -a names=("bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)")
-    local -a paths=(/bench /key-auth /rate-local /rate-redis /cache-hit)
+    local -a names=("${PLUGIN_ROUTE_NAMES[@]}") paths=("${PLUGIN_ROUTE_PATHS[@]}")
     local n=${#paths[@]}
     # Indexed by round * n + route: the route's CPU, user CPU and cores busy, and the mean CPU
     # of the bare runs before and after it.
@@ -317,8 +335,7 @@ plugin_cost() {
     done
     kill -0 "$konnect_pid" 2>/dev/null || die "konnect exited during the plugin-cost runs"
     stop_pid "$konnect_pid"
-    WRK_PIN=()
-    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "0-$((cores - 1))" "$pid" >/dev/null; done
+    share_all_cores
 
     PLUGIN_COST+=("| bare route | \`/bench\` | $(median "${bare_all[@]}") | | | | |")
     local -a c=() u=() b=() r=()
@@ -340,25 +357,20 @@ plugin_cost() {
 # cancels what differs between the processes. The control is the bare route on both.
 # Sets PAIR_COST (table rows) and PAIR_COST_NOTE. Uses main's origin_pid and redis_pid.
 pair_cost() {
-    local cores others pid_a pid_b round i pid
-    cores=$(nproc)
+    local pid_a pid_b round i
     PAIR_COST=()
     PAIR_COST_NOTE=""
-    if ((cores < 2)); then
+    if ! leave_core_zero; then
         PAIR_COST_NOTE="Skipped: the machine has one core."
         return
     fi
-    others="1-$((cores - 1))"
-    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "$others" "$pid" >/dev/null; done
-    WRK_PIN=(taskset -c "$others")
     KONNECT_PIN=(taskset -c 0)
     start_konnect pid_a "$WORK/konnect-bench.yaml" 1
     local port_a=$KONNECT_PORT KONNECT_PORT=$((KONNECT_PORT + 1))
     start_konnect pid_b "$WORK/konnect-bench.yaml" 1
     local port_b=$KONNECT_PORT
     KONNECT_PIN=()
-    local -a names=("bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)")
-    local -a paths=(/bench /key-auth /rate-local /rate-redis /cache-hit)
+    local -a names=("${PLUGIN_ROUTE_NAMES[@]}") paths=("${PLUGIN_ROUTE_PATHS[@]}")
     local n=${#paths[@]}
     local -a ratios=()
     local first second
@@ -375,8 +387,7 @@ pair_cost() {
     kill -0 "$pid_a" 2>/dev/null && kill -0 "$pid_b" 2>/dev/null || die "konnect exited during the paired runs"
     stop_pid "$pid_a"
     stop_pid "$pid_b"
-    WRK_PIN=()
-    for pid in $(nginx_pids "$origin_pid") "$redis_pid"; do taskset -apc "0-$((cores - 1))" "$pid" >/dev/null; done
+    share_all_cores
 
     local -a r=()
     for ((i = 0; i < n; i++)); do
