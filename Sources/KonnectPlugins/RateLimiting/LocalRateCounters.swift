@@ -51,8 +51,7 @@ final class LocalRateCounters: Sendable {
         shards[Int(UInt(bitPattern: key.hash) % UInt(shards.count))]
     }
 
-    /// A shard behind its lock (the standard library's: a single atomic operation each way when
-    /// nobody else holds it).
+    /// A shard behind its own lock (the standard library's `Mutex`).
     private final class ShardBox: Sendable {
         let mutex = Mutex(Shard())
     }

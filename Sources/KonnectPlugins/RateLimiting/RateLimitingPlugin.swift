@@ -170,7 +170,8 @@ final class RateLimitingPlugin: ProxyPlugin {
             return last
         }
         let key = RateKey(context.chain, identifier: client)
-        context.lastRateKey = key
+        // Kept while the connection idles, so only when short (a header value may be kilobytes).
+        if client.utf8.count <= 64 { context.lastRateKey = key }
         return key
     }
 
