@@ -10,7 +10,8 @@
 #
 # Tunables (environment): THREAD_COUNTS ("1 2"), ROUNDS (5), DURATION (10s), WARMUP (2s), CONNECTIONS (50),
 # PLUGIN_ROUNDS (8), PLUGIN_DURATION (4s), PAIR_ROUNDS (5), IDLE_CONNECTIONS (5000), ROUTE_COUNTS ("10 10000"), BIG_SIZE (2G), ORIGIN_PORT (19100),
-# SINK_PORT (19110), REDIS_PORT (19120), NGINX_PORT (19200), KONNECT_PORT (19300).
+# SINK_PORT (19110), REDIS_PORT (19120), NGINX_PORT (19200), KONNECT_PORT (19300; the paired plugin-cost runs also
+# take the port after it).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
