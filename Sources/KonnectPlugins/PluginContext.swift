@@ -124,6 +124,8 @@ public final class PluginContext {
         var bodyLimit: Int64?
         var tooLargeAnswer: (() -> AccessResult)?
         var requestBody: ByteBuffer?
+        var requestBodyCap: Int64?
+        var requestBodyPassedOn = false
         var replacedRequestBody: ByteBuffer?
         var rewritesResponseBody = false
         var fallback: AccessResult?
@@ -182,6 +184,19 @@ public final class PluginContext {
     public var requestBody: ByteBuffer? {
         get { extras?.requestBody }
         set { more.requestBody = newValue }
+    }
+    /// For a plugin that wants the body only when it is short: with `AccessResult.readBody`, at
+    /// most this many bytes are gathered. A longer body goes upstream as the client sends it and
+    /// the plugin runs again without it (`requestBodyPassedOn`), where it would otherwise be
+    /// refused with 413 past `bufferedBodyLimit`.
+    public var requestBodyCap: Int64? {
+        get { extras?.requestBodyCap }
+        set { more.requestBodyCap = newValue }
+    }
+    /// The body was longer than `requestBodyCap`: it is on its way upstream untouched.
+    public var requestBodyPassedOn: Bool {
+        get { extras?.requestBodyPassedOn ?? false }
+        set { more.requestBodyPassedOn = newValue }
     }
     /// The body sent upstream instead of the client's (`replaceRequestBody`).
     public var replacedRequestBody: ByteBuffer? { extras?.replacedRequestBody }

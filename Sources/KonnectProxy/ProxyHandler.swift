@@ -262,6 +262,7 @@ final class ProxyHandler: TCPStreamDelegate {
             if !upstream.isWritable { holdClientReads(true) }
         } else if !responseStarted {
             pendingBody.append(buffer)
+            if readingBodyForPlugins, let cap = pluginContext?.requestBodyCap, bodyBytes > cap { passBodyOn() }
         }
     }
 
@@ -493,13 +494,24 @@ final class ProxyHandler: TCPStreamDelegate {
             respondWithError(500, message: "An unexpected error occurred (a plugin asked for the request body twice)")
             return
         }
-        bodyLimit = min(bodyLimit, pluginContext?.bodyLimit ?? .max, PluginContext.bufferedBodyLimit)
+        // A plugin that caps what it reads lets a longer body through (`passBodyOn`): only the
+        // node's and plugins' own limits apply to it then.
+        let context = pluginContext
+        if let cap = context?.requestBodyCap, cap > PluginContext.bufferedBodyLimit {
+            context?.requestBodyCap = PluginContext.bufferedBodyLimit
+        }
+        let buffered = context?.requestBodyCap == nil ? PluginContext.bufferedBodyLimit : .max
+        bodyLimit = min(bodyLimit, context?.bodyLimit ?? .max, buffered)
         if case .length(let length) = requestFraming, length > bodyLimit {
             respondTooLarge()
             return
         }
         waitingRoute = routed
         readingBodyForPlugins = true
+        if let cap = context?.requestBodyCap, case .length(let length) = requestFraming, length > cap {
+            passBodyOn()
+            return
+        }
         if requestEnded {
             requestBodyArrived()
             return
@@ -520,6 +532,18 @@ final class ProxyHandler: TCPStreamDelegate {
         for var part in pendingBody { body.writeBuffer(&part) }
         pendingBody = body.readableBytes > 0 ? [body] : []
         context.requestBody = body
+        decided(chain.resumeWithBody(context), routed)
+    }
+
+    /// The body is longer than the cap the plugin reading it set: it goes upstream as the client
+    /// sends it (what has arrived waits in `pendingBody`), and the chain resumes at that plugin
+    /// without it.
+    private func passBodyOn() {
+        guard let context = pluginContext, let chain = context.chain, let routed = waitingRoute else { return }
+        readingBodyForPlugins = false
+        waitingRoute = nil
+        context.requestBodyCap = nil
+        context.requestBodyPassedOn = true
         decided(chain.resumeWithBody(context), routed)
     }
 

@@ -90,11 +90,29 @@ struct RequestTransformerPluginTests {
         Case(name: "a body over max_body_size passes untouched",
              config: #"{"remove": {"body": ["a"]}, "max_body_size": 4}"#,
              request: post("/t", "application/json", #"{"a":1}"#), sees: [#"{"a":1}"#]),
-        Case(name: "a chunked body passes untouched",
+        Case(name: "a chunked JSON body is transformed, and sent with its new length",
              config: #"{"remove": {"body": ["a"]}}"#,
-             request: "POST /t HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{\"a\":1}\r\n0\r\n\r\n",
-             sees: [#"{"a":1}"#]),
+             request: chunked("/t", "application/json", [#"{"a":1,"#, #""b":2}"#]),
+             sees: ["content-length: 7\n", #"{"b":2}"#], doesNotSee: ["transfer-encoding", #""a""#]),
+        Case(name: "a chunked body that grows over max_body_size passes untouched, still chunked",
+             config: #"{"remove": {"body": ["a"]}, "max_body_size": 8}"#,
+             request: chunked("/t", "application/json", [#"{"a":1,"#, #""b":2,"#, #""c":3}"#]),
+             sees: ["transfer-encoding: chunked", #"{"a":1,"b":2,"c":3}"#], doesNotSee: ["content-length"]),
+        Case(name: "a JSON request without a body gets one when fields are added",
+             config: #"{"add": {"body": ["x:1"]}}"#,
+             request: "GET /n HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n\r\n",
+             sees: ["content-length: 9\n", #"{"x":"1"}"#]),
+        Case(name: "and none when nothing is added",
+             config: #"{"remove": {"body": ["x"]}}"#,
+             request: "GET /n HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n\r\n",
+             sees: ["GET /n HTTP/1.1"], doesNotSee: ["content-length", "{}"]),
     ]
+
+    /// A request whose body is sent in these chunks.
+    static func chunked(_ path: String, _ contentType: String, _ parts: [String]) -> String {
+        "POST \(path) HTTP/1.1\r\nHost: a\r\nContent-Type: \(contentType)\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + parts.map { String($0.utf8.count, radix: 16) + "\r\n" + $0 + "\r\n" }.joined() + "0\r\n\r\n"
+    }
 
     @Test(arguments: cases)
     func theUpstreamSeesTheTransformedRequest(_ test: Case) async throws {

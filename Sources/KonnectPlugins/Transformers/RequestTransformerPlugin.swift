@@ -30,8 +30,16 @@ final class RequestTransformerPlugin: ProxyPlugin {
 
     func access(_ context: PluginContext) -> AccessResult {
         // The body is read first (the access phase then runs again), so that the rest is done once.
-        let bodyKind = body.isEmpty ? nil : transformableBody(context)
-        if bodyKind != nil, context.requestBody == nil { return .readBody }
+        var bodyKind = body.isEmpty ? nil : transformableBody(context)
+        if bodyKind != nil, context.requestBody == nil {
+            if !context.requestBodyPassedOn {
+                // Only a chunked body can turn out longer: then it passes untouched.
+                context.requestBodyCap = Int64(maxBodySize)
+                return .readBody
+            }
+            Self.logger.info("request-transformer: a chunked body over max_body_size (\(maxBodySize) bytes) passes untouched")
+            bodyKind = nil
+        }
 
         if let method { context.upstreamMethod = method }
         if let uri {
@@ -76,8 +84,9 @@ final class RequestTransformerPlugin: ProxyPlugin {
         case form
     }
 
-    /// The kind of the request's body, when its fields can be transformed: JSON or a form, of a
-    /// stated length within `max_body_size`. Others pass untouched, with a log line.
+    /// The kind of the request's body, when its fields can be transformed: JSON or a form,
+    /// within `max_body_size` (a chunked body is measured as it is read). Others pass
+    /// untouched, with a log line. A request without a body gets one when fields are added.
     private func transformableBody(_ context: PluginContext) -> BodyKind? {
         var contentType: String?
         if case .one(let value) = context.head.value(named: "content-type") { contentType = value }
@@ -93,9 +102,9 @@ final class RequestTransformerPlugin: ProxyPlugin {
             }
             return nil
         }
+        // The proxy has checked the framing: one valid length, or chunked, or neither (no body).
         guard case .one(let text) = context.head.value(named: "content-length"), let length = Int(text) else {
-            Self.logger.info("request-transformer: a body without Content-Length (chunked) passes untouched")
-            return nil
+            return kind
         }
         guard length <= maxBodySize else {
             Self.logger.info("request-transformer: a body of \(length) bytes (over max_body_size \(maxBodySize)) passes untouched")
@@ -109,9 +118,15 @@ final class RequestTransformerPlugin: ProxyPlugin {
         case .form:
             var pairs = Pairs(query: String(buffer: original))
             pairs.apply(body, context)
-            context.replaceRequestBody(ByteBuffer(string: pairs.encoded))
+            // A request without a body gets one only when fields were added to it.
+            if original.readableBytes > 0 || !pairs.items.isEmpty {
+                context.replaceRequestBody(ByteBuffer(string: pairs.encoded))
+            }
         case .json:
-            guard let parsed = try? JSONValue.parse(String(buffer: original)), case .object = parsed else {
+            // No body at all is taken as an empty object, to which fields can be added.
+            let text = String(buffer: original)
+            let parsed = text.allSatisfy(\.isWhitespace) ? JSONValue.object([:]) : try? JSONValue.parse(text)
+            guard let parsed, case .object = parsed else {
                 Self.logger.info("request-transformer: a JSON body that is not a JSON object passes untouched")
                 return
             }
@@ -123,6 +138,7 @@ final class RequestTransformerPlugin: ProxyPlugin {
                 rename: body.rename.map { (JSONValue.path($0.name), JSONValue.path($0.value.render(context))) },
                 replace: rendered(body.replace), add: rendered(body.add), append: rendered(body.append))
             let json = edits.apply(to: parsed)
+            if case .object(let fields) = json, fields.isEmpty, original.readableBytes == 0 { return }
             context.replaceRequestBody(ByteBuffer(string: json.jsonText))
         }
     }
