@@ -56,6 +56,7 @@ public struct AdminAPI: HTTPResponder {
             "basic-auth": (.basicAuthCredentials, .consumer), "jwt": (.jwtSecrets, .consumer),
             "acls": (.acls, .consumer),
         ],
+        .consumerGroups: ["plugins": (.plugins, .consumerGroup)],
         .upstreams: ["targets": (.targets, .upstream)],
         .certificates: ["snis": (.snis, .certificate)],
     ]

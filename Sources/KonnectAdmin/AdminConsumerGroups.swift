@@ -6,7 +6,8 @@ import KonnectStore
 /// Kong's consumer group endpoints beyond the generic ones (`/consumer_groups` lists and
 /// creates, `/consumer_groups/{g}` is put, patched and deleted like any entity):
 ///
-/// - `GET /consumer_groups/{g}`: `{consumer_group, consumers, plugins}`.
+/// - `GET /consumer_groups/{g}`: `{consumer_group, consumers, plugins}`; the group's plugins are
+///   created and listed at `/consumer_groups/{g}/plugins` (a generic nested endpoint).
 /// - `/consumer_groups/{g}/consumers`: GET lists, POST adds `consumer` (one, or a list),
 ///   DELETE empties the group; `/consumer_groups/{g}/consumers/{c}`: GET, DELETE.
 /// - `/consumers/{c}/consumer_groups`: GET lists, POST adds to `group` (one, or a list),
@@ -19,8 +20,9 @@ extension AdminAPI {
         case (2, "consumer_groups", _) where method == .get:
             let group = try await control.consumerGroup(segments[1])
             let consumers = await control.consumers(inGroup: group.entity.id)
+            let plugins = await control.plugins(ofGroup: group.entity.id)
             return Self.json(200, .object([
-                "consumer_group": group.json, "consumers": .array(consumers.map(\.json)), "plugins": .array([]),
+                "consumer_group": group.json, "consumers": .array(consumers.map(\.json)), "plugins": .array(plugins.map(\.json)),
             ]))
         case (3, "consumer_groups", "consumers"):
             let group = try await control.consumerGroup(segments[1])

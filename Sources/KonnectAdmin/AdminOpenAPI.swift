@@ -106,7 +106,7 @@ public enum AdminOpenAPI {
             properties.merge([
                 "name": type("string"), "instance_name": type("string", nullable: true),
                 "config": type("object", nullable: true), "enabled": type("boolean"),
-                "service": reference, "route": reference, "consumer": reference,
+                "service": reference, "route": reference, "consumer": reference, "consumer_group": reference,
                 "protocols": type("array", ["items": oneOf(protocols)]),
                 "ordering": type("object", nullable: true),
             ]) { $1 }
@@ -507,7 +507,7 @@ public enum AdminOpenAPI {
         }
         for (parent, children) in AdminAPI.nested {
             for (segment, child) in children {
-                paths.merge(entityPaths(child.kind, at: segment, under: (parent, parent.noun))) { $1 }
+                paths.merge(entityPaths(child.kind, at: segment, under: (parent, parent.noun.replacingOccurrences(of: " ", with: "_")))) { $1 }
             }
         }
         paths.merge(membershipPaths) { first, second in

@@ -61,6 +61,7 @@ enum PluginParent {
     case service(Int)
     case route(Int)
     case consumer(Int)
+    case consumerGroup(Int)
 }
 
 struct PluginDraft {
@@ -70,5 +71,6 @@ struct PluginDraft {
     var serviceReference: Reference?
     var routeReference: Reference?
     var consumerReference: Reference?
+    var consumerGroupReference: Reference?
     var parent: PluginParent?
 }

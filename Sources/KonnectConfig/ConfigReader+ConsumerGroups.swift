@@ -12,7 +12,7 @@ struct MembershipDraft {
 }
 
 extension ConfigReader {
-    static let consumerGroupSchema = FieldSchema(noun: "a consumer group", fields: ["id", "name", "tags"])
+    static let consumerGroupSchema = FieldSchema(noun: "a consumer group", fields: ["id", "name", "tags", "plugins"])
     static let membershipSchema = FieldSchema(
         noun: "a consumer group membership", fields: ["id", "consumer_group", "consumer"]
     )
@@ -23,6 +23,9 @@ extension ConfigReader {
                                   where: { !$0.isEmpty && ConfigSyntax.isPrintable($0) })
         let group = ConsumerGroup(id: "", name: name?.value ?? "", tags: tags(fields))
         addDraft(group.entity, fields, index: index, name: name, parent: nil) { _ in "consumer_group:name:\(group.name)" }
+        // Plugins nested in a group apply to its consumers.
+        let groupIndex = drafts[.consumerGroups, default: []].count - 1
+        eachEntity(in: fields, "plugins", noun: "plugins") { readPlugin($0, at: $1, index: $2, parent: .consumerGroup(groupIndex)) }
     }
 
     /// A top-level `consumer_group_consumers` entry (what `GET /config` writes):

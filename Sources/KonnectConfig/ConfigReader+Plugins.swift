@@ -5,7 +5,7 @@ extension ConfigReader {
 
     static let pluginSchema = FieldSchema(
         noun: "a plugin",
-        fields: ["id", "name", "config", "enabled", "service", "route", "consumer", "protocols", "tags", "instance_name", "ordering"]
+        fields: ["id", "name", "config", "enabled", "service", "route", "consumer", "consumer_group", "protocols", "tags", "instance_name", "ordering"]
     )
 
     /// Reads a plugin; `parent` is the entity it is nested under, which scopes it.
@@ -55,6 +55,7 @@ extension ConfigReader {
             serviceReference: reference(fields, "service", kind: "a service"),
             routeReference: reference(fields, "route", kind: "a route"),
             consumerReference: reference(fields, "consumer", kind: "a consumer"),
+            consumerGroupReference: reference(fields, "consumer_group", kind: "a consumer group"),
             parent: parent
         ))
     }

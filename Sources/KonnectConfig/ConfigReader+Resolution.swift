@@ -39,7 +39,8 @@ extension ConfigReader {
         resolveRoutes(services: serviceIndex)
         let routeIndex = makeIndex(noun: "route", infos: routes.map(\.info), ids: routes.map(\.route.id))
         resolveTargets(upstreams: upstreamIndex)
-        resolvePlugins(services: serviceIndex, routes: routeIndex, consumers: consumerIndex)
+        let groupIndex = resolveDrafts(.consumerGroups, parents: nil)
+        resolvePlugins(services: serviceIndex, routes: routeIndex, consumers: consumerIndex, groups: groupIndex)
 
         let certificateIndex = resolveDrafts(.certificates, parents: nil)
         let caIndex = resolveDrafts(.caCertificates, parents: nil)
@@ -51,7 +52,6 @@ extension ConfigReader {
             _ = resolveDrafts(kind, parents: (consumerIndex, consumerIDs))
         }
         _ = resolveDrafts(.aiModels, parents: nil)
-        let groupIndex = resolveDrafts(.consumerGroups, parents: nil)
         let memberships = resolveMemberships(groups: groupIndex, consumers: consumerIndex)
 
         var configuration = Configuration(
@@ -271,8 +271,10 @@ extension ConfigReader {
         }
     }
 
-    private func resolvePlugins(services serviceIndex: EntityIndex, routes routeIndex: EntityIndex, consumers consumerIndex: EntityIndex) {
-        var impliedService: Int?, impliedRoute: Int?, impliedConsumer: Int?
+    private func resolvePlugins(services serviceIndex: EntityIndex, routes routeIndex: EntityIndex, consumers consumerIndex: EntityIndex,
+                                groups groupIndex: EntityIndex) {
+        let groupIDs = drafts[.consumerGroups, default: []].map(\.entity.id)
+        var impliedService: Int?, impliedRoute: Int?, impliedConsumer: Int?, impliedGroup: Int?
         var scopes: [String: Int] = [:]
         var instanceNames: [String: Int] = [:]
         var ids: [String: Int] = [:]
@@ -281,10 +283,12 @@ extension ConfigReader {
             impliedService = nil
             impliedRoute = nil
             impliedConsumer = nil
+            impliedGroup = nil
             switch draft.parent {
             case .service(let index): impliedService = index
             case .route(let index): impliedRoute = index
             case .consumer(let index): impliedConsumer = index
+            case .consumerGroup(let index): impliedGroup = index
             case nil: break
             }
             let service = scope(implied: impliedService, reference: draft.serviceReference, in: serviceIndex, describe: describeService)
@@ -294,11 +298,22 @@ extension ConfigReader {
             let consumer = scope(implied: impliedConsumer, reference: draft.consumerReference, in: consumerIndex) {
                 self.consumers[$0].info.path
             }
+            let group = scope(implied: impliedGroup, reference: draft.consumerGroupReference, in: groupIndex) {
+                self.drafts[.consumerGroups, default: []][$0].info.path
+            }
             var plugin = draft.plugin
             plugin.serviceID = service.map { services[$0].service.id }
             plugin.routeID = route.map { routes[$0].route.id }
             plugin.consumerID = consumer.map { consumers[$0].consumer.id }
-            let scopeKey = "\(plugin.name):\(plugin.serviceID ?? ""):\(plugin.routeID ?? ""):\(plugin.consumerID ?? "")"
+            plugin.consumerGroupID = group.map { groupIDs[$0] }
+            // A consumer is more specific than any group: a plugin names one or the other (Kong's
+            // precedence has no place for both).
+            if consumer != nil, group != nil {
+                let written = draft.consumerGroupReference ?? draft.consumerReference
+                report(written?.path ?? draft.info.path, written?.location ?? draft.info.location, value: written?.written,
+                       expected: "a consumer or a consumer group for the plugin, not both")
+            }
+            let scopeKey = plugin.scopeKey
             let key = draft.info.name != nil ? "plugin:\(scopeKey)" : "plugin:position:\(draft.info.path)"
             plugin.id = draft.info.givenID?.value ?? Self.derivedID(key)
             plugins[position].plugin = plugin
@@ -306,7 +321,7 @@ extension ConfigReader {
             if let name = draft.info.name {
                 if let first = scopes[scopeKey] {
                     report(name.path, name.location, value: name.value,
-                           expected: "one \(name.value) plugin per service, route and consumer (\(plugins[first].info.path) is configured for the same ones)")
+                           expected: "one \(name.value) plugin per service, route and consumer or consumer group (\(plugins[first].info.path) is configured for the same ones)")
                     continue
                 }
                 scopes[scopeKey] = position

@@ -65,7 +65,7 @@ public enum EntityKind: String, Sendable, CaseIterable, Hashable {
         case .services: [.clientCertificate]
         case .routes: [.service]
         case .targets: [.upstream]
-        case .plugins: [.service, .route, .consumer]
+        case .plugins: [.service, .route, .consumer, .consumerGroup]
         case .keyAuthCredentials, .basicAuthCredentials, .jwtSecrets, .acls: [.consumer]
         case .consumerGroupConsumers: [.consumerGroup, .consumer]
         case .snis: [.certificate]
@@ -198,7 +198,7 @@ public enum Entity: Sendable, Hashable {
     public var tags: [String] { value.tags }
 
     /// The entities this one refers to, by field: `service` of a route, `upstream` of a target,
-    /// `service`/`route`/`consumer` of a plugin, `consumer` of a credential, `certificate` of an SNI.
+    /// `service`/`route`/`consumer`/`consumer_group` of a plugin, `consumer` of a credential, `certificate` of an SNI.
     public var references: [EntityReferenceField: String] { value.references }
 
     /// The entity with its reference fields set from `ids` (a field missing from `ids` is cleared).
@@ -219,7 +219,7 @@ public enum Entity: Sendable, Hashable {
         case .consumerGroupMembership(let membership): [("consumer", "\(membership.groupID) \(membership.consumerID)")]
         case .caCertificate(let ca): [("cert_digest", ca.certDigest)]
         // One plugin of a name per scope, as Kong's cache key makes it.
-        case .plugin(let plugin): [("name", "\(plugin.name) \(plugin.serviceID ?? "") \(plugin.routeID ?? "") \(plugin.consumerID ?? "")")]
+        case .plugin(let plugin): [("name", plugin.scopeKey)]
         default: []
         }
     }

@@ -95,6 +95,7 @@ public struct EntityInput: Sendable {
             references[.service] = reader.plugins.first?.serviceReference
             references[.route] = reader.plugins.first?.routeReference
             references[.consumer] = reader.plugins.first?.consumerReference
+            references[.consumerGroup] = reader.plugins.first?.consumerGroupReference
         case .consumerGroupConsumers:
             reader.readMembership(node, at: "", index: 0)
             let draft = reader.memberships.first
@@ -148,6 +149,7 @@ public struct EntityInput: Sendable {
         case .routes: ["plugins"]
         case .upstreams: ["targets"]
         case .consumers: ["plugins", "groups"] + ConfigReader.credentialLists
+        case .consumerGroups: ["plugins"]
         default: []
         }
     }

@@ -111,6 +111,14 @@ extension Consumer: EntityValue {
     }
 }
 
+extension Plugin {
+    /// The plugin's name and what it is scoped to, which no two plugins share (as Kong's cache
+    /// key makes it): `name:service:route:consumer`, then `:group` when scoped to a consumer group.
+    public var scopeKey: String {
+        "\(name):\(serviceID ?? ""):\(routeID ?? ""):\(consumerID ?? "")" + (consumerGroupID.map { ":\($0)" } ?? "")
+    }
+}
+
 extension Plugin: EntityValue {
     public static var kind: EntityKind { .plugins }
     public static var list: WritableKeyPath<Configuration, [Plugin]> { \.plugins }
@@ -120,6 +128,7 @@ extension Plugin: EntityValue {
         result[.service] = serviceID
         result[.route] = routeID
         result[.consumer] = consumerID
+        result[.consumerGroup] = consumerGroupID
         return result
     }
 
@@ -127,13 +136,15 @@ extension Plugin: EntityValue {
         serviceID = ids[.service]
         routeID = ids[.route]
         consumerID = ids[.consumer]
+        consumerGroupID = ids[.consumerGroup]
     }
 
     public var jsonFields: [String: JSONValue] {
         [
             "name": .string(name), "config": config, "enabled": .bool(enabled),
             "service": EntityField.reference(serviceID), "route": EntityField.reference(routeID),
-            "consumer": EntityField.reference(consumerID), "protocols": .array(protocols.map(JSONValue.string)),
+            "consumer": EntityField.reference(consumerID), "consumer_group": EntityField.reference(consumerGroupID),
+            "protocols": .array(protocols.map(JSONValue.string)),
             "tags": EntityField.list(tags), "instance_name": .null,
         ]
     }

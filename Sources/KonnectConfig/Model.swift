@@ -189,12 +189,14 @@ public struct Plugin: Sendable, Hashable {
     public var serviceID: String?
     public var routeID: String?
     public var consumerID: String?
+    /// The consumer group the plugin applies to (its consumers' requests), when it is scoped to one.
+    public var consumerGroupID: String?
     public var protocols: [String]
     public var tags: [String]
 
     public init(
         id: String, name: String, config: JSONValue = .object([:]), enabled: Bool = true,
-        serviceID: String? = nil, routeID: String? = nil, consumerID: String? = nil,
+        serviceID: String? = nil, routeID: String? = nil, consumerID: String? = nil, consumerGroupID: String? = nil,
         protocols: [String] = ["grpc", "grpcs", "http", "https"], tags: [String] = []
     ) {
         self.id = id
@@ -204,6 +206,7 @@ public struct Plugin: Sendable, Hashable {
         self.serviceID = serviceID
         self.routeID = routeID
         self.consumerID = consumerID
+        self.consumerGroupID = consumerGroupID
         self.protocols = protocols
         self.tags = tags
     }

@@ -13,15 +13,18 @@ public final class Identity: Sendable {
     public let headerLines: String
     /// The consumer's ACL groups (for acl), found once rather than per request.
     public let groups: CredentialIndex.ConsumerGroups?
-    /// The id of the consumer group the consumer counts in (rate-limiting's `limit_by:
-    /// consumer-group`): the first by name when it is in several.
-    public let consumerGroupID: String?
+    /// The ids of the consumer groups the consumer is in, in the order of the groups' names
+    /// (plugins scoped to a group apply from the first that has one).
+    public let consumerGroupIDs: [String]
+    /// The consumer group the consumer counts in (rate-limiting's `limit_by: consumer-group`):
+    /// the first by name when it is in several.
+    public var consumerGroupID: String? { consumerGroupIDs.first }
 
     public init(consumer: Consumer, credentialID: String?, anonymous: Bool = false, groups: CredentialIndex.ConsumerGroups? = nil,
-                consumerGroupID: String? = nil) {
+                consumerGroupIDs: [String] = []) {
         self.consumer = consumer
         self.groups = groups
-        self.consumerGroupID = consumerGroupID
+        self.consumerGroupIDs = consumerGroupIDs
         self.credentialID = credentialID
         isAnonymous = anonymous
         var headers: [AccessResult.Header] = [.init("X-Consumer-ID", consumer.id)]
@@ -42,8 +45,8 @@ public struct CredentialIndex: Sendable {
     /// stored keys a given key is compared with cannot be steered from outside.
     private let keys: [String: Identity]
     private let groupsByConsumer: [String: ConsumerGroups]
-    /// Each consumer's first consumer group by name (`Identity.consumerGroupID`).
-    private let consumerGroupByConsumer: [String: String]
+    /// Each consumer's consumer groups, in the order of their names (`Identity.consumerGroupIDs`).
+    private let consumerGroupsByConsumer: [String: [String]]
     /// JWT credentials by key (the `iss`, or the plugin's key claim): their verification key and
     /// who they identify.
     private let jwt: [String: JWTCredential]
@@ -68,17 +71,16 @@ public struct CredentialIndex: Sendable {
         let groups = names.mapValues(ConsumerGroups.init)
         groupsByConsumer = groups
         let groupNames = Dictionary(configuration.consumerGroups.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
-        var firstGroup: [String: (name: String, id: String)] = [:]
+        var memberOf: [String: [(name: String, id: String)]] = [:]
         for membership in configuration.consumerGroupConsumers {
             guard let name = groupNames[membership.groupID] else { continue }
-            if let current = firstGroup[membership.consumerID], current.name <= name { continue }
-            firstGroup[membership.consumerID] = (name, membership.groupID)
+            memberOf[membership.consumerID, default: []].append((name, membership.groupID))
         }
-        let consumerGroups = firstGroup.mapValues(\.id)
-        consumerGroupByConsumer = consumerGroups
+        let consumerGroups = memberOf.mapValues { $0.sorted { $0.name < $1.name }.map(\.id) }
+        consumerGroupsByConsumer = consumerGroups
         let identity = { (consumer: Consumer, credentialID: String) in
             Identity(consumer: consumer, credentialID: credentialID, groups: groups[consumer.id],
-                     consumerGroupID: consumerGroups[consumer.id])
+                     consumerGroupIDs: consumerGroups[consumer.id] ?? [])
         }
         consumersByID = Dictionary(configuration.consumers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         consumersByUsername = Dictionary(
@@ -118,7 +120,7 @@ public struct CredentialIndex: Sendable {
     /// `consumer` as identified by the credential `credentialID`, with its groups.
     func identity(_ consumer: Consumer, credentialID: String?, anonymous: Bool = false) -> Identity {
         Identity(consumer: consumer, credentialID: credentialID, anonymous: anonymous, groups: groupsByConsumer[consumer.id],
-                 consumerGroupID: consumerGroupByConsumer[consumer.id])
+                 consumerGroupIDs: consumerGroupsByConsumer[consumer.id] ?? [])
     }
 
     /// The consumer with this id, or else this username (how a plugin's `anonymous` names one).

@@ -33,8 +33,8 @@ public final class PluginSet: Sendable {
                     consumerScoped: scopes.hasConsumerScopes ? self : nil)
     }
 
-    func plugins(route: String, service: String?, consumer: String?) -> [any ProxyPlugin] {
-        scopes.applicable(route: route, service: service, consumer: consumer).compactMap { instances[$0.id] }
+    func plugins(route: String, service: String?, consumer: String?, groups: [String] = []) -> [any ProxyPlugin] {
+        scopes.applicable(route: route, service: service, consumer: consumer, groups: groups).compactMap { instances[$0.id] }
     }
 }
 
@@ -50,8 +50,8 @@ public final class PluginChain: Sendable {
     /// plugins that keep state per route.
     public let scope: String
     public let scopeHash: Int
-    /// Where to look for plugins configured for the consumer a plugin identifies; nil when no
-    /// plugin is configured for any consumer.
+    /// Where to look for plugins configured for the consumer a plugin identifies (or for its
+    /// groups); nil when no plugin is configured for any consumer or group.
     let consumerScoped: PluginSet?
     /// The phases any of the plugins takes part in.
     let phases: PluginPhases
@@ -127,7 +127,8 @@ public final class PluginChain: Sendable {
         guard let consumerScoped, let identity = context.identity,
               ObjectIdentifier(identity) != context.identityBefore else { return }
         let current = context.plugins[context.position].name
-        let later = consumerScoped.plugins(route: route, service: service, consumer: identity.consumer.id)
+        let later = consumerScoped.plugins(route: route, service: service, consumer: identity.consumer.id,
+                                           groups: identity.consumerGroupIDs)
             .filter { PluginPriority.runsBefore(current, $0.name) }
         context.plugins = Array(context.plugins[...context.position]) + later
         context.phases = Self.phases(of: context.plugins)

@@ -24,6 +24,11 @@ extension ControlPlane {
         current.consumerGroupConsumers.filter { $0.groupID == groupID }.compactMap { record(.consumers, $0.consumerID) }
     }
 
+    /// The plugins scoped to a group, in the order they were created.
+    public func plugins(ofGroup groupID: String) -> [Record] {
+        current.plugins.filter { $0.consumerGroupID == groupID }.compactMap { record(.plugins, $0.id) }
+    }
+
     /// The groups a consumer is in, by name.
     public func groups(ofConsumer consumerID: String) -> [Record] {
         current.groups(of: consumerID).compactMap { record(.consumerGroups, $0.id) }

@@ -392,6 +392,9 @@ public actor ControlPlane {
             ids[field] = target.entity.id
         }
         entity = entity.settingReferences(ids)
+        if case .plugin(let plugin) = entity, plugin.consumerID != nil, plugin.consumerGroupID != nil {
+            throw .schemaViolation([ConfigIssue(path: "consumer_group", expected: "a consumer or a consumer group for the plugin, not both")])
+        }
         for field in entity.kind.requiredReferences where entity.references[field, default: ""].isEmpty {
             throw .schemaViolation([ConfigIssue(path: field.rawValue, expected: "the \(field.kind.noun) of the \(entity.kind.noun); the field is required")])
         }

@@ -133,6 +133,13 @@ public final class SQLiteStore: Sendable {
                 table.uniqueKey(["consumer_group_id", "consumer_id"])
             }
         }
+        migrator.registerMigration("006_plugins_consumer_group") { db in
+            // A plugin scoped to a consumer group goes with the group.
+            try db.alter(table: EntityKind.plugins.rawValue) { table in
+                table.add(column: "consumer_group_id", .text).references("consumer_groups", onDelete: .cascade)
+            }
+            try db.create(index: "plugins_on_consumer_group_id", on: "plugins", columns: ["consumer_group_id"])
+        }
         return migrator
     }
 

@@ -7,6 +7,7 @@ import Testing
 /// Consumer groups and their members through the Admin API, as Kong's endpoints shape them.
 @Suite("Admin API: consumer groups")
 struct AdminConsumerGroupsTests {
+    /// The `field` of each object in a list.
     static func names(_ value: JSONValue?, _ field: String) -> [String] {
         guard case .array(let items)? = value else { return [] }
         return items.compactMap { $0[field]?.string }
@@ -67,6 +68,37 @@ struct AdminConsumerGroupsTests {
         }
     }
 
+    /// A group's plugins: created under it or naming it, listed with it, refused with a consumer
+    /// too, and deleted with it.
+    @Test func pluginsAreScopedToAGroup() async throws {
+        try await AdminFixture().run { client in
+            #expect(try await client.call(.post, "/consumers", json: #"{"username": "alice"}"#).status == 201)
+            #expect(try await client.call(.post, "/consumer_groups", json: #"{"name": "gold"}"#).status == 201)
+            let created = try await client.call(.post, "/consumer_groups/gold/plugins", json: #"{"name": "rate-limiting", "config": {"minute": 100}}"#)
+            #expect(created.status == 201)
+            let groupID = try #require(try await client.call(.get, "/consumer_groups/gold").body["consumer_group"]?["id"])
+            #expect(created.body["consumer_group"]?["id"] == groupID)
+            #expect(created.body["consumer"] == .null)
+            let pluginID = try #require(created.body["id"]?.string)
+            // One plugin of a name per group; another group, or the same name without a group, is fine.
+            #expect(try await client.call(.post, "/consumer_groups/gold/plugins", json: #"{"name": "rate-limiting", "config": {"minute": 5}}"#).status == 409)
+            #expect(try await client.call(.post, "/plugins", json: #"{"name": "rate-limiting", "config": {"minute": 5}}"#).status == 201)
+            let both = try await client.call(.post, "/plugins", json: #"{"name": "cors", "consumer": "alice", "consumer_group": "gold"}"#)
+            #expect(both.status == 400)
+            #expect(both.body["fields"]?["consumer_group"] != nil)
+            #expect(try await client.call(.post, "/plugins", json: #"{"name": "cors", "consumer_group": "bronze"}"#).status == 400)
+
+            let group = try await client.call(.get, "/consumer_groups/gold")
+            #expect(Self.names(group.body["plugins"], "id") == [pluginID])
+            let listed = try await client.call(.get, "/consumer_groups/gold/plugins")
+            #expect(Self.names(listed.body["data"], "id") == [pluginID])
+            // The group's plugins go with it.
+            #expect(try await client.call(.delete, "/consumer_groups/gold").status == 204)
+            #expect(try await client.call(.get, "/plugins/\(pluginID)").status == 404)
+        }
+    }
+
+    /// Memberships and a group's plugins.
     @Test func membershipsSurviveARestartAndExportAsDeclarative() async throws {
         let directory = NSTemporaryDirectory() + "konnect-groups-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -75,8 +107,10 @@ struct AdminConsumerGroupsTests {
         _ = try await first.create(.consumers, body: .object(["username": .string("frank")]))
         _ = try await first.create(.consumerGroups, body: .object(["name": .string("gold")]))
         _ = try await first.addMembers(["frank"], to: ["gold"])
+        _ = try await first.create(.plugins, body: .object(["name": "cors"]), in: .init(field: .consumerGroup, parent: "gold"))
         let before = await first.configuration
         #expect(before.consumerGroupConsumers.count == 1)
+        #expect(before.plugins.first?.consumerGroupID == before.consumerGroups.first?.id)
 
         let loaded = try await open().loadFromStore()
         #expect(loaded == before)

@@ -7,13 +7,15 @@ struct PluginScopesTests {
     static let route = "11111111-1111-4111-8111-111111111111"
     static let service = "22222222-2222-4222-8222-222222222222"
     static let consumer = "33333333-3333-4333-8333-333333333333"
+    static let group = "55555555-5555-4555-8555-555555555555"
 
-    /// A rate-limiting instance for the scope written as `r`, `s`, `c` letters ("" is global),
-    /// tagged with that text so the winner can be told apart.
-    static func instance(_ scope: String, enabled: Bool = true) -> Plugin {
+    /// A rate-limiting instance for the scope written as `r`, `s`, `c`, `g` (consumer group)
+    /// letters ("" is global), tagged with that text so the winner can be told apart.
+    static func instance(_ scope: String, enabled: Bool = true, group: String = group) -> Plugin {
         Plugin(id: scope, name: "rate-limiting", enabled: enabled,
                serviceID: scope.contains("s") ? service : nil, routeID: scope.contains("r") ? route : nil,
-               consumerID: scope.contains("c") ? consumer : nil, tags: [scope.isEmpty ? "global" : scope])
+               consumerID: scope.contains("c") ? consumer : nil, consumerGroupID: scope.contains("g") ? group : nil,
+               tags: [scope.isEmpty ? "global" : scope])
     }
 
     struct Case: Sendable, CustomTestStringConvertible {
@@ -53,6 +55,37 @@ struct PluginScopesTests {
         let applied = scopes.applicable(route: Self.route, service: Self.service,
                                         consumer: test.identified ? Self.consumer : nil)
         #expect(applied.map(\.id) == (test.winner.map { [$0] } ?? []))
+    }
+
+    /// Kong's twelve levels with consumer groups, most specific first: with all of them
+    /// configured from a level down, that level's instance applies.
+    @Test func groupScopesTakeTheirPlaceInKongsPrecedence() {
+        let order = ["rsc", "rsg", "rc", "sc", "rg", "sg", "rs", "c", "g", "r", "s", ""]
+        for start in order.indices {
+            let scopes = PluginScopes(plugins: order[start...].shuffled().map { Self.instance($0) })
+            let applied = scopes.applicable(route: Self.route, service: Self.service, consumer: Self.consumer, groups: [Self.group])
+            #expect(applied.map(\.id) == [order[start]], "configured from \(order[start])")
+            // Unidentified, neither consumer nor group scopes apply.
+            let anonymous = scopes.applicable(route: Self.route, service: Self.service, consumer: nil)
+            #expect(anonymous.map(\.id) == order[start...].first { !$0.contains("c") && !$0.contains("g") }.map { [$0] } ?? [])
+        }
+    }
+
+    /// A consumer in several groups gets, at each level, the instance of the first group (by
+    /// name: the order given) that has one; a group it is not in gives nothing.
+    @Test func ofSeveralGroupsTheFirstWithAnInstanceGivesIt() {
+        let first = "66666666-6666-4666-8666-666666666666"
+        let scopes = PluginScopes(plugins: [
+            Plugin(id: "second", name: "rate-limiting", consumerGroupID: Self.group),
+            Plugin(id: "first-cors", name: "cors", consumerGroupID: first),
+            Plugin(id: "elsewhere", name: "acl", consumerGroupID: "77777777-7777-4777-8777-777777777777"),
+        ])
+        #expect(scopes.hasConsumerScopes)
+        let applied = scopes.applicable(route: Self.route, service: Self.service, consumer: Self.consumer, groups: [first, Self.group])
+        #expect(applied.map(\.id).sorted() == ["first-cors", "second"])
+        let both = PluginScopes(plugins: [Self.instance("g"), Plugin(id: "first", name: "rate-limiting", consumerGroupID: first)])
+        #expect(both.applicable(route: Self.route, service: Self.service, consumer: Self.consumer, groups: [first, Self.group]).map(\.id) == ["first"])
+        #expect(both.applicable(route: Self.route, service: Self.service, consumer: Self.consumer, groups: [Self.group, first]).map(\.id) == ["g"])
     }
 
     @Test func instancesForOtherEntitiesDoNotApply() {

@@ -143,6 +143,49 @@ struct RateLimitingPluginTests {
         }
     }
 
+    /// Plugins scoped to consumer groups give each tier its own limit: a group's instance beats
+    /// the route's, a consumer's own beats its group's, and a consumer in two groups gets the
+    /// instance of the first by name that has one.
+    @Test func eachConsumerGroupGetsItsOwnLimit() async throws {
+        let names = ["alice", "bob", "carol", "dave", "erin"]
+        let ids = names.map { _ in UUID().uuidString.lowercased() }
+        let consumers = names.enumerated().map { Consumer(id: ids[$0.offset], username: $0.element) }
+        let gold = ConsumerGroup(id: UUID().uuidString.lowercased(), name: "gold")
+        let silver = ConsumerGroup(id: UUID().uuidString.lowercased(), name: "silver")
+        let route = UUID().uuidString.lowercased()
+        let limit = { (minute: Int) -> JSONValue in .object(["minute": .number(Double(minute)), "limit_by": "consumer"]) }
+        try await withProxy(configure: { ports in
+            pluginConfiguration(port: ports[0], plugins: [
+                Plugin(id: "p-key", name: "key-auth", config: .object([:]), routeID: route),
+                Plugin(id: "p-route", name: "rate-limiting", config: limit(100), routeID: route),
+                Plugin(id: "p-gold", name: "rate-limiting", config: limit(3), consumerGroupID: gold.id),
+                Plugin(id: "p-silver", name: "rate-limiting", config: limit(1), consumerGroupID: silver.id),
+                Plugin(id: "p-dave", name: "rate-limiting", config: limit(7), consumerID: ids[3]),
+            ], consumers: consumers) {
+                $0.routes[0].id = route
+                $0.keyAuthCredentials = consumers.map { KeyAuthCredential(id: "k-\($0.id)", consumerID: $0.id, key: "\($0.username!)-key") }
+                $0.consumerGroups = [silver, gold]
+                // alice: gold; bob: silver; carol: both (gold comes first by name); dave: gold,
+                // with a plugin of his own; erin: no group.
+                $0.consumerGroupConsumers = [(gold, 0), (silver, 1), (silver, 2), (gold, 2), (gold, 3)].map { group, consumer in
+                    ConsumerGroupMembership(id: UUID().uuidString, groupID: group.id, consumerID: ids[consumer])
+                }
+            }
+        }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let get = { (who: String) async throws -> TestClient.Response in try await client.get("/x", headers: [("apikey", "\(who)-key")]) }
+            for (who, minute) in [("alice", "3"), ("bob", "1"), ("carol", "3"), ("dave", "7"), ("erin", "100")] {
+                #expect(try await get(who).header("x-ratelimit-limit-minute") == minute, "\(who)")
+            }
+            #expect(try await get("bob").status == 429)
+            #expect(try await get("alice").status == 200)
+            #expect(try await get("alice").status == 200)
+            #expect(try await get("alice").status == 429)
+            #expect(try await get("erin").status == 200)
+        }
+    }
+
     /// A request the in-flight limit turns away is not counted in the windows: it used nothing.
     @Test func aRequestRefusedForConcurrencyUsesNoWindowQuota() async throws {
         let config = Self.byHeader(["day": 3, "month": .null, "concurrency": 1])

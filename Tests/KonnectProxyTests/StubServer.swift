@@ -101,7 +101,9 @@ func pluginConfiguration(port: Int, plugins: [Plugin], consumers: [Consumer] = [
         consumers: consumers,
         plugins: plugins.map { plugin in
             var plugin = plugin
-            if plugin.routeID == nil && plugin.serviceID == nil && plugin.consumerID == nil { plugin.routeID = "r1" }
+            if plugin.routeID == nil && plugin.serviceID == nil && plugin.consumerID == nil && plugin.consumerGroupID == nil {
+                plugin.routeID = "r1"
+            }
             return plugin
         })
     edit(&configuration)

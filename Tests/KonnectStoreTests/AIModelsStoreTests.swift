@@ -62,7 +62,7 @@ struct AIModelsStoreTests {
         // The database as Konnect left it before AI models existed.
         let old = try SQLiteStore(directory: directory.path)
         try old.migrate(upTo: "003_service_client_certificate")
-        #expect(try old.migrationStatus().pending == ["004_ai_models", "005_consumer_groups"])
+        #expect(try old.migrationStatus().pending == ["004_ai_models", "005_consumer_groups", "006_plugins_consumer_group"])
         let before = ControlPlane(store: old) { _ in }
         let service = try await before.create(.services, body: object(#"{"name": "orders", "host": "orders.internal"}"#))
 
