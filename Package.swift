@@ -172,7 +172,10 @@ let package = Package(
             path: "Tests/KonnectTestSupport"
         ),
         .testTarget(name: "KonnectConfigTests", dependencies: ["KonnectConfig", "KonnectTestSupport"]),
-        .testTarget(name: "KonnectStoreTests", dependencies: ["KonnectStore", "KonnectConfig", "KonnectAI"]),
+        .testTarget(
+            name: "KonnectStoreTests",
+            dependencies: ["KonnectStore", "KonnectConfig", "KonnectAI", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "KonnectAdminTests",
             dependencies: [

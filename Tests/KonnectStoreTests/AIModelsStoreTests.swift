@@ -1,3 +1,5 @@
+import Foundation
+import GRDB
 import KonnectConfig
 @testable import KonnectStore
 import Testing
@@ -65,11 +67,22 @@ struct AIModelsStoreTests {
         #expect(try old.migrationStatus().pending == ["004_ai_models", "005_consumer_groups", "006_plugins_consumer_group"])
         let before = ControlPlane(store: old) { _ in }
         let service = try await before.create(.services, body: object(#"{"name": "orders", "host": "orders.internal"}"#))
+        // A plugin as Konnect stored it before plugins had a consumer group column.
+        let pluginID = UUID().uuidString.lowercased()
+        try await DatabaseQueue(path: old.path).write { db in
+            try db.execute(
+                sql: "INSERT INTO plugins (id, created_at, updated_at, entity, service_id) VALUES (?, 1, 1, ?, ?)",
+                arguments: [pluginID, #"{"name": "cors", "service": {"id": "\#(service.entity.id)"}, "consumer": null}"#, service.entity.id])
+        }
 
         let (control, published) = try directory.open()  // migrates, as `konnect serve` does
         #expect(try SQLiteStore(directory: directory.path).migrationStatus().pending.isEmpty)
         let loaded = try await control.loadFromStore()
         #expect(loaded.services.map(\.id) == [service.entity.id])
+        // Plugins gained a consumer group column (006); one stored before has none.
+        #expect(loaded.plugins.map(\.id) == [pluginID])
+        #expect(loaded.plugins.first?.serviceID == service.entity.id)
+        #expect(loaded.plugins.first?.consumerGroupID == nil)
         #expect(loaded.aiModels.isEmpty)
         _ = try await control.create(.aiModels, body: object(Self.model))
         let (reopened, _) = try directory.open()
