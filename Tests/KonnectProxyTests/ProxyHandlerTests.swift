@@ -280,14 +280,16 @@ struct ProxyHandlerTests {
         try await withProxy(configure: { ProxyFixture.simple(port: $0[0]) }) { fx in
             let client = try await fx.client()
             defer { client.close() }
-            // The origin waits, so the close of the sending side is seen before the response head
-            // is written (it then says `Connection: close`) even on a loaded machine.
+            // The origin waits, so the close of the sending side is most often seen before the
+            // response head is written, which then says `Connection: close`. On a machine loaded
+            // enough to see it later, the head cannot say so; the answer and the close are what
+            // the client must get either way.
             try await client.send("GET /half?delay=3000 HTTP/1.1\r\nHost: a\r\n\r\n")
             try await client.closeSendingSide()
             let response = try await client.readResponse()
             #expect(response.status == 200)
             #expect(response.text.hasPrefix("GET /half"))
-            #expect(response.header("connection") == "close")
+            #expect(response.header("connection") == "close" || response.header("connection") == nil)
             #expect(try await client.isClosedByServer())
         }
     }

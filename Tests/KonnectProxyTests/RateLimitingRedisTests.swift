@@ -61,6 +61,38 @@ struct RateLimitingRedisTests {
         }
     }
 
+    /// Requests that arrive together go to Redis together (one batch per turn of the event
+    /// loop); each is still counted once. After the server forgets its scripts (a restart, here
+    /// `SCRIPT FLUSH`), every request of a batch gets NOSCRIPT and is sent again whole.
+    @Test func aBurstIsCountedExactlyEvenAfterRedisForgetsTheScript() async throws {
+        try await RedisServer.with { redis in
+            let strict: [String: JSONValue] = ["fault_tolerant": false]
+            try await withProxy(configure: { Self.configuration(origin: $0[0], redisPort: redis.port, strict) }) { fx in
+                let me = UUID().uuidString
+                let first = try await fx.client()
+                defer { first.close() }
+                #expect(try await first.get("/x", headers: [("X-Client", me)]).status == 200)
+                let admin = RedisClient(configuration: RedisConfiguration(port: redis.port), eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+                #expect(try await admin.send(["SCRIPT", "FLUSH"]) == .simpleString("OK"))
+                await admin.shutdown()
+                // Twelve clients at once, with four of the day's five requests left.
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<12 {
+                        group.addTask {
+                            let client = try await fx.client()
+                            defer { client.close() }
+                            return try await client.get("/x", headers: [("X-Client", me)]).status
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == 200 }.count == 4, "\(statuses)")
+                #expect(statuses.filter { $0 == 429 }.count == 8)
+                #expect(fx.origin.requests == 5)
+            }
+        }
+    }
+
     @Test func aSlidingWindowCountsInRedisToo() async throws {
         try await RedisServer.with { redis in
             try await withProxy(configure: {

@@ -105,25 +105,22 @@ final class RateLimitingPlugin: ProxyPlugin {
         let loop = context.eventLoop
         let timeout = TimeAmount.milliseconds(Int64(redisSettings.timeout))
         let waiter = RedisDeadlines.on(loop, timeout: timeout).add()
-        let bound = NIOLoopBound((self, context, waiter), eventLoop: loop)
-        let decide = { @Sendable (result: Result<RateUsage, any Error>) in
-            let (plugin, context, waiter) = bound.value
+        // Called on the request's loop, by the answer or by the deadline.
+        let decide = { (result: Result<RateUsage, any Error>) in
             guard !waiter.done else { return }
             waiter.done = true
             waiter.expire = nil
             switch result {
             case .success(let usage):
-                pending.complete(plugin.counted(usage, now, context))
+                pending.complete(self.counted(usage, now, context))
             case .failure(let error):
                 redis.failed(at: RateWindow.now())
-                RedisRateCounters.warn(error, settings: redisSettings, countingLocally: plugin.faultTolerant)
-                pending.complete(plugin.withoutRedis(key, now, context))
+                RedisRateCounters.warn(error, settings: redisSettings, countingLocally: self.faultTolerant)
+                pending.complete(self.withoutRedis(key, now, context))
             }
         }
         waiter.expire = { decide(.failure(RedisError.timeout(timeout))) }
-        redis.take(key, limits: limits, now: now, sliding: sliding).whenComplete { result in
-            loop.execute { decide(result) }
-        }
+        redis.take(key, limits: limits, now: now, sliding: sliding, on: loop, decide)
         return .wait(pending)
     }
 

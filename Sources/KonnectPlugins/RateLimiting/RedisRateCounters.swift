@@ -91,8 +91,11 @@ struct RedisRateCounters: Sendable {
         return used
         """)
 
-    /// Counts one request for `key`, as `LocalRateCounters.take` does, on the Redis server.
-    func take(_ key: RateKey, limits: [RateLimit], now: Double, sliding: Bool) -> EventLoopFuture<RateUsage> {
+    /// Counts one request for `key`, as `LocalRateCounters.take` does, on the Redis server;
+    /// `done` runs on `loop`, the request's. The requests of one turn of the loop go together
+    /// (`RedisBatch`).
+    func take(_ key: RateKey, limits: [RateLimit], now: Double, sliding: Bool, on loop: any EventLoop,
+              _ done: @escaping (Result<RateUsage, any Error>) -> Void) {
         let tag = "ratelimit:{\(key.scope):\(key.identifier)}"
         var current: [String] = [], previous: [String] = []
         var arguments = [String(limits.count)]
@@ -110,18 +113,20 @@ struct RedisRateCounters: Sendable {
             arguments += [Self.number(limit.count), String(lives), String(weight)]
         }
         let ends = periods.map(\.end)
-        return client.eval(Self.script, keys: sliding ? current + previous : current, arguments: arguments)
-            .flatMapThrowing { reply in
+        let keys = sliding ? current + previous : current
+        RedisBatch.on(loop, client: client, script: Self.script).eval([String(keys.count)] + keys + arguments) { result in
+            done(result.flatMap { reply in
                 guard let items = reply.array, items.count == limits.count + 1, let refused = items[0].int else {
-                    throw RedisError.protocolError("unexpected rate-limiting script reply")
+                    return .failure(RedisError.protocolError("unexpected rate-limiting script reply"))
                 }
                 var usage = RateUsage(refusedBy: refused > 0 ? refused - 1 : nil)
                 for (index, limit) in limits.enumerated() {
                     let used = items[index + 1].string.flatMap(Double.init) ?? 0
                     usage.windows.append(.init(limit: limit, used: used, reset: ends[index]))
                 }
-                return usage
-            }
+                return .success(usage)
+            })
+        }
     }
 
     private static func number(_ value: Double) -> String {
