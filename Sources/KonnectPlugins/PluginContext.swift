@@ -186,12 +186,12 @@ public final class PluginContext {
         set { more.requestBody = newValue }
     }
     /// For a plugin that wants the body only when it is short: with `AccessResult.readBody`, at
-    /// most this many bytes are gathered. A longer body goes upstream as the client sends it and
-    /// the plugin runs again without it (`requestBodyPassedOn`), where it would otherwise be
-    /// refused with 413 past `bufferedBodyLimit`.
+    /// most this many bytes are gathered (`bufferedBodyLimit` at the most). A longer body goes
+    /// upstream as the client sends it and the plugin runs again without it
+    /// (`requestBodyPassedOn`), where it would otherwise be refused with 413.
     public var requestBodyCap: Int64? {
         get { extras?.requestBodyCap }
-        set { more.requestBodyCap = newValue }
+        set { more.requestBodyCap = newValue.map { min($0, Self.bufferedBodyLimit) } }
     }
     /// The body was longer than `requestBodyCap`: it is on its way upstream untouched.
     public var requestBodyPassedOn: Bool {

@@ -76,12 +76,20 @@ public struct PluginScopes: Sendable {
                 || scope.group && groups.isEmpty {
                 continue
             }
-            for group in scope.group ? groups.map(Optional.some) : [nil] {
-                let key = Key(route: scope.route ? route : nil, service: scope.service ? service : nil,
-                              consumer: scope.consumer ? consumer : nil, group: group)
+            var key = Key(route: scope.route ? route : nil, service: scope.service ? service : nil,
+                          consumer: scope.consumer ? consumer : nil)
+            func choose() {
                 for plugin in instances[key] ?? [] where chosen[plugin.name] == nil {
                     chosen[plugin.name] = plugin
                 }
+            }
+            guard scope.group else {
+                choose()
+                continue
+            }
+            for group in groups {
+                key.group = group
+                choose()
             }
         }
         return chosen.values.sorted { PluginPriority.runsBefore($0.name, $1.name) }

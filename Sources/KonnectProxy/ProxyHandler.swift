@@ -496,19 +496,15 @@ final class ProxyHandler: TCPStreamDelegate {
         }
         // A plugin that caps what it reads lets a longer body through (`passBodyOn`): only the
         // node's and plugins' own limits apply to it then.
-        let context = pluginContext
-        if let cap = context?.requestBodyCap, cap > PluginContext.bufferedBodyLimit {
-            context?.requestBodyCap = PluginContext.bufferedBodyLimit
-        }
-        let buffered = context?.requestBodyCap == nil ? PluginContext.bufferedBodyLimit : .max
-        bodyLimit = min(bodyLimit, context?.bodyLimit ?? .max, buffered)
+        let cap = pluginContext?.requestBodyCap
+        bodyLimit = min(bodyLimit, pluginContext?.bodyLimit ?? .max, cap == nil ? PluginContext.bufferedBodyLimit : .max)
         if case .length(let length) = requestFraming, length > bodyLimit {
             respondTooLarge()
             return
         }
         waitingRoute = routed
         readingBodyForPlugins = true
-        if let cap = context?.requestBodyCap, case .length(let length) = requestFraming, length > cap {
+        if let cap, case .length(let length) = requestFraming, length > cap {
             passBodyOn()
             return
         }
