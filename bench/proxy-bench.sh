@@ -280,6 +280,28 @@ leave_core_zero() {
     WRK_PIN=(taskset -c "1-$((cores - 1))")
 }
 
+# Prints a Markdown table (header line, alignment line, then the rows given after them), or
+# the note when there are no rows (a section that was skipped).
+table_or_note() {
+    local header=$1 align=$2 note=$3
+    shift 3
+    if (($# > 0)); then
+        echo "$header"
+        echo "$align"
+        printf '%s\n' "$@"
+    else
+        echo "$note"
+    fi
+}
+
+# Starts a Konnect of one thread on core 0 (left to it by leave_core_zero), on KONNECT_PORT;
+# its pid goes in the variable named $1.
+start_konnect_on_core_zero() {
+    KONNECT_PIN=(taskset -c 0)
+    start_konnect "$1" "$WORK/konnect-bench.yaml" 1
+    KONNECT_PIN=()
+}
+
 # Undoes leave_core_zero.
 share_all_cores() {
     local pid
@@ -305,9 +327,7 @@ plugin_cost() {
         PLUGIN_COST_NOTE="Skipped: the machine has one core."
         return
     fi
-    KONNECT_PIN=(taskset -c 0)
-    start_konnect konnect_pid "$WORK/konnect-bench.yaml" 1
-    KONNECT_PIN=()
+    start_konnect_on_core_zero konnect_pid
     # Shorter runs than above: less drift between a route and the bare runs around it.
     local DURATION=$PLUGIN_DURATION WARMUP=1s
     local -a names=("${PLUGIN_ROUTE_NAMES[@]}") paths=("${PLUGIN_ROUTE_PATHS[@]}")
@@ -365,12 +385,10 @@ pair_cost() {
         PAIR_COST_NOTE="Skipped: the machine has one core."
         return
     fi
-    KONNECT_PIN=(taskset -c 0)
-    start_konnect pid_a "$WORK/konnect-bench.yaml" 1
+    start_konnect_on_core_zero pid_a
     local port_a=$KONNECT_PORT KONNECT_PORT=$((KONNECT_PORT + 1))
-    start_konnect pid_b "$WORK/konnect-bench.yaml" 1
+    start_konnect_on_core_zero pid_b
     local port_b=$KONNECT_PORT
-    KONNECT_PIN=()
     local -a names=("${PLUGIN_ROUTE_NAMES[@]}") paths=("${PLUGIN_ROUTE_PATHS[@]}")
     local n=${#paths[@]}
     local -a ratios=()
@@ -713,25 +731,14 @@ main() {
         echo
         echo "Konnect with one thread on core 0 by itself; wrk, the origin and redis-server on the other cores (\`taskset\`). $PLUGIN_ROUNDS rounds of \`wrk -d$PLUGIN_DURATION\` runs after 1 s warm-ups; in each round every route runs between two runs of the bare route (bare, route, bare, route, …, bare), the routes in an order that turns from round to round. Ratio: the median over the rounds of the route's CPU µs/request divided by the mean of the two bare runs around it. The control is the bare route measured as if it were a plugin route: its ratio shows the noise. Medians; per-round ratios in order."
         echo
-        if ((${#PLUGIN_COST[@]} > 0)); then
-            echo "| Route | Path | CPU µs/request | User µs/request | / bare route | Konnect cores busy | per-round ratios |"
-            echo "|---|---|---:|---:|---:|---:|---|"
-            printf '%s\n' "${PLUGIN_COST[@]}"
-        else
-            echo "$PLUGIN_COST_NOTE"
-        fi
+        table_or_note "| Route | Path | CPU µs/request | User µs/request | / bare route | Konnect cores busy | per-round ratios |" \
+            "|---|---|---:|---:|---:|---:|---|" "$PLUGIN_COST_NOTE" "${PLUGIN_COST[@]}"
         echo
         echo "### Plugin cost, paired"
         echo
         echo "Two Konnect processes with one thread each, both on core 0; wrk (one per process), the origin and redis-server on the other cores. The bare route and a plugin route are measured at the same time, once each way (process A bare and B the route, then A the route and B bare), for \`wrk -d$PLUGIN_DURATION\` after 1 s warm-ups; a round's ratio is the geometric mean of the two, and the table shows the median of $PAIR_ROUNDS rounds. Both processes live through the same moments of the machine, so its drift cancels; sharing the core costs each request some time of its own, which both routes pay. The control is the bare route on both sides."
         echo
-        if ((${#PAIR_COST[@]} > 0)); then
-            echo "| Route | Path | / bare route | per-round ratios |"
-            echo "|---|---|---:|---|"
-            printf '%s\n' "${PAIR_COST[@]}"
-        else
-            echo "$PAIR_COST_NOTE"
-        fi
+        table_or_note "| Route | Path | / bare route | per-round ratios |" "|---|---|---:|---|" "$PAIR_COST_NOTE" "${PAIR_COST[@]}"
         echo
         echo "### Konnect route table size (threads 1)"
         echo

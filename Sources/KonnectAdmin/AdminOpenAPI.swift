@@ -507,7 +507,7 @@ public enum AdminOpenAPI {
         }
         for (parent, children) in AdminAPI.nested {
             for (segment, child) in children {
-                paths.merge(entityPaths(child.kind, at: segment, under: (parent, parent.noun.replacingOccurrences(of: " ", with: "_")))) { $1 }
+                paths.merge(entityPaths(child.kind, at: segment, under: (parent, child.field.rawValue))) { $1 }
             }
         }
         paths.merge(membershipPaths) { first, second in

@@ -12,10 +12,17 @@ final class RedisBatch: @unchecked Sendable {
     /// there is none. Called on the batch's loop.
     typealias Reply = (Result<RESPValue, any Error>) -> Void
 
+    /// Looked up per request: hashed by loop and client only (a client runs few scripts), so
+    /// the digest is compared but not hashed.
     private struct Key: Hashable {
         let loop: ObjectIdentifier
         let client: ObjectIdentifier
         let script: String
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(loop)
+            hasher.combine(client)
+        }
     }
 
     private static let batches = NIOLockedValueBox<[Key: RedisBatch]>([:])
