@@ -1020,12 +1020,14 @@ final class ProxyHandler: TCPStreamDelegate {
         var finished = pluginContext
         let record = finished?.phases.contains(.log) == true ? logRecord() : nil
         resetRequest()
-        defer { retire(&finished, record) }
         holdClientReads(false)
+        if let end { sendToClient(end) }
+        // The log phase runs before the response's last bytes are flushed: whatever the exchange
+        // held or counted (an in-flight slot, tokens against a budget) is settled by the time the
+        // client can send its next request, on this connection or another.
+        retire(&finished, record)
         if keepAlive {
-            if let end { sendToClient(end) }
             flushClient()
-            retire(&finished, record)  // before the next request, which may be waiting already
             if bodyUnread {
                 // The response is complete but the request body is not: read and drop the rest,
                 // as nginx does, then carry on with the next request.
@@ -1039,7 +1041,6 @@ final class ProxyHandler: TCPStreamDelegate {
             return
         }
         closing = true
-        if let end { sendToClient(end) }
         pushClientOut()
         clientNeedsFlush = false
         if bodyUnread {
@@ -1060,7 +1061,7 @@ final class ProxyHandler: TCPStreamDelegate {
             requestBodyBytes: bodyBytes, routeID: routeTarget?.route.id, serviceID: routeTarget?.service?.id)
     }
 
-    /// The log phase, after the response has been handed to the socket; then the context is kept
+    /// The log phase, once the whole response is queued for the client; then the context is kept
     /// for the connection's next request, unless something still holds it.
     private func retire(_ finished: inout PluginContext?, _ record: LogRecord?) {
         if let record, let context = finished {
