@@ -153,7 +153,7 @@ struct RateLimitingPluginTests {
         let gold = ConsumerGroup(id: UUID().uuidString.lowercased(), name: "gold")
         let silver = ConsumerGroup(id: UUID().uuidString.lowercased(), name: "silver")
         let route = UUID().uuidString.lowercased()
-        let limit = { (minute: Int) -> JSONValue in .object(["minute": .number(Double(minute)), "limit_by": "consumer"]) }
+        let limit = { (day: Int) -> JSONValue in .object(["day": .number(Double(day)), "limit_by": "consumer"]) }
         try await withProxy(configure: { ports in
             pluginConfiguration(port: ports[0], plugins: [
                 Plugin(id: "p-key", name: "key-auth", config: .object([:]), routeID: route),
@@ -175,8 +175,8 @@ struct RateLimitingPluginTests {
             let client = try await fx.client()
             defer { client.close() }
             let get = { (who: String) async throws -> TestClient.Response in try await client.get("/x", headers: [("apikey", "\(who)-key")]) }
-            for (who, minute) in [("alice", "3"), ("bob", "1"), ("carol", "3"), ("dave", "7"), ("erin", "100")] {
-                #expect(try await get(who).header("x-ratelimit-limit-minute") == minute, "\(who)")
+            for (who, day) in [("alice", "3"), ("bob", "1"), ("carol", "3"), ("dave", "7"), ("erin", "100")] {
+                #expect(try await get(who).header("x-ratelimit-limit-day") == day, "\(who)")
             }
             #expect(try await get("bob").status == 429)
             #expect(try await get("alice").status == 200)
