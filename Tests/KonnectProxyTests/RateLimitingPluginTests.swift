@@ -186,6 +186,14 @@ struct RateLimitingPluginTests {
         }
     }
 
+    /// Sends a request whose body waits for `100 Continue`, which the proxy sends once the access
+    /// phase has let the request through: its in-flight slot is taken until the body (2 bytes)
+    /// is sent. Returns the first status the client gets: 100, or the refusal.
+    static func holdSlot(_ client: TestClient, _ me: String) async throws -> Int {
+        try await client.send("POST /x HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        return try await client.readStatus()
+    }
+
     /// A request the in-flight limit turns away is not counted in the windows: it used nothing.
     @Test func aRequestRefusedForConcurrencyUsesNoWindowQuota() async throws {
         let config = Self.byHeader(["day": 3, "month": .null, "concurrency": 1])
@@ -194,11 +202,11 @@ struct RateLimitingPluginTests {
             let slow = try await fx.client()
             let other = try await fx.client()
             defer { slow.close(); other.close() }
-            try await slow.send("GET /x?delay=3000 HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\n\r\n")
-            for _ in 0..<2000 where fx.origin.requests < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try await Self.holdSlot(slow, me) == 100)
             let refused = try await other.get("/x", headers: [("X-Client", me)])
             #expect(refused.status == 429)
             #expect(refused.header("retry-after") == "1")
+            try await slow.send("ok")
             #expect(try await slow.readResponse().header("x-ratelimit-remaining-day") == "2")
             // Two requests counted so far (the slow one and this one), not three.
             let after = try await other.get("/x", headers: [("X-Client", me)])
@@ -249,14 +257,12 @@ struct RateLimitingPluginTests {
         try await withProxy(configure: { Self.configuration(port: $0[0], config: config) }) { fx in
             let third = try await fx.client()
             defer { third.close() }
-            // Two slow requests on connections of their own hold both slots once both are at the
-            // origin; long enough to hold them while the third is sent, however busy the machine.
-            let slow = try await [fx.client(), fx.client()]
-            for client in slow { try await client.send("GET /x?delay=4000 HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\n\r\n") }
-            for _ in 0..<2000 where fx.origin.requests < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            let holding = try await [fx.client(), fx.client()]
+            for client in holding { #expect(try await Self.holdSlot(client, me) == 100) }
             let during = try await third.get("/x", headers: [("X-Client", me)])
             #expect(during.status == 429, "\(during.status) \(during.text)")
-            for client in slow {
+            for client in holding {
+                try await client.send("ok")
                 #expect(try await client.readResponse().status == 200)
                 client.close()
             }
@@ -265,25 +271,22 @@ struct RateLimitingPluginTests {
             // Clients that leave in the middle of sending their request give their slots back.
             for _ in 0..<2 {
                 let leaving = try await fx.client()
-                try await leaving.send("POST /x HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\nContent-Length: 10\r\n\r\nabc")
-                try await Task.sleep(for: .milliseconds(50))
+                #expect(try await Self.holdSlot(leaving, me) == 100)
+                try await leaving.send("a")
                 leaving.close()
             }
-            // The proxy notices a close when its loop gets to it: two requests at once are let
-            // through together within a few tries, and never if a slot stayed taken.
-            var together: [Int] = []
-            for _ in 0..<20 {
-                try await Task.sleep(for: .milliseconds(200))
+            // The proxy notices a close when its loop gets to it: both slots are free again
+            // within a few tries, and never if one stayed taken.
+            var firstStatuses: [Int] = []
+            for _ in 0..<50 {
                 let pair = try await [fx.client(), fx.client()]
-                for client in pair { try await client.send("GET /x?delay=2000 HTTP/1.1\r\nHost: a\r\nX-Client: \(me)\r\n\r\n") }
-                together = []
-                for client in pair {
-                    together.append(try await client.readResponse().status)
-                    client.close()
-                }
-                if together == [200, 200] { break }
+                firstStatuses = []
+                for client in pair { firstStatuses.append(try await Self.holdSlot(client, me)) }
+                for client in pair { client.close() }
+                if firstStatuses == [100, 100] { break }
+                try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(together == [200, 200])
+            #expect(firstStatuses == [100, 100])
         }
     }
 }
