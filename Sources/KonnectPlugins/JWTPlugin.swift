@@ -133,7 +133,7 @@ final class JWTPlugin: ProxyPlugin {
             switch context.head.value(named: "cookie") {
             case .one(let cookies): found += Self.cookies(cookies, named: cookieNames)
             case .many:
-                let all = context.head.allFields().filter { $0.name.lowercased() == "cookie" }.map(\.value)
+                let all = context.head.allFields().filter { $0.name.lowercased() == "cookie" }.map { $0.value }
                 for cookies in all { found += Self.cookies(cookies, named: cookieNames) }
             case .none: break
             }

@@ -39,9 +39,9 @@ public struct RequestBodyArguments {
     public func values(_ name: String) -> [String] {
         switch kind {
         case .form:
-            return formPairs().filter { $0.name == name }.map(\.value)
+            return formPairs().filter { $0.name == name }.map { $0.value }
         case .multipart(let boundary):
-            return multipartParts(boundary).filter { $0.name == name }.compactMap(\.value)
+            return multipartParts(boundary).filter { $0.name == name }.compactMap { $0.value }
         case .json:
             guard case .object(let members)? = jsonObject(), let value = members[name] else { return [] }
             switch value {
@@ -56,7 +56,7 @@ public struct RequestBodyArguments {
     public func removing(_ name: String) -> ByteBuffer {
         switch kind {
         case .form:
-            let kept = formPairs().filter { $0.name != name }.map(\.raw)
+            let kept = formPairs().filter { $0.name != name }.map { $0.raw }
             return ByteBuffer(string: kept.joined(separator: "&"))
         case .multipart(let boundary):
             var out = ByteBuffer()

@@ -112,7 +112,7 @@ struct RedisRateCounters: Sendable {
             let lives = (period.end - Int64(now.rounded(.down))) + (sliding ? length : 0)
             arguments += [Self.number(limit.count), String(lives), String(weight)]
         }
-        let ends = periods.map(\.end)
+        let ends = periods.map { $0.end }
         let keys = sliding ? current + previous : current
         RedisBatch.on(loop, client: client, script: Self.script).eval([String(keys.count)] + keys + arguments) { result in
             done(result.flatMap { reply in

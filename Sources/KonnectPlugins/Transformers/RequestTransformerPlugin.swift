@@ -125,7 +125,7 @@ final class RequestTransformerPlugin: ProxyPlugin {
         case .json:
             // No body at all is taken as an empty object, to which fields can be added.
             let text = String(buffer: original)
-            let parsed = text.allSatisfy(\.isWhitespace) ? JSONValue.object([:]) : try? JSONValue.parse(text)
+            let parsed = text.allSatisfy { $0.isWhitespace } ? JSONValue.object([:]) : try? JSONValue.parse(text)
             guard let parsed, case .object = parsed else {
                 Self.logger.info("request-transformer: a JSON body that is not a JSON object passes untouched")
                 return

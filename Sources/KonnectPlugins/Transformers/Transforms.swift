@@ -145,7 +145,7 @@ struct TransformOperations: Sendable {
         func current(_ name: String) -> [String]? {
             let lowered = name.lowercased()
             let values = (removed.contains(lowered) ? [] : existing(lowered))
-                + added.filter { $0.name.lowercased() == lowered }.map(\.value)
+                + added.filter { $0.name.lowercased() == lowered }.map { $0.value }
             return values.isEmpty ? nil : values
         }
         func drop(_ name: String) {
