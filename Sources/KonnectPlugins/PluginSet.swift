@@ -1,4 +1,5 @@
 import KonnectConfig
+import Synchronization
 
 /// A configuration's plugins, built once per snapshot: one plugin object per enabled plugin
 /// entity, and the chain of plugins for each route.
@@ -55,6 +56,37 @@ public final class PluginChain: Sendable {
     let consumerScoped: PluginSet?
     /// The phases any of the plugins takes part in.
     let phases: PluginPhases
+    /// The plugins that follow an identifying plugin for a consumer, worked out on the first
+    /// request of each consumer rather than on every one (`advance`). Emptied when full.
+    private let laterPlugins = Mutex<[LaterKey: LaterPlugins]>([:])
+    static let laterPluginsLimit = 16_384
+
+    private struct LaterKey: Hashable {
+        var consumer: String
+        var groups: [String]
+        /// The plugin that identified the consumer: only plugins that run after it are added.
+        var identifiedBy: String
+    }
+
+    private struct LaterPlugins {
+        var plugins: [any ProxyPlugin]
+        var phases: PluginPhases
+        /// The whole list when the identifying plugin is in the chain's own list: the chain's
+        /// plugins up to it, then `plugins`.
+        var whole: [any ProxyPlugin]
+        var wholePhases: PluginPhases
+
+        /// Kong's precedence for the consumer and its groups, keeping the plugins that run after
+        /// the one that identified the consumer.
+        init(_ set: PluginSet, _ key: LaterKey, chain: PluginChain) {
+            plugins = set.plugins(route: chain.route, service: chain.service, consumer: key.consumer, groups: key.groups)
+                .filter { PluginPriority.runsBefore(key.identifiedBy, $0.name) }
+            phases = PluginChain.phases(of: plugins)
+            let own = chain.plugins.firstIndex { $0.name == key.identifiedBy }.map { chain.plugins[...$0] } ?? []
+            whole = Array(own) + plugins
+            wholePhases = PluginChain.phases(of: whole)
+        }
+    }
 
     init(plugins: [any ProxyPlugin], route: String, service: String?, consumerScoped: PluginSet?) {
         self.plugins = plugins
@@ -68,7 +100,7 @@ public final class PluginChain: Sendable {
 
     public var isEmpty: Bool { plugins.isEmpty }
 
-    public static func phases(of plugins: [any ProxyPlugin]) -> PluginPhases {
+    public static func phases(of plugins: some Sequence<any ProxyPlugin>) -> PluginPhases {
         plugins.reduce(into: PluginPhases()) { $0.formUnion($1.phases) }
     }
 
@@ -126,12 +158,25 @@ public final class PluginChain: Sendable {
         defer { context.position += 1 }
         guard let consumerScoped, let identity = context.identity,
               ObjectIdentifier(identity) != context.identityBefore else { return }
-        let current = context.plugins[context.position].name
-        let later = consumerScoped.plugins(route: route, service: service, consumer: identity.consumer.id,
-                                           groups: identity.consumerGroupIDs)
-            .filter { PluginPriority.runsBefore(current, $0.name) }
-        context.plugins = Array(context.plugins[...context.position]) + later
-        context.phases = Self.phases(of: context.plugins)
+        let key = LaterKey(consumer: identity.consumer.id, groups: identity.consumerGroupIDs,
+                           identifiedBy: context.plugins[context.position].name)
+        let later = laterPlugins.withLock { $0[key] } ?? {
+            let made = LaterPlugins(consumerScoped, key, chain: self)
+            laterPlugins.withLock { cache in
+                if cache.count >= Self.laterPluginsLimit { cache.removeAll() }
+                cache[key] = made
+            }
+            return made
+        }()
+        // Usually the list is still the chain's own (the same storage): the whole new list is
+        // ready made. After an earlier consumer's plugins were taken in, it is built here.
+        if context.plugins.withUnsafeBufferPointer({ $0.baseAddress }) == plugins.withUnsafeBufferPointer({ $0.baseAddress }) {
+            context.plugins = later.whole
+            context.phases = later.wholePhases
+        } else {
+            context.plugins = Array(context.plugins[...context.position]) + later.plugins
+            context.phases = Self.phases(of: context.plugins[...context.position]).union(later.phases)
+        }
     }
 
     /// A refusal: the later phases run only the plugins that ran.

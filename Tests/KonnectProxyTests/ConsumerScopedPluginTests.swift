@@ -1,3 +1,4 @@
+import Foundation
 import KonnectConfig
 import KonnectProxy
 import Testing
@@ -25,6 +26,45 @@ struct ConsumerScopedPluginTests {
             #expect(try await client.get("/x", headers: [("apikey", "alice-key")]).status == 200)
             #expect(try await client.get("/x", headers: [("apikey", "bob-key")]).status == 429)
             #expect(try await client.get("/x").status == 401)
+        }
+    }
+
+    /// The plugins a consumer takes in are worked out once per route and consumer, then reused:
+    /// requests that alternate between consumers each get their own, and so does a request in
+    /// which a second plugin identifies a consumer after the first one set the anonymous one.
+    @Test func eachConsumerKeepsItsOwnPluginsAcrossRequests() async throws {
+        let alice = Consumer(id: "aaaaaaaa-0000-4000-8000-000000000001", username: "alice")
+        let bob = Consumer(id: "bbbbbbbb-0000-4000-8000-000000000002", username: "bob")
+        let guest = Consumer(id: "cccccccc-0000-4000-8000-000000000003", username: "guest")
+        let stop = { (status: Int) -> JSONValue in .object(["status_code": .number(Double(status))]) }
+        try await withProxy(configure: { ports in
+            pluginConfiguration(port: ports[0], plugins: [
+                Plugin(id: "p-key", name: "key-auth", config: .object(["anonymous": "guest"])),
+                Plugin(id: "p-basic", name: "basic-auth", config: .object(["anonymous": "guest"])),
+                Plugin(id: "p-stop-bob", name: "request-termination", config: stop(429), consumerID: bob.id),
+                Plugin(id: "p-stop-guest", name: "request-termination", config: stop(418), consumerID: guest.id),
+            ], consumers: [alice, bob, guest]) {
+                $0.keyAuthCredentials = [
+                    KeyAuthCredential(id: "k-a", consumerID: alice.id, key: "alice-key"),
+                    KeyAuthCredential(id: "k-b", consumerID: bob.id, key: "bob-key"),
+                ]
+                $0.basicAuthCredentials = [
+                    BasicAuthCredential(id: "b-bob", consumerID: bob.id, username: "bob", passwordHash: BasicAuthPluginTests.hash),
+                ]
+            }
+        }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            let bobBasic = ("Authorization", BasicAuthPluginTests.basic("bob", "open sesame"))
+            var statuses: [Int] = []
+            for _ in 0..<2 {
+                for headers in [[("apikey", "alice-key")], [("apikey", "bob-key")], [], [bobBasic]] {
+                    statuses.append(try await client.get("/x", headers: headers).status)
+                }
+            }
+            // alice: no plugin of her own; bob (by key, or by password after key-auth set the
+            // guest): his 429; nobody: the guest's 418.
+            #expect(statuses == [200, 429, 418, 429, 200, 429, 418, 429])
         }
     }
 }
