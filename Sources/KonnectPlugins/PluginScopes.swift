@@ -47,6 +47,10 @@ public struct PluginScopes: Sendable {
     /// Whether any instance names a consumer or a consumer group (when none does, the answer
     /// before authentication is the final one).
     public let hasConsumerScopes: Bool
+    /// The consumers and the consumer groups some instance names: for anyone else the answer
+    /// is the same as for nobody.
+    public let consumersWithPlugins: Set<String>
+    public let groupsWithPlugins: Set<String>
 
     private struct Key: Hashable {
         var route: String?
@@ -62,7 +66,9 @@ public struct PluginScopes: Sendable {
             instances[key, default: []].append(plugin)
         }
         self.instances = instances
-        hasConsumerScopes = plugins.contains { $0.enabled && ($0.consumerID != nil || $0.consumerGroupID != nil) }
+        consumersWithPlugins = Set(plugins.filter(\.enabled).compactMap(\.consumerID))
+        groupsWithPlugins = Set(plugins.filter(\.enabled).compactMap(\.consumerGroupID))
+        hasConsumerScopes = !consumersWithPlugins.isEmpty || !groupsWithPlugins.isEmpty
     }
 
     /// The instances that apply to a request on `route` of `service` from `consumer` (any may

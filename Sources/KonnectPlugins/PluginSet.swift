@@ -34,6 +34,14 @@ public final class PluginSet: Sendable {
                     consumerScoped: scopes.hasConsumerScopes ? self : nil)
     }
 
+    /// What of an identified consumer decides its plugins: the consumer, if some plugin names it,
+    /// and those of its groups some plugin names.
+    func scopesNamed(by identity: Identity) -> (consumer: String?, groups: [String]) {
+        let consumer = identity.consumer.id
+        return (scopes.consumersWithPlugins.contains(consumer) ? consumer : nil,
+                identity.consumerGroupIDs.isEmpty ? [] : identity.consumerGroupIDs.filter { scopes.groupsWithPlugins.contains($0) })
+    }
+
     func plugins(route: String, service: String?, consumer: String?, groups: [String] = []) -> [any ProxyPlugin] {
         scopes.applicable(route: route, service: service, consumer: consumer, groups: groups).compactMap { instances[$0.id] }
     }
@@ -56,13 +64,14 @@ public final class PluginChain: Sendable {
     let consumerScoped: PluginSet?
     /// The phases any of the plugins takes part in.
     let phases: PluginPhases
-    /// The plugins that follow an identifying plugin for a consumer, worked out on the first
-    /// request of each consumer rather than on every one (`advance`). Emptied when full.
+    /// The plugins that follow an identifying plugin, by what decides them (the consumer if a
+    /// plugin names it, its groups that a plugin names): worked out once, not per request
+    /// (`advance`). As many as such scopes in the configuration; emptied if ever too many.
     private let laterPlugins = Mutex<[LaterKey: LaterPlugins]>([:])
     static let laterPluginsLimit = 16_384
 
     private struct LaterKey: Hashable {
-        var consumer: String
+        var consumer: String?
         var groups: [String]
         /// The plugin that identified the consumer: only plugins that run after it are added.
         var identifiedBy: String
@@ -158,8 +167,12 @@ public final class PluginChain: Sendable {
         defer { context.position += 1 }
         guard let consumerScoped, let identity = context.identity,
               ObjectIdentifier(identity) != context.identityBefore else { return }
-        let key = LaterKey(consumer: identity.consumer.id, groups: identity.consumerGroupIDs,
-                           identifiedBy: context.plugins[context.position].name)
+        // Usually the list is still the chain's own (the same storage).
+        let chainsOwn = context.plugins.withUnsafeBufferPointer({ $0.baseAddress }) == plugins.withUnsafeBufferPointer({ $0.baseAddress })
+        let (consumer, groups) = consumerScoped.scopesNamed(by: identity)
+        // No plugin names the consumer or its groups: the chain's plugins are its plugins.
+        if chainsOwn, consumer == nil, groups.isEmpty { return }
+        let key = LaterKey(consumer: consumer, groups: groups, identifiedBy: context.plugins[context.position].name)
         let later = laterPlugins.withLock { $0[key] } ?? {
             let made = LaterPlugins(consumerScoped, key, chain: self)
             laterPlugins.withLock { cache in
@@ -168,9 +181,9 @@ public final class PluginChain: Sendable {
             }
             return made
         }()
-        // Usually the list is still the chain's own (the same storage): the whole new list is
-        // ready made. After an earlier consumer's plugins were taken in, it is built here.
-        if context.plugins.withUnsafeBufferPointer({ $0.baseAddress }) == plugins.withUnsafeBufferPointer({ $0.baseAddress }) {
+        // From the chain's own list the whole new list is ready made; after an earlier consumer's
+        // plugins were taken in (an anonymous one's), it is built here.
+        if chainsOwn {
             context.plugins = later.whole
             context.phases = later.wholePhases
         } else {
