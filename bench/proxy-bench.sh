@@ -41,6 +41,8 @@ KONNECT_PORT=${KONNECT_PORT:-19300}
 HOST=127.0.0.1
 # The key of the consumer that may use /key-auth.
 BENCH_KEY=bench-key-0123456789abcdef
+# The key of the consumer in the group "gold", whose rate limit applies on /tier.
+TIER_KEY=tier-key-0123456789abcdef
 # The origin's response body: 50 bytes.
 BODY='origin says hello: this body is fifty bytes long.'
 BODY_BYTES=$((${#BODY} + 1))
@@ -159,6 +161,10 @@ write_konnect_config() {
         # And behind proxy-cache: after the first request, every one is a hit (issue #5's benchmark).
         printf '      - name: cache-hit\n        paths: ["/cache-hit"]\n        strip_path: false\n'
         printf '        plugins:\n          - name: proxy-cache\n            config: {content_type: ["*/*"], cache_ttl: 3600}\n'
+        # key-auth, with the rate limit of the consumer's group (a tier): a plugin scoped to a
+        # consumer group, in the file, makes every identified request look up its consumer's plugins.
+        printf '      - name: tier\n        paths: ["/tier"]\n        strip_path: false\n'
+        printf '        plugins:\n          - name: key-auth\n'
         printf '      - name: big\n        paths: ["/big/"]\n        strip_path: false\n'
         printf '      - name: early-upload\n        paths: ["/early-upload"]\n        strip_path: false\n'
         awk -v n="$extra_routes" 'BEGIN {
@@ -168,6 +174,9 @@ write_konnect_config() {
         printf '  - name: sink\n    url: http://%s:%s\n    routes:\n' "$HOST" "$SINK_PORT"
         printf '      - name: upload\n        paths: ["/upload"]\n        strip_path: false\n'
         printf 'consumers:\n  - username: bench\n    keyauth_credentials: [{key: %s}]\n    acls: [{group: bench}]\n' "$BENCH_KEY"
+        printf '  - username: tier-bench\n    keyauth_credentials: [{key: %s}]\n    groups: [gold]\n' "$TIER_KEY"
+        printf 'consumer_groups:\n  - name: gold\n    plugins:\n      - name: rate-limiting\n'
+        printf '        config: {minute: 1000000000, limit_by: consumer}\n'
     } >"$file"
 }
 
@@ -267,8 +276,17 @@ idle_hold() {
 # ---------------------------------------------------------------------------------------------
 # The routes the plugin-cost sections compare with the bare route; the first is the bare route
 # itself, the control.
-PLUGIN_ROUTE_NAMES=("bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)")
-PLUGIN_ROUTE_PATHS=(/bench /key-auth /rate-local /rate-redis /cache-hit)
+PLUGIN_ROUTE_NAMES=("bare route again (the control)" "key-auth + acl" "rate-limiting (local)" "rate-limiting (redis)" "proxy-cache (hits)"
+    "key-auth + the consumer group's rate-limiting")
+PLUGIN_ROUTE_PATHS=(/bench /key-auth /rate-local /rate-redis /cache-hit /tier)
+
+# The wrk arguments a route needs: the key of its consumer, if it wants one.
+route_key_header() {
+    case $1 in
+    */key-auth) echo "apikey: $BENCH_KEY" ;;
+    */tier) echo "apikey: $TIER_KEY" ;;
+    esac
+}
 
 # Leaves core 0 to Konnect: the origin, redis-server and wrk go to the other cores. Fails (and
 # nothing moves) on a one-core machine. Uses main's origin_pid and redis_pid.
@@ -343,7 +361,7 @@ plugin_cost() {
         bare_all+=("$W_CPU_US")
         for ((k = 0; k < n; k++)); do
             i=$(((k + round) % n))
-            [[ ${paths[i]} == /key-auth ]] && WRK_EXTRA=(-H "apikey: $BENCH_KEY")
+            [[ -n $(route_key_header "${paths[i]}") ]] && WRK_EXTRA=(-H "$(route_key_header "${paths[i]}")")
             run_wrk "http://$HOST:$KONNECT_PORT${paths[i]}" "$konnect_pid"
             WRK_EXTRA=()
             cpu[round * n + i]=$W_CPU_US user[round * n + i]=$W_USER_US busy[round * n + i]=$W_CORES
@@ -421,8 +439,8 @@ pair_cost() {
 run_pair() {
     local u1=$1 p1=$2 u2=$3 p2=$4 w b1 b2 a1 a2 f1 f2
     local -a x1=() x2=()
-    [[ $u1 == */key-auth ]] && x1=(-H "apikey: $BENCH_KEY")
-    [[ $u2 == */key-auth ]] && x2=(-H "apikey: $BENCH_KEY")
+    [[ -n $(route_key_header "$u1") ]] && x1=(-H "$(route_key_header "$u1")")
+    [[ -n $(route_key_header "$u2") ]] && x2=(-H "$(route_key_header "$u2")")
     WRK_RUNS=$((WRK_RUNS + 2))
     f1="$WORK/logs/wrk-$((WRK_RUNS - 1)).txt" f2="$WORK/logs/wrk-$WRK_RUNS.txt"
     timeout 120 "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d1s "${x1[@]}" "$u1" >/dev/null &
@@ -561,6 +579,8 @@ main() {
             die "konnect lets /key-auth through without a key"
         [[ $(curl -s -H "apikey: $BENCH_KEY" "http://$HOST:$KONNECT_PORT/key-auth") == "$BODY" ]] ||
             die "konnect does not relay /key-auth with the consumer's key"
+        curl -s -i -H "apikey: $TIER_KEY" "http://$HOST:$KONNECT_PORT/tier" | grep -qi '^x-ratelimit-remaining-minute:' ||
+            die "konnect does not apply the consumer group's rate limit on /tier"
         curl -s -i "http://$HOST:$KONNECT_PORT/rate-local" | grep -qi '^x-ratelimit-remaining-minute:' ||
             die "konnect does not count /rate-local"
         curl -s -i "http://$HOST:$KONNECT_PORT/rate-redis" | grep -qi '^x-ratelimit-remaining-minute:' ||
