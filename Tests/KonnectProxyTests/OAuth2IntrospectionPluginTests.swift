@@ -1,6 +1,7 @@
 import Foundation
 import KonnectConfig
 import KonnectProxy
+import KonnectTestSupport
 import Testing
 
 /// oauth2-introspection against an RFC 7662 endpoint run in the test.
@@ -45,6 +46,31 @@ struct OAuth2IntrospectionPluginTests {
                 #expect(inactive.header("www-authenticate")?.contains("invalid_token") == true)
                 #expect(try await client.get("/x").status == 401)
             }
+        }
+    }
+
+    /// An endpoint that refuses connections is a 502 at once, not after the plugin's timeout
+    /// (a minute here): nothing keeps trying to connect until then.
+    @Test func aRefusingEndpointFailsAtOnce() async throws {
+        let port = try RedisServer.freePort()  // nothing listens there
+        let config: JSONValue = .object([
+            "introspection_url": .string("http://127.0.0.1:\(port)/introspect"),
+            "authorization_value": .string("Basic Z3c6c2VjcmV0"), "timeout": 60_000,
+        ])
+        try await withProxy(configure: {
+            pluginConfiguration(port: $0[0], plugins: [Plugin(id: "p-intro", name: "oauth2-introspection", config: config)])
+        }) { fx in
+            // Used by the one task that sends on it.
+            nonisolated(unsafe) let client = try await fx.client()
+            defer { client.close() }
+            let status = try await withThrowingTaskGroup(of: Int?.self) { group in
+                group.addTask { try await client.get("/x", headers: [("Authorization", "Bearer some-token")]).status }
+                // Far short of the timeout, far longer than a refused connection takes.
+                group.addTask { try await Task.sleep(for: .seconds(20)); return nil }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            #expect(status == 502, "no answer within 20 s of a 60 s timeout")
         }
     }
 }
