@@ -280,7 +280,7 @@ PLUGIN_ROUTE_NAMES=("bare route again (the control)" "key-auth + acl" "rate-limi
     "key-auth + the consumer group's rate-limiting")
 PLUGIN_ROUTE_PATHS=(/bench /key-auth /rate-local /rate-redis /cache-hit /tier)
 
-# The wrk arguments a route needs: the key of its consumer, if it wants one.
+# The header a route needs (the key of its consumer), or nothing.
 route_key_header() {
     case $1 in
     */key-auth) echo "apikey: $BENCH_KEY" ;;
@@ -338,7 +338,7 @@ share_all_cores() {
 # round. One of the "routes" is the bare route itself, the control: its ratio shows the noise.
 # Sets PLUGIN_COST (table rows) and PLUGIN_COST_NOTE. Uses main's origin_pid and redis_pid.
 plugin_cost() {
-    local konnect_pid round i k
+    local konnect_pid round i k key
     PLUGIN_COST=()
     PLUGIN_COST_NOTE=""
     if ! leave_core_zero; then
@@ -361,7 +361,8 @@ plugin_cost() {
         bare_all+=("$W_CPU_US")
         for ((k = 0; k < n; k++)); do
             i=$(((k + round) % n))
-            [[ -n $(route_key_header "${paths[i]}") ]] && WRK_EXTRA=(-H "$(route_key_header "${paths[i]}")")
+            key=$(route_key_header "${paths[i]}")
+            [[ -n $key ]] && WRK_EXTRA=(-H "$key")
             run_wrk "http://$HOST:$KONNECT_PORT${paths[i]}" "$konnect_pid"
             WRK_EXTRA=()
             cpu[round * n + i]=$W_CPU_US user[round * n + i]=$W_USER_US busy[round * n + i]=$W_CORES
@@ -439,8 +440,10 @@ pair_cost() {
 run_pair() {
     local u1=$1 p1=$2 u2=$3 p2=$4 w b1 b2 a1 a2 f1 f2
     local -a x1=() x2=()
-    [[ -n $(route_key_header "$u1") ]] && x1=(-H "$(route_key_header "$u1")")
-    [[ -n $(route_key_header "$u2") ]] && x2=(-H "$(route_key_header "$u2")")
+    local key1 key2
+    key1=$(route_key_header "$u1") key2=$(route_key_header "$u2")
+    [[ -n $key1 ]] && x1=(-H "$key1")
+    [[ -n $key2 ]] && x2=(-H "$key2")
     WRK_RUNS=$((WRK_RUNS + 2))
     f1="$WORK/logs/wrk-$((WRK_RUNS - 1)).txt" f2="$WORK/logs/wrk-$WRK_RUNS.txt"
     timeout 120 "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d1s "${x1[@]}" "$u1" >/dev/null &

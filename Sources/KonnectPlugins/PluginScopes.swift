@@ -49,8 +49,8 @@ public struct PluginScopes: Sendable {
     public let hasConsumerScopes: Bool
     /// The consumers and the consumer groups some instance names: for anyone else the answer
     /// is the same as for nobody.
-    public let consumersWithPlugins: Set<String>
-    public let groupsWithPlugins: Set<String>
+    let consumersWithPlugins: Set<String>
+    let groupsWithPlugins: Set<String>
 
     private struct Key: Hashable {
         var route: String?

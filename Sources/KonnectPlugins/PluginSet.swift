@@ -38,8 +38,12 @@ public final class PluginSet: Sendable {
     /// and those of its groups some plugin names.
     func scopesNamed(by identity: Identity) -> (consumer: String?, groups: [String]) {
         let consumer = identity.consumer.id
+        let groups = identity.consumerGroupIDs
+        let withPlugins = scopes.groupsWithPlugins
+        let named = { (group: String) in withPlugins.contains(group) }
+        // The identity's own list when every group in it is named (no array made per request).
         return (scopes.consumersWithPlugins.contains(consumer) ? consumer : nil,
-                identity.consumerGroupIDs.isEmpty ? [] : identity.consumerGroupIDs.filter { scopes.groupsWithPlugins.contains($0) })
+                groups.allSatisfy(named) ? groups : groups.filter(named))
     }
 
     func plugins(route: String, service: String?, consumer: String?, groups: [String] = []) -> [any ProxyPlugin] {
