@@ -197,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "KonnectPluginsTests",
             dependencies: [
-                "KonnectPlugins", "KonnectConfig",
+                "KonnectPlugins", "KonnectConfig", "KonnectAI",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

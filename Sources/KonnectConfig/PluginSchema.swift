@@ -222,7 +222,9 @@ public struct PluginField: Sendable {
                 problems.append(.init(path, "a string \(Self.describe(between)) characters"))
             }
             normalized = value
-        case (.boolean, .bool), (.number, .number):
+        case (.boolean, .bool):
+            normalized = value
+        case (.number, .number(let number)) where number.isFinite:  // YAML can write .inf and .nan
             normalized = value
         case (.integer, .number(let number)) where number.rounded() == number && abs(number) < 1e15:
             normalized = value

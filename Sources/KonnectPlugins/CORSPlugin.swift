@@ -30,7 +30,9 @@ final class CORSPlugin: ProxyPlugin {
         self.headers = headers.isEmpty ? nil : headers.joined(separator: ",")
         let exposed = config.texts("exposed_headers")
         exposedHeaders = exposed.isEmpty ? nil : exposed.joined(separator: ",")
-        maxAge = config.number("max_age").map { String(Int($0)) }
+        // Whole seconds; the schema sets no upper bound (as Kong's does not), so a huge value is
+        // sent as the largest a 32-bit cache field holds, which every browser caps lower anyway.
+        maxAge = config.number("max_age").map { String(Int(min($0, 2_147_483_647))) }
         credentials = config.flag("credentials")
         privateNetwork = config.flag("private_network")
         preflightContinue = config.flag("preflight_continue")

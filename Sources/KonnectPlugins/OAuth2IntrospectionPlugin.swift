@@ -117,7 +117,8 @@ final class OAuth2IntrospectionPlugin: ProxyPlugin {
         for (name, value) in described {
             let text: String? = switch value {
             case .string(let text)?: text
-            case .number(let number)?: String(Int64(number))
+            // As JSON writes it (`1700000000`, `1e+300`): the server's number may be anything.
+            case .number?: value?.jsonText
             default: nil
             }
             if let text, AccessResult.Header.isSafe(text) { context.addUpstreamLine("\(name): \(text)\r\n") }

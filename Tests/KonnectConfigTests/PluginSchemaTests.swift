@@ -71,6 +71,10 @@ struct PluginSchemaTests {
         ("  - name: rate-limiting\n    config: {minute: 5, policy: redis}", "plugins[0].config.redis.host", "required with the redis policy", 4),
         ("  - name: rate-limiting\n    config: {minute: 5, policy: cluster}", "plugins[0].config.policy", "one of \"local\"", 4),
         ("  - name: rate-limiting\n    config: {minute: 5, redis: {port: 0}}", "plugins[0].config.redis.port", "from 1 to 65535", 4),
+        // A timeout whose nanoseconds an Int64 cannot hold; YAML's infinity (JSON has none).
+        ("  - name: rate-limiting\n    config: {minute: 5, redis: {timeout: 10000000000000}}", "plugins[0].config.redis.timeout", "from 1 to 2147483646", 4),
+        ("  - name: rate-limiting\n    config: {minute: .inf}", "plugins[0].config.minute", "a number", 4),
+        ("  - name: cors\n    config: {max_age: .nan}", "plugins[0].config.max_age", "a number", 4),
     ])
     func badConfigIsReportedAtTheField(plugin: String, path: String, expected: String, line: Int) {
         let found = issues(plugin)

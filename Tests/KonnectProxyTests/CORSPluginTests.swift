@@ -34,6 +34,21 @@ struct CORSPluginTests {
         }
     }
 
+    /// max_age has no upper bound (as in Kong): one past what an integer holds is sent as the
+    /// most a 32-bit field holds, where it once stopped the gateway as the plugin was made.
+    @Test func aMaxAgeOfAnySizeIsSentCapped() async throws {
+        try await withProxy(configure: {
+            pluginConfiguration(port: $0[0], plugins: [Plugin(id: "p-cors", name: "cors", config: .object(["max_age": .number(1e300)]))])
+        }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            try await client.send("OPTIONS /x HTTP/1.1\r\nHost: a\r\nOrigin: https://a.example\r\nAccess-Control-Request-Method: GET\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.header("access-control-max-age") == "2147483647")
+        }
+    }
+
     @Test func responsesCarryTheHeadersForAllowedOriginsOnly() async throws {
         try await withProxy(configure: { Self.configuration(port: $0[0]) }) { fx in
             let client = try await fx.client()

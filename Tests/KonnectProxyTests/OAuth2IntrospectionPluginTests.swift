@@ -49,6 +49,26 @@ struct OAuth2IntrospectionPluginTests {
         }
     }
 
+    /// The endpoint's numbers are relayed as JSON writes them, whatever their size: an `exp`
+    /// past what an integer holds once stopped the gateway.
+    @Test func anExpOfAnySizeIsRelayed() async throws {
+        try await withStubServer(answer: { _ in (200, #"{"active":true,"username":"alice","exp":1e300}"#) }) { endpoint in
+            let config: JSONValue = .object([
+                "introspection_url": .string("http://127.0.0.1:\(endpoint.port)/introspect"),
+                "authorization_value": .string("Basic Z3c6c2VjcmV0"),
+            ])
+            try await withProxy(configure: {
+                pluginConfiguration(port: $0[0], plugins: [Plugin(id: "p-intro", name: "oauth2-introspection", config: config)])
+            }) { fx in
+                let client = try await fx.client()
+                defer { client.close() }
+                let response = try await client.get("/x", headers: [("Authorization", "Bearer big-token")])
+                #expect(response.status == 200)
+                #expect(response.text.lowercased().contains("x-credential-exp: 1e+300"))
+            }
+        }
+    }
+
     /// An endpoint that refuses connections is a 502 at once, not after the plugin's timeout
     /// (a minute here): nothing keeps trying to connect until then.
     @Test func aRefusingEndpointFailsAtOnce() async throws {

@@ -142,6 +142,24 @@ struct ProxyCachePluginTests {
         }
     }
 
+    /// Cache-Control items that are not directives (no name, or a value that is not whole
+    /// seconds) are ignored, as if they were not there, from the client and from the origin
+    /// alike. (An item with no name once stopped the gateway.)
+    @Test(arguments: ["=", "=5", " , =,", "max-age=nan", "max-age=inf", "max-age=-1", "max-age=1e3", "min-fresh=1e300"])
+    func cacheControlThatIsNotADirectiveIsIgnored(_ directives: String) async throws {
+        try await Self.run(["cache_control": true, "cache_ttl": 60]) { fx, originRequests in
+            let client = try await fx.client()
+            defer { client.close() }
+            let origin = "/o?header=Cache-Control:" + directives.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            #expect(try await client.get(origin).header("x-cache-status") == "Miss")
+            let again = try await client.get(origin, headers: [("Cache-Control", directives)])
+            #expect(again.status == 200)
+            #expect(again.header("x-cache-status") == "Hit")
+            #expect(again.text == #"{"n":1}"#)
+            #expect(originRequests() == 1)
+        }
+    }
+
     /// max-stale takes a copy past its freshness, while storage_ttl still keeps it.
     @Test func maxStaleTakesAKeptCopyPastItsFreshness() async throws {
         try await Self.run(["cache_control": true, "cache_ttl": 1, "storage_ttl": 60]) { fx, originRequests in

@@ -80,6 +80,23 @@ struct RateLimitingPluginTests {
         }
     }
 
+    /// A limit has no upper bound (as in Kong): one past what an integer holds is counted and
+    /// reported, not a crash of the gateway on the first request.
+    @Test func aLimitLargerThanAnyIntegerIsCountedAndShown() async throws {
+        let me = UUID().uuidString
+        let config: JSONValue = .object(["day": .number(1e300), "limit_by": "header", "header_name": "X-Client"])
+        try await withProxy(configure: { Self.configuration(port: $0[0], config: config) }) { fx in
+            let client = try await fx.client()
+            defer { client.close() }
+            for _ in 0..<2 {
+                let response = try await client.get("/x", headers: [("X-Client", me)])
+                #expect(response.status == 200)
+                #expect(response.header("x-ratelimit-limit-day") == "1e+300")
+                #expect(response.header("x-ratelimit-remaining-day") == String(Int.max))
+            }
+        }
+    }
+
     @Test func consumersAreCountedApartAndAnonymousRequestsByAddress() async throws {
         let alice = Consumer(id: UUID().uuidString.lowercased(), username: "alice")
         let bob = Consumer(id: UUID().uuidString.lowercased(), username: "bob")

@@ -170,7 +170,7 @@ extension GeminiGenerate {
     /// The wait a `google.rpc.RetryInfo` detail asks for (`"retryDelay": "37s"`), in seconds.
     static func retryDelay(in details: [JSON]) -> Double? {
         for detail in details where detail["@type"]?.string?.hasSuffix("google.rpc.RetryInfo") == true {
-            if let delay = detail["retryDelay"]?.string, delay.hasSuffix("s"), let seconds = Double(delay.dropLast()) {
+            if let delay = detail["retryDelay"]?.string, delay.hasSuffix("s"), let seconds = RetryAfter.sane(Double(delay.dropLast())) {
                 return seconds
             }
         }

@@ -48,7 +48,14 @@ enum RetryAfter {
         func value(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name }?.1.filter { $0 != " " }
         }
-        if let milliseconds = value("retry-after-ms").flatMap(Double.init) { return milliseconds / 1000 }
-        return value("retry-after").flatMap(Double.init)
+        if let seconds = sane(value("retry-after-ms").flatMap(Double.init).map { $0 / 1000 }) { return seconds }
+        return sane(value("retry-after").flatMap(Double.init))
+    }
+
+    /// `seconds` when it is a wait at all (`Double` reads `nan`, `inf`, `-5` and `1e300` too),
+    /// at most a day: a provider's answer decides how long a deployment rests.
+    static func sane(_ seconds: Double?) -> Double? {
+        guard let seconds, seconds.isFinite, seconds >= 0 else { return nil }
+        return min(seconds, 86_400)
     }
 }

@@ -13,7 +13,7 @@ extension PluginSchema {
         PluginField("ssl", .boolean, required: true, default: false, "Connect to Redis over TLS."),
         PluginField("ssl_verify", .boolean, required: true, default: false, "Verify the Redis server's certificate."),
         PluginField("server_name", .string, "Server name sent in the TLS handshake (default: host)."),
-        PluginField("timeout", .integer, required: true, default: 2000, between: 1...Double.infinity,
+        PluginField("timeout", .integer, required: true, default: 2000, between: 1...2_147_483_646,
                     "Milliseconds to connect, and to wait for each answer."),
     ]
 

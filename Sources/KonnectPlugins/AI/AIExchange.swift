@@ -363,6 +363,9 @@ struct AIExchange: Sendable {
 
     /// A decimal with up to nine places, without trailing zeros (`0.0000069`).
     static func dollars(_ amount: Double) -> String {
+        // Prices have no upper bound and providers report the tokens: an amount past what nine
+        // places in an Int hold is written as Swift writes a Double.
+        guard amount >= 0, amount < 9e9 else { return "\(amount)" }
         let nanos = Int((amount * 1e9).rounded())
         var fraction = String(nanos % 1_000_000_000)
         fraction = String(repeating: "0", count: 9 - fraction.count) + fraction

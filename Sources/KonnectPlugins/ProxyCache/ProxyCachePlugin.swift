@@ -118,9 +118,9 @@ final class ProxyCachePlugin: ProxyPlugin {
         init() {}
 
         init(_ directives: [String: String]) {
-            maxAge = directives["max-age"].flatMap(Double.init)
-            minFresh = directives["min-fresh"].flatMap(Double.init)
-            maxStale = directives["max-stale"].map { Double($0) ?? .infinity }
+            maxAge = ProxyCachePlugin.deltaSeconds(directives["max-age"])
+            minFresh = ProxyCachePlugin.deltaSeconds(directives["min-fresh"])
+            maxStale = directives["max-stale"].map { ProxyCachePlugin.deltaSeconds($0) ?? .infinity }
             noCache = directives["no-cache"] != nil || maxAge == 0
             onlyIfCached = directives["only-if-cached"] != nil
         }
@@ -256,7 +256,7 @@ final class ProxyCachePlugin: ProxyPlugin {
         if cacheControl {
             let directives = Self.directives(head.value(named: "cache-control"))
             if directives["no-store"] != nil || directives["private"] != nil || directives["no-cache"] != nil { return nil }
-            if let age = directives["s-maxage"].flatMap(Double.init) ?? directives["max-age"].flatMap(Double.init) {
+            if let age = Self.deltaSeconds(directives["s-maxage"]) ?? Self.deltaSeconds(directives["max-age"]) {
                 guard age > 0 else { return nil }
                 ttl = age
             } else if case .one(let expires) = head.value(named: "expires") {
@@ -294,15 +294,24 @@ final class ProxyCachePlugin: ProxyPlugin {
         "x-cache-status", "x-cache-key", "set-cookie",
     ]
 
-    /// `Cache-Control` directives, names lower-cased, values without quotes.
+    /// `Cache-Control` directives, names lower-cased, values without quotes; an item without a
+    /// name (`=`, `=5`) is left out.
     static func directives(_ header: HeaderValue) -> [String: String] {
         guard case .one(let text) = header else { return [:] }
         var directives: [String: String] = [:]
         for item in text.split(separator: ",") {
-            let parts = item.split(separator: "=", maxSplits: 1)
-            let name = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
-            directives[name] = parts.count > 1 ? parts[1].trimmingCharacters(in: CharacterSet(charactersIn: " \"")) : ""
+            let equals = item.firstIndex(of: "=")
+            let name = item[..<(equals ?? item.endIndex)].trimmingCharacters(in: .whitespaces).lowercased()
+            guard !name.isEmpty else { continue }
+            directives[name] = equals.map { item[item.index(after: $0)...].trimmingCharacters(in: CharacterSet(charactersIn: " \"")) } ?? ""
         }
         return directives
+    }
+
+    /// A directive's delta-seconds: digits only (RFC 9111), a larger value than 2^31 taken as
+    /// 2^31; nil for anything else (`nan`, `inf`, `-1`, `1e3` …).
+    static func deltaSeconds(_ text: String?) -> Double? {
+        guard let text, !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return min(Double(text) ?? .infinity, 2_147_483_648)
     }
 }

@@ -187,8 +187,12 @@ struct RateUsage: Sendable {
         /// When the window's period ends (seconds since 1970).
         var reset: Int64
 
-        /// Requests left once this one is counted.
-        var remaining: Int { max(0, Int((limit.count - used - 1).rounded(.down))) }
+        /// Requests left once this one is counted (as many as an `Int` holds at most: the
+        /// schema puts no upper bound on a limit, as Kong's does not).
+        var remaining: Int {
+            let left = (limit.count - used - 1).rounded(.down)
+            return left < 9.2e18 ? max(0, Int(left)) : .max
+        }
     }
 
     var windows = Windows()
