@@ -131,6 +131,18 @@ python3 tools/fuzz-proxy.py --port 18000 --pid "$serve" --seconds 15 --seed "${F
     --healthy-path /renamed/hello.txt \
     || fail "fuzzing the proxy"
 
+# And what plugins read: well-formed requests whose header values, query arguments, bodies and
+# tokens are junk, on routes behind the plugins that parse them.
+"$bin" serve --declarative tools/fuzz-plugins.yaml --proxy-listen 127.0.0.1:18100 --admin-listen off \
+    > "$work/plugins.log" 2>&1 &
+plugins=$!
+pids+=($plugins)
+for _ in $(seq 50); do curl -s -o /dev/null 127.0.0.1:18100 && break; sleep 0.1; done
+python3 tools/fuzz-proxy.py --plugins --port 18100 --pid "$plugins" --seconds 15 --seed "${FUZZ_SEED:-$RANDOM}" \
+    --healthy-path /p/guards/hello.txt \
+    || { cat "$work/plugins.log"; fail "fuzzing the plugins"; }
+kill -TERM "$plugins"
+
 kill -TERM "$serve"
 status=0
 wait "$serve" || status=$?

@@ -9,8 +9,17 @@ the connection, answers a complete response, or a deadline passes. A case fails 
 neither answers nor closes within the deadline while the client has sent everything it meant to
 (a hang), or when the process is gone. Every 50 cases a GET of --healthy-path must still get 200.
 Deterministic for a given --seed. Exits 1 on the first failure and prints the bytes that caused it.
+
+With --plugins, the requests are well formed instead, for the routes of tools/fuzz-plugins.yaml,
+and what is junk is what plugins read: header values (Cache-Control, Authorization, apikey,
+Origin, templates' sources …), query arguments, JSON and form bodies, and signed JWTs with odd
+claims.
 """
 import argparse
+import base64
+import hashlib
+import hmac
+import json
 import os
 import random
 import socket
@@ -53,6 +62,99 @@ def mutate(rng, data):
         else:
             data[position:position] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 32)))
     return bytes(data)
+
+
+PLUGIN_PATHS = ["/p/cache", "/p/rate", "/p/keys", "/p/basic", "/p/jwt", "/p/cors", "/p/transform", "/p/guards", "/p/ai"]
+PLUGIN_HEADERS = [
+    "Cache-Control", "Pragma", "X-V", "X-Client", "apikey", "Authorization", "Cookie", "Origin",
+    "Access-Control-Request-Method", "Access-Control-Request-Headers", "X-From", "X-Old", "X-Correlation-ID",
+    "User-Agent", "X-Forwarded-For", "Accept", "If-None-Match", "Content-Encoding", "X-Request-ID", "Expect",
+]
+METHODS = ["GET", "GET", "POST", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+
+
+def b64(data, url=False):
+    encoded = (base64.urlsafe_b64encode if url else base64.b64encode)(data.encode() if isinstance(data, str) else data)
+    return encoded.decode().rstrip("=") if url else encoded.decode()
+
+
+def token(rng):
+    """A JWT: signed with the fuzz consumer's secret (so its claims are read) or not, claims odd."""
+    header = rng.choice(['{"alg":"HS256","typ":"JWT"}', '{"alg":"none"}', '{"alg":"RS256","kid":"x"}', '{"alg":5}', "[]", "{"])
+    claims = rng.choice([
+        '{"iss":"fuzz-issuer","exp":1e300}', '{"iss":"fuzz-issuer","exp":-1e300,"nbf":1e300}',
+        '{"iss":"fuzz-issuer","exp":99999999999999999999999}', '{"iss":"fuzz-issuer","exp":"soon","nbf":null}',
+        '{"iss":"fuzz-issuer","exp":4102444800,"nbf":-0.5}', '{"iss":["fuzz-issuer"]}', '{"iss":5}', "null", "[1,2]",
+        '{"iss":"fuzz-issuer","exp":4102444800}', '{"iss":"nobody"}', "{",
+    ])
+    signing = b64(header, True) + "." + b64(claims, True)
+    signature = hmac.new(b"fuzz-secret", signing.encode(), hashlib.sha256).digest()
+    return signing + "." + rng.choice([b64(signature, True), "", "!!", "a" * 40])
+
+
+def junk(rng):
+    """A header value, query value or the like that a plugin might trip over."""
+    return rng.choice([
+        lambda: rng.choice([
+            "", "=", "==", ",", ";", "=5", " , =,", "nan", "inf", "-inf", "-1", "-0", "1e300", "1e-400", "0x10",
+            "99999999999999999999999", "max-age=nan", "max-age=1e300", "max-age=-1", "no-cache=", "max-stale",
+            "s-maxage=", "min-fresh=inf", "only-if-cached, max-age=0", "Basic", "Basic ", "Basic !!!", "Basic Og==",
+            "Bearer", "Bearer ", "Bearer a.b.c", "Bearer ..", "%", "%zz", "%00", "\\", '"', "'", "$(headers.x-from)",
+            "$(", "*", "null", "https://x.example.org", "https://.example.org", "https://app.example.com", "GET",
+            "FETCH", "content-type, x-a", "127.0.0.1, 10.0.0.1", "::1", "1.2.3.4.5", "fuzz-key", "token=a.b.c",
+            "curl/8", "Googlebot", "100-continue", "gzip", "\u00e9\u202e",
+        ]),
+        lambda: "Basic " + b64(rng.choice(["a", ":", "fuzzer:fuzz-pass", "fuzzer:", ":fuzz-pass", "\xff\xfe:x", "a" * 3000])),
+        lambda: "Bearer " + token(rng),
+        lambda: "token=" + token(rng),
+        lambda: "".join(chr(rng.randrange(0x20, 0x7f)) for _ in range(rng.randint(0, 40))),
+        lambda: rng.choice("=,;:/ ") * rng.randint(1, 2000),
+    ])()
+
+
+def query_value(rng):
+    text = junk(rng)
+    # Mostly escaped as a browser would; sometimes raw (only what a request target may hold).
+    if rng.random() < 0.7:
+        return "".join(c if c.isalnum() else "%%%02X" % (ord(c) & 0xFF) for c in text)
+    return "".join(c for c in text if 0x21 <= ord(c) < 0x7F and c not in "#")
+
+
+def body(rng):
+    chat = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
+    texts = [
+        chat, chat.replace('"hi"', "5"), chat.replace('"user"', '"tool"'), chat[: rng.randint(0, len(chat))],
+        '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:,"}}]}],"max_tokens":1e300}',
+        '{"messages":[],"temperature":"x","n":-1,"stream":"yes","top_p":1e400,"max_tokens":99999999999999999999}',
+        '{"messages":[{"role":"user","content":"\\ud800"}],"stream":true,"stream_options":5}',
+        '{"user":{"role":"x"},"secret":1,"a":{"b":{"c":[1]}}}', '{"a":5,"user":"flat"}', "[1,2,3]", "null", "1e400",
+        "[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000, "[" * rng.randint(1, 200000),
+        "apikey=fuzz-key", "apikey=%zz&apikey=&=&&", "a=b&apikey=" + query_value(rng),
+        json.dumps({"apikey": junk(rng), "messages": [{"role": junk(rng), "content": junk(rng)}]}),
+    ]
+    return rng.choice(texts).encode("utf-8", "surrogatepass")
+
+
+def plugin_request(rng):
+    """A well-formed request to a plugin route, its values junk."""
+    method = rng.choice(METHODS)
+    query = "&".join(f"{rng.choice(['q', 'from', 'jwt', 'apikey', 'drop', 'u', ''])}={query_value(rng)}"
+                     for _ in range(rng.randint(0, 3)))
+    target = rng.choice(PLUGIN_PATHS) + rng.choice(["", "/hello.txt", "/v1/chat/completions", "/x%2Fy"]) + ("?" + query if query else "")
+    lines = [f"{method} {target} HTTP/1.1", "Host: fuzz.example"]
+    for name in rng.sample(PLUGIN_HEADERS, rng.randint(0, 6)):
+        value = junk(rng).replace("\r", "").replace("\n", "")
+        lines.append(f"{name}: {value}")
+    payload = b""
+    if method in ("POST", "PUT", "PATCH") or rng.random() < 0.1:
+        payload = body(rng)
+        lines.append("Content-Type: " + rng.choice([
+            "application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain",
+            "application/json; charset=latin1", junk(rng).replace("\r", "").replace("\n", "")]))
+        lines.append(f"Content-Length: {len(payload)}")
+    if rng.random() < 0.5:
+        lines.append("Connection: close")
+    return "\r\n".join(lines).encode("utf-8", "surrogatepass") + b"\r\n\r\n" + payload
 
 
 def exchange(port, payload, rng, deadline_seconds):
@@ -121,14 +223,18 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--healthy-path", default="/echo/hello.txt", help="a path that must keep answering 200")
     parser.add_argument("--deadline", type=float, default=8, help="seconds a case may take after sending")
+    parser.add_argument("--plugins", action="store_true", help="well-formed requests with junk values, for tools/fuzz-plugins.yaml")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     end = time.monotonic() + args.seconds
     cases = 0
     outcomes = {"closed": 0, "answered": 0}
     while time.monotonic() < end:
-        base = rng.choice(BASE_REQUESTS)
-        payload = mutate(rng, base) if rng.random() < 0.9 else bytes(rng.randrange(256) for _ in range(rng.randint(1, 200)))
+        if args.plugins:
+            payload = plugin_request(rng)
+        else:
+            base = rng.choice(BASE_REQUESTS)
+            payload = mutate(rng, base) if rng.random() < 0.9 else bytes(rng.randrange(256) for _ in range(rng.randint(1, 200)))
         result = exchange(args.port, payload, rng, args.deadline)
         cases += 1
         if result == "hang" or not alive(args.pid):
