@@ -233,9 +233,9 @@ public struct AdminAPI: HTTPResponder {
             // A form carries the document in its `config` field (`curl -F config=@kong.yaml`).
             let contentType = request.headers[.contentType] ?? ""
             let form: JSONValue? = if contentType.lowercased().hasPrefix("application/x-www-form-urlencoded") {
-                FormBody.decode(text, fieldTypes: ["config": "string"])
+                try FormBody.decode(text, fieldTypes: ["config": "string"])
             } else if contentType.lowercased().hasPrefix("multipart/form-data"), let boundary = FormBody.boundary(of: contentType) {
-                FormBody.decodeMultipart(text, boundary: boundary, fieldTypes: ["config": "string"])
+                try FormBody.decodeMultipart(text, boundary: boundary, fieldTypes: ["config": "string"])
             } else {
                 nil
             }
@@ -307,10 +307,10 @@ public struct AdminAPI: HTTPResponder {
                 throw EntityError(status: 400, message: "Cannot parse JSON body")
             }
         case "application/x-www-form-urlencoded":
-            return FormBody.decode(text, fieldTypes: fieldTypes)
+            return try FormBody.decode(text, fieldTypes: fieldTypes)
         case "multipart/form-data":
             guard let boundary = FormBody.boundary(of: request.headers[.contentType] ?? ""),
-                  let form = FormBody.decodeMultipart(text, boundary: boundary, fieldTypes: fieldTypes)
+                  let form = try FormBody.decodeMultipart(text, boundary: boundary, fieldTypes: fieldTypes)
             else { throw EntityError(status: 400, message: "Cannot parse multipart/form-data body") }
             return form
         case "":

@@ -1,5 +1,6 @@
 import Foundation
 import KonnectConfig
+import KonnectStore
 
 /// Form bodies as Kong reads them, URL-encoded (`curl -d`) or multipart (`curl -F cert=@cert.pem`):
 /// `key=value` pairs, where `tags[]=a&tags[]=b` (or `tags[1]=b`) builds a list and
@@ -13,23 +14,24 @@ enum FormBody {
     /// Top-level field name → JSON type name ("string", "integer", "boolean", "array", "object").
     typealias FieldTypes = [String: String]
 
-    static func decode(_ text: String, fieldTypes: FieldTypes = [:]) -> JSONValue {
+    /// Throws (400) for a field name nested deeper than any entity goes.
+    static func decode(_ text: String, fieldTypes: FieldTypes = [:]) throws(EntityError) -> JSONValue {
         var pairs: [(String, String)] = []
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             pairs.append((decodeComponent(parts[0]), parts.count > 1 ? decodeComponent(parts[1]) : ""))
         }
-        return build(pairs, fieldTypes: fieldTypes)
+        return try build(pairs, fieldTypes: fieldTypes)
     }
 
     /// A `multipart/form-data` body with `boundary`, or nil when it is not well formed.
-    static func decodeMultipart(_ text: String, boundary: String, fieldTypes: FieldTypes = [:]) -> JSONValue? {
+    static func decodeMultipart(_ text: String, boundary: String, fieldTypes: FieldTypes = [:]) throws(EntityError) -> JSONValue? {
         var pairs: [(String, String)] = []
         var sections = text.components(separatedBy: "--" + boundary)
         guard sections.count >= 2 else { return nil }
         sections.removeFirst()  // the preamble
         for section in sections {
-            if section.hasPrefix("--") { return build(pairs, fieldTypes: fieldTypes) }  // the closing delimiter
+            if section.hasPrefix("--") { return try build(pairs, fieldTypes: fieldTypes) }  // the closing delimiter
             guard section.hasPrefix("\r\n"), let split = section.range(of: "\r\n\r\n") else { return nil }
             let headers = section[..<split.lowerBound].split(separator: "\r\n")
             var value = section[split.upperBound...]
@@ -60,12 +62,14 @@ enum FormBody {
         return nil
     }
 
-    private static func build(_ pairs: [(String, String)], fieldTypes: FieldTypes) -> JSONValue {
+    private static func build(_ pairs: [(String, String)], fieldTypes: FieldTypes) throws(EntityError) -> JSONValue {
         var root = JSONValue.object([:])
         // A plugin's `config.*` values are typed by the plugin's schema, when the form names it.
         let schema = pairs.first { $0.0 == "name" }.flatMap { PluginSchema.named($0.1) }
         for (key, value) in pairs where !key.isEmpty {
-            var steps = path(of: key)
+            guard var steps = path(of: key) else {
+                throw EntityError(status: 400, message: "a form field name is nested more than \(maximumDepth) levels deep")
+            }
             guard case .key(let field)? = steps.first else { continue }
             var type = fieldTypes[field]
             if field == "config" {
@@ -104,22 +108,27 @@ enum FormBody {
         }
     }
 
-    /// `a.b[]` → [a, b, append]; `a[2]` → [a, 2].
-    private static func path(of key: String) -> [Step] {
+    /// `a.b[]` → [a, b, append]; `a[2]` → [a, 2]; nil past `maximumDepth` steps.
+    private static func path(of key: String) -> [Step]? {
         var steps: [Step] = []
         for part in key.split(separator: ".", omittingEmptySubsequences: false) {
             var name = Substring(part)
-            var indexes: [Step] = []
+            var indexes: [Step] = []  // last first
             while name.hasSuffix("]"), let open = name.lastIndex(of: "[") {
                 let inside = name[name.index(after: open)..<name.index(before: name.endIndex)]
-                indexes.insert(.index(inside.isEmpty ? nil : Int(inside)), at: 0)
+                indexes.append(.index(inside.isEmpty ? nil : Int(inside)))
                 name = name[..<open]
+                if steps.count + indexes.count >= maximumDepth { return nil }
             }
             steps.append(.key(String(name)))
-            steps += indexes
+            steps += indexes.reversed()
+            if steps.count > maximumDepth { return nil }
         }
         return steps
     }
+
+    /// More levels than any entity has (a plugin's config included).
+    static let maximumDepth = 32
 
     private static func inserting(_ value: JSONValue, at path: ArraySlice<Step>, into container: JSONValue) -> JSONValue {
         guard let step = path.first else { return value }
@@ -134,7 +143,7 @@ enum FormBody {
             var items: [JSONValue] = []
             if case .array(let existing) = container { items = existing }
             // Kong's form indexes start at 1; one past the end (or further) appends.
-            let target = min(position.map { max(0, $0 - 1) } ?? items.count, items.count)
+            let target = min(position.map { $0 > 1 ? $0 - 1 : 0 } ?? items.count, items.count)
             while items.count <= target { items.append(.null) }
             items[target] = inserting(value, at: rest, into: items[target])
             return .array(items)

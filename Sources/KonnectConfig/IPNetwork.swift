@@ -40,10 +40,9 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         let bits = address.bytes.count * 8
         if parts.count == 2 {
             // A mapped IPv6 block like ::ffff:10.0.0.0/104 counts from the IPv4 part.
-            var prefix = Int(parts[1]) ?? -1
-            if bits == 32, parts[0].contains(":") { prefix -= 96 }
-            guard parts[1].allSatisfy(\.isASCII), (0...bits).contains(prefix) else { return nil }
-            prefixLength = prefix
+            let offset = bits == 32 && parts[0].contains(":") ? 96 : 0
+            guard parts[1].allSatisfy(\.isASCII), let given = Int(parts[1]), (offset...offset + bits).contains(given) else { return nil }
+            prefixLength = given - offset
         } else {
             prefixLength = bits
         }

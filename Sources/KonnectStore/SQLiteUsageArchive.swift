@@ -25,10 +25,15 @@ public final class SQLiteUsageArchive: AIUsageArchive {
 
     static let columns = ["minute", "consumer", "route", "model", "provider", "deployment"]
     static let counters = ["requests", "input_tokens", "output_tokens", "cached_tokens", "cost", "estimated"]
-    /// The start of an insert of whole rows; `upsert` makes a row that exists grow instead.
+    /// The start of an insert of whole rows; `upsert` makes a row that exists grow instead. A
+    /// count stops at the largest integer (SQLite would turn it into a float that no longer
+    /// reads as an integer); the cost is a float already.
     static let insert = "INSERT INTO ai_usage (\((columns + counters).joined(separator: ", ")))"
     static let upsert = "ON CONFLICT (\(columns.joined(separator: ", "))) DO UPDATE SET "
-        + counters.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", ")
+        + counters.map { name in
+            name == "cost" ? "cost = cost + excluded.cost"
+                : "\(name) = CASE WHEN \(name) > \(Int.max) - excluded.\(name) THEN \(Int.max) ELSE \(name) + excluded.\(name) END"
+        }.joined(separator: ", ")
 
     /// Opens (creating when needed) the archive in `directory` and brings its table up to date.
     public init(directory: String, retentionDays: Int = 400) throws {

@@ -121,6 +121,18 @@ struct AdminAPITests {
             #expect(route.status == 201)
             #expect(route.body["strip_path"] == .bool(false))
             #expect(route.body["service"]?["id"] == created.body["id"])
+
+            // Indexes and depths no entity has: the smallest integer as an index appends (it
+            // once overflowed), and a key deeper than any entity is refused (it once took the
+            // stack as deep as the key).
+            let odd = try await client.call(.post, "/services", form: "name=odd&host=odd.internal&tags[-9223372036854775808]=y")
+            #expect(odd.status == 201)
+            #expect(odd.body["tags"] == .array([.string("y")]))
+            let deepKey = Array(repeating: "x", count: 200_000).joined(separator: ".")
+            let deep = try await client.call(.post, "/services", form: "name=deep&host=deep.internal&\(deepKey)=1")
+            #expect(deep.status == 400)
+            #expect(deep.body["message"]?.string?.contains("nested more than 32 levels") == true)
+            #expect(try await client.call(.get, "/services/deep").status == 404)
         }
     }
 

@@ -26,6 +26,25 @@ struct OutsideNumbersTests {
         #expect(try delay("1e300s") == 86_400)
     }
 
+    /// A provider's token counts: negative ones are none, huge ones at most 2^40, so that
+    /// the totals made of them cannot overflow; and the totals stop at the largest integer.
+    @Test func tokenCountsAreBoundedAndTheirTotalsSaturate() throws {
+        let answer = try JSON.parse(#"""
+            {"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,
+             "message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],
+             "usage":{"prompt_tokens":5e18,"completion_tokens":5e18,"prompt_tokens_details":{"cached_tokens":-9e18}}}
+            """#)
+        let usage = try #require(try OpenAIChat.response(from: answer).usage)
+        #expect(usage.inputTokens == 1 << 40 && usage.outputTokens == 1 << 40 && usage.cachedInputTokens == 0)
+        #expect(usage.totalTokens == 1 << 41)
+        var totals = AIUsageTotals(usage, cost: nil)
+        var huge = AIUsageTotals()
+        huge.inputTokens = Int.max - 1
+        totals.add(huge)
+        #expect(totals.inputTokens == Int.max)
+        #expect(totals.outputTokens == 1 << 40)
+    }
+
     @Test(arguments: [(0.0000069, "0.0000069"), (2.5, "2.5"), (3, "3"), (1e12, "1000000000000.0"), (1e300, "1e+300")])
     func costsAreWrittenWhateverTheirSize(amount: Double, text: String) {
         #expect(AIExchange.dollars(amount) == text)

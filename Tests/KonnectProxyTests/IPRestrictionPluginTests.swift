@@ -55,4 +55,12 @@ struct IPRestrictionPluginTests {
         let block = try #require(IPNetwork(network))
         #expect(block.contains(try #require(IPAddress(address))) == inside)
     }
+
+    /// Prefixes out of range are refused, the smallest integer included (it once overflowed the
+    /// mapped-address arithmetic and stopped the gateway as the configuration was checked).
+    @Test(arguments: ["::ffff:10.0.0.0/-9223372036854775808", "::ffff:10.0.0.0/95", "::ffff:10.0.0.0/129",
+                      "10.0.0.0/33", "10.0.0.0/-1", "::1/129", "10.0.0.0/"])
+    func prefixesOutOfRangeAreRefused(network: String) {
+        #expect(IPNetwork(network) == nil)
+    }
 }

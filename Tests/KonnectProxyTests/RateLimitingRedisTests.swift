@@ -191,6 +191,30 @@ struct RateLimitingRedisTests {
         try await group.shutdownGracefully()
     }
 
+    /// A reply the script cannot have written (a window past the last, a count of `inf`) is a
+    /// Redis failure like any other: 500, or counted on this node. The window index once
+    /// stopped the gateway.
+    @Test(arguments: ["*2\r\n:100\r\n$1\r\n0\r\n", "*2\r\n:-3\r\n$1\r\n0\r\n", "*2\r\n:0\r\n$3\r\ninf\r\n"])
+    func aReplyTheScriptCannotHaveWrittenIsAFailure(reply: String) async throws {
+        let fake = try await FakeRedisServer(reply: reply)
+        defer { Task { await fake.close() } }
+        try await withProxy(configure: {
+            Self.configuration(origin: $0[0], redisPort: fake.port, ["day": 2, "fault_tolerant": false])
+        }) { strict in
+            let client = try await strict.client()
+            defer { client.close() }
+            let answer = try await client.get("/x", headers: [("X-Client", UUID().uuidString)])
+            if reply.contains("inf") {
+                // A count that is not one counts as none.
+                #expect(answer.status == 200)
+                #expect(answer.header("x-ratelimit-remaining-day") == "1")
+            } else {
+                #expect(answer.status == 500)
+                #expect(answer.text.contains("rate-limiting counters are unavailable"))
+            }
+        }
+    }
+
     /// The Redis timeout bounds the whole wait, not each step: a server that answers every
     /// command just within the timeout (NOSCRIPT to EVALSHA, then the script's reply to EVAL)
     /// still takes longer than one timeout in all, and the request does not wait for it.

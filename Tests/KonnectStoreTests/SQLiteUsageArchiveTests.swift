@@ -54,6 +54,17 @@ struct SQLiteUsageArchiveTests {
         #expect(try reopened.totals(Self.query(to: Self.noon)).isEmpty)
     }
 
+    /// A row's count stops at the largest integer rather than turning into a float that would
+    /// no longer read back as one (providers report the tokens).
+    @Test func aCountStopsAtTheLargestInteger() throws {
+        let directory = DataDirectory()
+        let archive = try SQLiteUsageArchive(directory: directory.path)
+        for _ in 0..<2 { try archive.add([Self.key(Self.noon): Self.totals(1, input: Int.max - 10, output: 1)]) }
+        let total = try #require(try archive.totals(Self.query())[[:]])
+        #expect(total.inputTokens == Int.max)
+        #expect(total.requests == 2 && total.outputTokens == 2)
+    }
+
     @Test func groupsMatchWhatTheMemoryLedgerComputes() throws {
         let directory = DataDirectory()
         let archive = try SQLiteUsageArchive(directory: directory.path)

@@ -113,7 +113,7 @@ extension OpenAIChat {
             default: throw AIError(.server, "The provider's answer has an item without an embedding")
             }
         }
-        let prompt = body["usage"]?["prompt_tokens"]?.integer ?? 0
+        let prompt = body["usage"]?["prompt_tokens"]?.tokenCount ?? 0
         return EmbeddingsResponse(model: body["model"]?.string ?? "", vectors: vectors,
                                   usage: Usage(inputTokens: prompt, outputTokens: 0))
     }

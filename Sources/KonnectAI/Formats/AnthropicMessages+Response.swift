@@ -51,11 +51,11 @@ extension AnthropicMessages {
     /// Reads Anthropic's usage object; `previous` supplies what a stream's later usage leaves out.
     static func usage(_ value: JSON?, previous: Usage? = nil) -> Usage? {
         guard let value, value.object != nil else { return previous }
-        let uncached = value["input_tokens"]?.integer
-        let read = value["cache_read_input_tokens"]?.integer ?? previous?.cachedInputTokens ?? 0
-        let written = value["cache_creation_input_tokens"]?.integer ?? previous?.cacheCreationInputTokens ?? 0
+        let uncached = value["input_tokens"]?.tokenCount
+        let read = value["cache_read_input_tokens"]?.tokenCount ?? previous?.cachedInputTokens ?? 0
+        let written = value["cache_creation_input_tokens"]?.tokenCount ?? previous?.cacheCreationInputTokens ?? 0
         let input = uncached.map { $0 + read + written } ?? previous?.inputTokens ?? 0
-        return Usage(inputTokens: input, outputTokens: value["output_tokens"]?.integer ?? previous?.outputTokens ?? 0,
+        return Usage(inputTokens: input, outputTokens: value["output_tokens"]?.tokenCount ?? previous?.outputTokens ?? 0,
                      cachedInputTokens: read, cacheCreationInputTokens: written)
     }
 

@@ -75,10 +75,10 @@ extension BedrockConverse {
     /// cacheReadInputTokens + cacheWriteInputTokens), while Konnect's input counts them all.
     static func usage(_ value: JSON?) -> Usage? {
         guard let value, value.object != nil else { return nil }
-        let read = value["cacheReadInputTokens"]?.integer ?? 0
-        let written = value["cacheWriteInputTokens"]?.integer ?? 0
-        return Usage(inputTokens: (value["inputTokens"]?.integer ?? 0) + read + written,
-                     outputTokens: value["outputTokens"]?.integer ?? 0,
+        let read = value["cacheReadInputTokens"]?.tokenCount ?? 0
+        let written = value["cacheWriteInputTokens"]?.tokenCount ?? 0
+        return Usage(inputTokens: (value["inputTokens"]?.tokenCount ?? 0) + read + written,
+                     outputTokens: value["outputTokens"]?.tokenCount ?? 0,
                      cachedInputTokens: read, cacheCreationInputTokens: written)
     }
 

@@ -67,12 +67,12 @@ extension CohereChat {
     static func usage(_ value: JSON?) -> Usage? {
         guard let value, value.object != nil else { return nil }
         if let tokens = value["tokens"], tokens.object != nil {
-            let input = tokens["input_tokens"]?.integer ?? 0
-            return Usage(inputTokens: input, outputTokens: tokens["output_tokens"]?.integer ?? 0,
-                         cachedInputTokens: min(max(value["cached_tokens"]?.integer ?? 0, 0), input))
+            let input = tokens["input_tokens"]?.tokenCount ?? 0
+            return Usage(inputTokens: input, outputTokens: tokens["output_tokens"]?.tokenCount ?? 0,
+                         cachedInputTokens: min(max(value["cached_tokens"]?.tokenCount ?? 0, 0), input))
         }
         if let billed = value["billed_units"], billed.object != nil {
-            return Usage(inputTokens: billed["input_tokens"]?.integer ?? 0, outputTokens: billed["output_tokens"]?.integer ?? 0)
+            return Usage(inputTokens: billed["input_tokens"]?.tokenCount ?? 0, outputTokens: billed["output_tokens"]?.tokenCount ?? 0)
         }
         return nil
     }

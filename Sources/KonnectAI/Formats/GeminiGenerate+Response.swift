@@ -101,11 +101,11 @@ extension GeminiGenerate {
     /// thinking tokens are counted apart from the answer's, and billed as output.
     static func usage(_ value: JSON?) -> Usage? {
         guard let value, value.object != nil else { return nil }
-        let thoughts = value["thoughtsTokenCount"]?.integer ?? 0
+        let thoughts = value["thoughtsTokenCount"]?.tokenCount ?? 0
         return Usage(
-            inputTokens: (value["promptTokenCount"]?.integer ?? 0) + (value["toolUsePromptTokenCount"]?.integer ?? 0),
-            outputTokens: (value["candidatesTokenCount"]?.integer ?? 0) + thoughts,
-            cachedInputTokens: value["cachedContentTokenCount"]?.integer ?? 0,
+            inputTokens: (value["promptTokenCount"]?.tokenCount ?? 0) + (value["toolUsePromptTokenCount"]?.tokenCount ?? 0),
+            outputTokens: (value["candidatesTokenCount"]?.tokenCount ?? 0) + thoughts,
+            cachedInputTokens: value["cachedContentTokenCount"]?.tokenCount ?? 0,
             reasoningTokens: thoughts)
     }
 

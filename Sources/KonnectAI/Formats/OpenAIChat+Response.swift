@@ -78,14 +78,14 @@ extension OpenAIChat {
     }
 
     static func usage(_ value: JSON) -> Usage? {
-        guard let input = value["prompt_tokens"]?.integer, let output = value["completion_tokens"]?.integer else {
+        guard let input = value["prompt_tokens"]?.tokenCount, let output = value["completion_tokens"]?.tokenCount else {
             return nil
         }
         return Usage(
             inputTokens: input, outputTokens: output,
-            cachedInputTokens: value["prompt_tokens_details"]?["cached_tokens"]?.integer ?? 0,
-            cacheCreationInputTokens: value["prompt_tokens_details"]?["cache_creation_tokens"]?.integer ?? 0,
-            reasoningTokens: value["completion_tokens_details"]?["reasoning_tokens"]?.integer ?? 0)
+            cachedInputTokens: value["prompt_tokens_details"]?["cached_tokens"]?.tokenCount ?? 0,
+            cacheCreationInputTokens: value["prompt_tokens_details"]?["cache_creation_tokens"]?.tokenCount ?? 0,
+            reasoningTokens: value["completion_tokens_details"]?["reasoning_tokens"]?.tokenCount ?? 0)
     }
 
     // MARK: Errors

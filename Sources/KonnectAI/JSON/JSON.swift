@@ -33,6 +33,12 @@ public enum JSON: Sendable, Equatable {
         return Int(value)
     }
 
+    /// A provider's token count: a whole number, 0 for a negative one and at most 2^40 (more
+    /// than any answer holds), so that the sums made of counts cannot overflow.
+    public var tokenCount: Int? {
+        integer.map { min(max($0, 0), 1 << 40) }
+    }
+
     public var bool: Bool? {
         if case .bool(let value) = self { return value }
         return nil

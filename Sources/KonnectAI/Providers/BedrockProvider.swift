@@ -179,7 +179,7 @@ public struct BedrockProvider: AIProvider {
     public func embeddingsResponse(_ body: ByteBuffer) throws(AIError) -> EmbeddingsResponse {
         let json = try JSON.answer(body)
         if let embedding = json["embedding"] {
-            let tokens = json["inputTextTokenCount"]?.integer
+            let tokens = json["inputTextTokenCount"]?.tokenCount
             return EmbeddingsResponse(model: "", vectors: [try EmbeddingValues.vector(embedding, at: "embedding")],
                                       usage: Usage(inputTokens: tokens ?? 0, outputTokens: 0, estimated: tokens == nil))
         }

@@ -78,7 +78,7 @@ public struct CohereProvider: AIProvider {
         guard let embeddings = json["embeddings"] else { throw AIError(.server, "The provider's answer has no embeddings") }
         guard let floats = embeddings["float"] else { throw AIError(.server, "The provider's answer has no float embeddings") }
         let vectors = try EmbeddingValues.vectors(floats, at: "embeddings.float")
-        let tokens = json["meta"]?["billed_units"]?["input_tokens"]?.integer
+        let tokens = json["meta"]?["billed_units"]?["input_tokens"]?.tokenCount
         return EmbeddingsResponse(model: "", vectors: vectors,
                                   usage: Usage(inputTokens: tokens ?? 0, outputTokens: 0, estimated: tokens == nil))
     }

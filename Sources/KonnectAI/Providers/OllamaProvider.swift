@@ -162,8 +162,8 @@ public struct OllamaProvider: AIProvider {
 
     /// Tokens from `prompt_eval_count` and `eval_count` (Ollama leaves out a count of zero).
     static func usage(_ json: JSON) -> Usage? {
-        let input = json["prompt_eval_count"]?.integer
-        let output = json["eval_count"]?.integer
+        let input = json["prompt_eval_count"]?.tokenCount
+        let output = json["eval_count"]?.tokenCount
         guard input != nil || output != nil else { return nil }
         return Usage(inputTokens: input ?? 0, outputTokens: output ?? 0)
     }
@@ -201,7 +201,7 @@ public struct OllamaProvider: AIProvider {
         return EmbeddingsResponse(
             model: json["model"]?.string ?? "",
             vectors: vectors.map { ($0.array ?? []).map { Float($0.number ?? 0) } },
-            usage: Usage(inputTokens: json["prompt_eval_count"]?.integer ?? 0, outputTokens: 0))
+            usage: Usage(inputTokens: json["prompt_eval_count"]?.tokenCount ?? 0, outputTokens: 0))
     }
 }
 

@@ -46,13 +46,19 @@ public struct AIUsageTotals: Sendable, Equatable {
         estimated = usage.estimated ? 1 : 0
     }
 
+    /// Adds `other`; a count that would pass `Int.max` stays there (a provider reports the
+    /// tokens, and a process runs for months).
     public mutating func add(_ other: AIUsageTotals) {
-        requests += other.requests
-        inputTokens += other.inputTokens
-        outputTokens += other.outputTokens
-        cachedTokens += other.cachedTokens
+        func sum(_ a: Int, _ b: Int) -> Int {
+            let (total, overflow) = a.addingReportingOverflow(b)
+            return overflow ? (b > 0 ? .max : .min) : total
+        }
+        requests = sum(requests, other.requests)
+        inputTokens = sum(inputTokens, other.inputTokens)
+        outputTokens = sum(outputTokens, other.outputTokens)
+        cachedTokens = sum(cachedTokens, other.cachedTokens)
         cost += other.cost
-        estimated += other.estimated
+        estimated = sum(estimated, other.estimated)
     }
 }
 

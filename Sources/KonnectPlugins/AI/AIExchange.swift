@@ -88,10 +88,11 @@ struct AIExchange: Sendable {
     /// Starts the exchange; the access decision (an answer, or a stream) comes later.
     func start() -> AccessResult {
         // Every attempt may run to its timeout before the last failure is the answer.
-        let attempts = candidates.reduce(TimeAmount.zero) { total, candidate in
-            total + candidate.timeout * Int64(candidate.retries + 1)
+        // (In whole milliseconds, at most a year: a model may list any number of deployments.)
+        let attempts = candidates.reduce(Int64(0)) { total, candidate in
+            min(total + candidate.timeout.nanoseconds / 1_000_000 * Int64(candidate.retries + 1), 365 * 86_400_000)
         }
-        let pending = PendingAccess(longestWait: attempts + .seconds(5))
+        let pending = PendingAccess(longestWait: .milliseconds(attempts) + .seconds(5))
         let loop = eventLoop
         let handle = NIOLockedValueBox<Task<Void, Never>?>(nil)
         // On one of the client's loops: its answers resume the task where they arrive.

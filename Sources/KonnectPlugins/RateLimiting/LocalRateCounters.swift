@@ -191,7 +191,8 @@ struct RateUsage: Sendable {
         /// schema puts no upper bound on a limit, as Kong's does not).
         var remaining: Int {
             let left = (limit.count - used - 1).rounded(.down)
-            return left < 9.2e18 ? max(0, Int(left)) : .max
+            guard left >= 0 else { return 0 }
+            return left < 9.2e18 ? Int(left) : .max
         }
     }
 

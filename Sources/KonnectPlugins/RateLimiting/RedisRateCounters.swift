@@ -116,12 +116,14 @@ struct RedisRateCounters: Sendable {
         let keys = sliding ? current + previous : current
         RedisBatch.on(loop, client: client, script: Self.script).eval([String(keys.count)] + keys + arguments) { result in
             done(result.flatMap { reply in
-                guard let items = reply.array, items.count == limits.count + 1, let refused = items[0].int else {
+                guard let items = reply.array, items.count == limits.count + 1, let refused = items[0].int,
+                      (0...limits.count).contains(refused) else {
                     return .failure(RedisError.protocolError("unexpected rate-limiting script reply"))
                 }
                 var usage = RateUsage(refusedBy: refused > 0 ? refused - 1 : nil)
                 for (index, limit) in limits.enumerated() {
-                    let used = items[index + 1].string.flatMap(Double.init) ?? 0
+                    // A count, as the script writes it; anything else counts as none.
+                    let used = items[index + 1].string.flatMap(Double.init).flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? 0
                     usage.windows.append(.init(limit: limit, used: used, reset: ends[index]))
                 }
                 return .success(usage)
