@@ -77,6 +77,11 @@ struct RequestTransformerPluginTests {
                 .replacingOccurrences(of: "Host: a\r\n", with: "Host: a\r\nX-Src: gw\r\n"),
              sees: [#""full_name":"Ann""#, #""role":"admin""#, #""meta":{"source":"gw"}"#, #""tags":["old","new"]"#],
              doesNotSee: ["secret", #""name""#, "absent"]),
+        Case(name: "a new name from the request is used, unless it is deeper than any body goes",
+             config: #"{"rename": {"body": ["a:$(headers.x-to)", "b:$(headers.x-deep)"]}}"#,
+             request: post("/j", "application/json", #"{"a":1,"b":2}"#)
+                .replacingOccurrences(of: "Host: a\r\n", with: "Host: a\r\nX-To: moved.here\r\nX-Deep: \(String(repeating: "d.", count: 3000))d\r\n"),
+             sees: [#""moved":{"here":1}"#, #""b":2"#], doesNotSee: [#""d":"#]),
         Case(name: "form body fields",
              config: #"{"remove": {"body": ["password"]}, "add": {"body": ["source:gateway"]}}"#,
              request: post("/f", "application/x-www-form-urlencoded", "user=ann&password=p"),

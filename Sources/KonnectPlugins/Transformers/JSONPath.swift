@@ -41,6 +41,9 @@ extension JSONValue {
         return removed
     }
 
+    /// The most levels a path made from a request may have.
+    static let deepestPath = 64
+
     static func path(_ dotted: String) -> [Substring] {
         dotted.split(separator: ".", omittingEmptySubsequences: false)
     }

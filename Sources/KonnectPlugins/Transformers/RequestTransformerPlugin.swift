@@ -135,7 +135,10 @@ final class RequestTransformerPlugin: ProxyPlugin {
             }
             let edits = JSONEdits(
                 remove: body.remove.map(JSONValue.path),
-                rename: body.rename.map { (JSONValue.path($0.name), JSONValue.path($0.value.render(context))) },
+                // A new name made from the request (`$(headers.x)`) may be dots by the thousand:
+                // deeper than any body goes, it is left alone rather than built level by level.
+                rename: body.rename.map { (JSONValue.path($0.name), JSONValue.path($0.value.render(context))) }
+                    .filter { $0.1.count <= JSONValue.deepestPath },
                 replace: rendered(body.replace), add: rendered(body.add), append: rendered(body.append))
             let json = edits.apply(to: parsed)
             if case .object(let fields) = json, fields.isEmpty, original.readableBytes == 0 { return }
