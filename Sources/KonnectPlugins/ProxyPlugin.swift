@@ -107,7 +107,8 @@ public enum AccessResult: Equatable, Sendable {
 
         /// Whether `value` can go in a header field: no control characters but tab.
         public static func isSafe(_ value: String) -> Bool {
-            !value.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }
+            // Bytes: a control character is one byte in UTF-8, and no other character has one.
+            !value.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
         }
     }
 

@@ -69,7 +69,7 @@ extension CohereChat {
         if let tokens = value["tokens"], tokens.object != nil {
             let input = tokens["input_tokens"]?.tokenCount ?? 0
             return Usage(inputTokens: input, outputTokens: tokens["output_tokens"]?.tokenCount ?? 0,
-                         cachedInputTokens: min(max(value["cached_tokens"]?.tokenCount ?? 0, 0), input))
+                         cachedInputTokens: min(value["cached_tokens"]?.tokenCount ?? 0, input))
         }
         if let billed = value["billed_units"], billed.object != nil {
             return Usage(inputTokens: billed["input_tokens"]?.tokenCount ?? 0, outputTokens: billed["output_tokens"]?.tokenCount ?? 0)

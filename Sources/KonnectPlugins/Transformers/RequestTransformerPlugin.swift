@@ -65,7 +65,7 @@ final class RequestTransformerPlugin: ProxyPlugin {
     // MARK: Headers
 
     private func transformHeaders(_ context: PluginContext) {
-        let edits = headers.headerEdits(context) { context.head.values(named: $0) }
+        let edits = headers.headerEdits(context, head: context.head)
         for name in edits.removed { context.removeHeader(name) }
         for (name, value) in edits.added where AccessResult.Header.isSafe(value) {
             // Host is written by the proxy for each target: an edit of it says what to write.

@@ -91,8 +91,7 @@ final class ResponseTransformerPlugin: ProxyPlugin {
     // MARK: Headers
 
     private func transformHeaders(_ context: PluginContext) {
-        let head = context.responseHead
-        let edits = headers.headerEdits(context) { head?.values(named: $0) ?? [] }
+        let edits = headers.headerEdits(context, head: context.responseHead)
         for name in edits.removed { context.removeResponseHeader(name) }
         for (name, value) in edits.added { context.addResponseHeader(name, value) }
     }

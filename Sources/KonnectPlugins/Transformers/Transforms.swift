@@ -1,5 +1,6 @@
 import Foundation
 import KonnectConfig
+import KonnectHTTP1
 
 /// A value with `$(headers.x)`, `$(query_params.y)` or `$(uri_captures.z)` in it (also written
 /// `$(headers["x-y"])`, and `$(uri_captures[1])` for a numbered group), filled in from the
@@ -16,6 +17,8 @@ struct TransformTemplate: Sendable {
     }
 
     let parts: [Part]
+    /// The whole value when it has no references (most do not): rendered as it is.
+    private let literal: String?
 
     init(_ text: String) {
         var parts: [Part] = []
@@ -38,6 +41,11 @@ struct TransformTemplate: Sendable {
         literal += rest
         if !literal.isEmpty { parts.append(.text(literal)) }
         self.parts = parts
+        switch parts.first {
+        case nil: self.literal = ""
+        case .text(let text)? where parts.count == 1: self.literal = text
+        default: self.literal = nil
+        }
     }
 
     /// References and quoted strings joined by `or`; nil when any of them is something else.
@@ -82,6 +90,7 @@ struct TransformTemplate: Sendable {
     }
 
     func render(_ context: PluginContext) -> String {
+        if let literal { return literal }
         var out = ""
         for part in parts { out += Self.value(part, context) ?? "" }
         return out
@@ -102,12 +111,15 @@ struct TransformTemplate: Sendable {
 /// A `name:value` operation of a transformer, its value a template.
 struct TransformPair: Sendable {
     let name: String
+    /// `name` lower-cased, made once (header names compare without case).
+    let lowered: String
     let value: TransformTemplate
 
     /// From `name:value`, split at the first colon (the schema made sure there is one).
     init(_ text: String) {
         let colon = text.firstIndex(of: ":") ?? text.endIndex
         name = String(text[..<colon])
+        lowered = name.lowercased()
         value = TransformTemplate(colon < text.endIndex ? String(text[text.index(after: colon)...]) : "")
     }
 }
@@ -115,7 +127,9 @@ struct TransformPair: Sendable {
 /// A transformer's operations on one kind of thing (headers, query arguments, body fields):
 /// Kong's remove, rename, replace, add and append, applied in that order.
 struct TransformOperations: Sendable {
-    var remove: [String] = []
+    private(set) var remove: [String] = []
+    /// `remove` lower-cased, for headers.
+    private(set) var removedHeaderNames: [String] = []
     var rename: [TransformPair] = []
     var replace: [TransformPair] = []
     var add: [TransformPair] = []
@@ -129,42 +143,59 @@ struct TransformOperations: Sendable {
     init(_ config: JSONValue, _ key: String) {
         func pairs(_ operation: String) -> [TransformPair] { (config[operation]?.texts(key) ?? []).map(TransformPair.init) }
         remove = config["remove"]?.texts(key) ?? []
+        removedHeaderNames = remove.map { $0.lowercased() }
         rename = pairs("rename")
         replace = pairs("replace")
         add = pairs("add")
         append = pairs("append")
     }
 
-    /// The header edits: names to remove (lower-cased) and fields to add. `existing` gives a
-    /// header's values before any edit, in order (none when absent). A header sent several
-    /// times is present: rename moves every value, replace sets one in their place.
-    func headerEdits(_ context: PluginContext, existing: (String) -> [String]) -> (removed: Set<String>, added: [(name: String, value: String)]) {
+    /// The header edits: names to remove (lower-cased) and fields to add, to the fields of
+    /// `head` (none when nil). A header sent several times is present: rename moves every
+    /// value, replace sets one in their place. (Names are compared lower-cased as made once;
+    /// presence is looked up in place: a response that only gains a few lines makes no strings
+    /// but theirs.)
+    func headerEdits(_ context: PluginContext, head: HTTP1Head?) -> (removed: Set<String>, added: [(name: String, value: String)]) {
         var removed = Set<String>()
         var added: [(name: String, value: String)] = []
-        /// The header's values as the edits so far leave it; nil when it is absent.
-        func current(_ name: String) -> [String]? {
-            let lowered = name.lowercased()
-            let values = (removed.contains(lowered) ? [] : existing(lowered))
-                + added.filter { $0.name.lowercased() == lowered }.map { $0.value }
-            return values.isEmpty ? nil : values
+        var addedNames: [String] = []  // lower-cased, one for each of `added`
+        added.reserveCapacity(replace.count + add.count + append.count)
+        addedNames.reserveCapacity(added.capacity)
+        func isPresent(_ lowered: String) -> Bool {
+            if addedNames.contains(lowered) { return true }
+            guard let head, !removed.contains(lowered) else { return false }
+            return head.fields.contains { head.name(of: $0, equalsLowercased: lowered) }
         }
-        func drop(_ name: String) {
-            removed.insert(name.lowercased())
-            added.removeAll { $0.name.lowercased() == name.lowercased() }
+        /// The header's values as the edits so far leave it.
+        func values(_ lowered: String) -> [String] {
+            (removed.contains(lowered) ? [] : head?.values(named: lowered) ?? [])
+                + zip(added, addedNames).filter { $0.1 == lowered }.map { $0.0.value }
         }
-        for name in remove { drop(name) }
+        func drop(_ lowered: String) {
+            removed.insert(lowered)
+            while let index = addedNames.firstIndex(of: lowered) {
+                added.remove(at: index)
+                addedNames.remove(at: index)
+            }
+        }
+        func give(_ name: String, _ value: String, _ lowered: String) {
+            added.append((name, value))
+            addedNames.append(lowered)
+        }
+        for name in removedHeaderNames { drop(name) }
         for pair in rename {
             let newName = pair.value.render(context)
-            guard let values = current(pair.name), Self.isHeaderName(newName) else { continue }
-            drop(pair.name)
-            added += values.map { (newName, $0) }
+            let moved = values(pair.lowered)
+            guard !moved.isEmpty, Self.isHeaderName(newName) else { continue }
+            drop(pair.lowered)
+            for value in moved { give(newName, value, newName.lowercased()) }
         }
-        for pair in replace where current(pair.name) != nil {
-            drop(pair.name)
-            added.append((pair.name, pair.value.render(context)))
+        for pair in replace where isPresent(pair.lowered) {
+            drop(pair.lowered)
+            give(pair.name, pair.value.render(context), pair.lowered)
         }
-        for pair in add where current(pair.name) == nil { added.append((pair.name, pair.value.render(context))) }
-        for pair in append { added.append((pair.name, pair.value.render(context))) }
+        for pair in add where !isPresent(pair.lowered) { give(pair.name, pair.value.render(context), pair.lowered) }
+        for pair in append { give(pair.name, pair.value.render(context), pair.lowered) }
         return (removed, added)
     }
 
