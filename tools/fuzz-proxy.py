@@ -120,19 +120,26 @@ def query_value(rng):
     return "".join(c for c in text if 0x21 <= ord(c) < 0x7F and c not in "#")
 
 
+CHAT = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
+BODIES = [
+    CHAT, CHAT.replace('"hi"', "5"), CHAT.replace('"user"', '"tool"'),
+    '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:,"}}]}],"max_tokens":1e300}',
+    '{"messages":[],"temperature":"x","n":-1,"stream":"yes","top_p":1e400,"max_tokens":99999999999999999999}',
+    '{"messages":[{"role":"user","content":"\\ud800"}],"stream":true,"stream_options":5}',
+    '{"user":{"role":"x"},"secret":1,"a":{"b":{"c":[1]}}}', '{"a":5,"user":"flat"}', "[1,2,3]", "null", "1e400",
+    "[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000, "apikey=fuzz-key", "apikey=%zz&apikey=&=&&",
+]
+
+
 def body(rng):
-    chat = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
-    texts = [
-        chat, chat.replace('"hi"', "5"), chat.replace('"user"', '"tool"'), chat[: rng.randint(0, len(chat))],
-        '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:,"}}]}],"max_tokens":1e300}',
-        '{"messages":[],"temperature":"x","n":-1,"stream":"yes","top_p":1e400,"max_tokens":99999999999999999999}',
-        '{"messages":[{"role":"user","content":"\\ud800"}],"stream":true,"stream_options":5}',
-        '{"user":{"role":"x"},"secret":1,"a":{"b":{"c":[1]}}}', '{"a":5,"user":"flat"}', "[1,2,3]", "null", "1e400",
-        "[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000, "[" * rng.randint(1, 200000),
-        "apikey=fuzz-key", "apikey=%zz&apikey=&=&&", "a=b&apikey=" + query_value(rng),
-        json.dumps({"apikey": junk(rng), "messages": [{"role": junk(rng), "content": junk(rng)}]}),
-    ]
-    return rng.choice(texts).encode("utf-8", "surrogatepass")
+    # Only the chosen body is made: some are hundreds of kilobytes.
+    return rng.choice([
+        lambda: rng.choice(BODIES),
+        lambda: CHAT[: rng.randint(0, len(CHAT))],
+        lambda: "[" * rng.randint(1, 200000),
+        lambda: "a=b&apikey=" + query_value(rng),
+        lambda: json.dumps({"apikey": junk(rng), "messages": [{"role": junk(rng), "content": junk(rng)}]}),
+    ])().encode("utf-8", "surrogatepass")
 
 
 def plugin_request(rng):
@@ -148,9 +155,10 @@ def plugin_request(rng):
     payload = b""
     if method in ("POST", "PUT", "PATCH") or rng.random() < 0.1:
         payload = body(rng)
-        lines.append("Content-Type: " + rng.choice([
+        content_type = rng.choice([
             "application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain",
-            "application/json; charset=latin1", junk(rng).replace("\r", "").replace("\n", "")]))
+            "application/json; charset=latin1", None])
+        lines.append("Content-Type: " + (content_type or junk(rng).replace("\r", "").replace("\n", "")))
         lines.append(f"Content-Length: {len(payload)}")
     if rng.random() < 0.5:
         lines.append("Connection: close")

@@ -68,7 +68,8 @@ enum FormBody {
         let schema = pairs.first { $0.0 == "name" }.flatMap { PluginSchema.named($0.1) }
         for (key, value) in pairs where !key.isEmpty {
             guard var steps = path(of: key) else {
-                throw EntityError(status: 400, message: "a form field name is nested more than \(maximumDepth) levels deep")
+                let shown = key.count > 40 ? key.prefix(40) + "…" : key[...]
+                throw EntityError(status: 400, message: "the form field \(shown) is nested more than \(maximumDepth) levels deep")
             }
             guard case .key(let field)? = steps.first else { continue }
             var type = fieldTypes[field]
