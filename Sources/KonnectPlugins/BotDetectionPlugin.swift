@@ -1,9 +1,11 @@
 import Foundation
 import KonnectConfig
+import KonnectHTTP1
+import NIOCore
 
 /// Refuses requests from bots by their `User-Agent` (Kong's bot-detection): a built-in list of
 /// well-known crawlers and tools plus the `deny` patterns, except what the `allow` patterns pass.
-final class BotDetectionPlugin: ProxyPlugin {
+final class BotDetectionPlugin: ReadOnlyAccess {
     let name = "bot-detection"
     var phases: PluginPhases { .access }
     let allow: [NSRegularExpression]
@@ -20,9 +22,20 @@ final class BotDetectionPlugin: ProxyPlugin {
         deny = config.texts("deny").compactMap { try? NSRegularExpression(pattern: $0) }
     }
 
+    var readsOnly: Bool { true }
+
     func access(_ context: PluginContext) -> AccessResult {
+        decide(context.head)
+    }
+
+    func access(_ head: HTTP1Head, path: String, clientIP: String, chain: PluginChain,
+                memory: inout ConnectionMemory, responseLines: inout ByteBuffer) -> AccessResult {
+        decide(head)
+    }
+
+    private func decide(_ head: HTTP1Head) -> AccessResult {
         let agent: String
-        switch context.head.value(named: "user-agent") {
+        switch head.value(named: "user-agent") {
         case .none: return .proceed
         case .many: return .respond(status: 400, message: "Bad request: more than one User-Agent")
         case .one(let value): agent = value

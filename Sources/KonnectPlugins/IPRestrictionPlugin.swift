@@ -1,9 +1,11 @@
 import KonnectConfig
+import KonnectHTTP1
+import NIOCore
 
 /// Lets requests in by the client's address (Kong's ip-restriction): a `deny` block refuses,
 /// and when `allow` is given only its blocks pass. The address is the one Konnect settled on,
 /// which honours `X-Forwarded-For` only from trusted proxies.
-final class IPRestrictionPlugin: ProxyPlugin {
+final class IPRestrictionPlugin: ReadOnlyAccess {
     let name = "ip-restriction"
     var phases: PluginPhases { .access }
     let allow: [IPNetwork]
@@ -18,8 +20,19 @@ final class IPRestrictionPlugin: ProxyPlugin {
         message = config.text("message") ?? "Your IP address is not allowed"
     }
 
+    var readsOnly: Bool { true }
+
     func access(_ context: PluginContext) -> AccessResult {
-        guard let address = IPAddress(context.clientIP) else {
+        decide(context.clientIP)
+    }
+
+    func access(_ head: HTTP1Head, path: String, clientIP: String, chain: PluginChain,
+                memory: inout ConnectionMemory, responseLines: inout ByteBuffer) -> AccessResult {
+        decide(clientIP)
+    }
+
+    private func decide(_ clientIP: String) -> AccessResult {
+        guard let address = IPAddress(clientIP) else {
             return .respond(status: status, message: message)
         }
         if deny.contains(where: { $0.contains(address) }) { return .respond(status: status, message: message) }

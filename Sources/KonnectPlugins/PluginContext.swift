@@ -69,9 +69,8 @@ public final class PluginContext {
     var identityBefore: ObjectIdentifier?
     private var extras: Extras?
     private var isRecycled = false
-    /// rate-limiting's counter key for the last request on this connection, kept across
-    /// `recycle`: the next request's key is most often the same (same client, same route).
-    var lastRateKey: RateKey?
+    /// Kept across `recycle`, for the connection's next request.
+    var memory = ConnectionMemory()
 
     /// The largest request body plugins may ask to have in memory.
     public static let bufferedBodyLimit: Int64 = 16 << 20

@@ -1,4 +1,6 @@
 import KonnectConfig
+import KonnectHTTP1
+import NIOCore
 import Synchronization
 
 /// A configuration's plugins, built once per snapshot: one plugin object per enabled plugin
@@ -68,6 +70,8 @@ public final class PluginChain: Sendable {
     let consumerScoped: PluginSet?
     /// The phases any of the plugins takes part in.
     let phases: PluginPhases
+    /// The plugins, when all of them only read the request (`ReadOnlyAccess`); nil otherwise.
+    private let readOnly: [any ReadOnlyAccess]?
     /// The plugins that follow an identifying plugin, by what decides them (the consumer if a
     /// plugin names it, its groups that a plugin names): worked out once, not per request
     /// (`advance`). As many as such scopes in the configuration; emptied if ever too many.
@@ -109,9 +113,30 @@ public final class PluginChain: Sendable {
         scopeHash = scope.hashValue
         self.consumerScoped = consumerScoped
         phases = Self.phases(of: plugins)
+        let readOnly = plugins.compactMap { $0 as? any ReadOnlyAccess }
+        self.readOnly = !plugins.isEmpty && readOnly.count == plugins.count && readOnly.allSatisfy { $0.readsOnly }
+            ? readOnly : nil
     }
 
     public var isEmpty: Bool { plugins.isEmpty }
+
+    /// Whether the access phase can run without a context: every plugin only reads the request.
+    public var readsOnly: Bool { readOnly != nil }
+
+    /// The access phase of a chain that `readsOnly`: `.proceed`, or the first plugin's answer.
+    public func access(_ head: HTTP1Head, path: String, clientIP: String, memory: inout ConnectionMemory,
+                       responseLines: inout ByteBuffer) -> AccessResult {
+        for plugin in readOnly ?? [] {
+            switch plugin.access(head, path: path, clientIP: clientIP, chain: self, memory: &memory,
+                                  responseLines: &responseLines) {
+            case .proceed: continue
+            case .wait, .readBody:
+                return .respond(status: 500, message: "An unexpected error occurred (\(plugin.name) cannot wait without a context)")
+            case let answer: return answer
+            }
+        }
+        return .proceed
+    }
 
     public static func phases(of plugins: some Sequence<any ProxyPlugin>) -> PluginPhases {
         plugins.reduce(into: PluginPhases()) { $0.formUnion($1.phases) }

@@ -96,6 +96,10 @@ final class ProxyHandler: TCPStreamDelegate {
     private var pluginContext: PluginContext?
     /// The context of the connection's last exchange, kept to be reused by the next one.
     private var spareContext: PluginContext?
+    /// What plugins that run without a context keep for the connection's next request, and the
+    /// header lines they add to the current response.
+    private var pluginMemory = ConnectionMemory()
+    private var readOnlyResponseLines = ByteBuffer()
     /// The access decision the request waits for, and where it goes once it is made.
     private var waitingOn: PendingAccess?
     private var waitingRoute: RoutedRequest?
@@ -407,7 +411,15 @@ final class ProxyHandler: TCPStreamDelegate {
         let routed = RoutedRequest(facts: facts, match: match, plan: plan, retries: match.target.service?.retries ?? 0,
                                    query: query, rawPath: rawPath, path: path, host: host, originForm: target.originForm)
         // Plugins (authentication, access control …) decide before anything goes upstream.
-        if !chain.isEmpty {
+        if !chain.isEmpty, pluginContext == nil, chain.readsOnly {
+            // Plugins that only read the request run without a context.
+            let result = chain.access(head, path: path, clientIP: requestClientIP, memory: &pluginMemory,
+                                      responseLines: &readOnlyResponseLines)
+            guard case .proceed = result else {
+                decided(result, routed)
+                return
+            }
+        } else if !chain.isEmpty {
             let context = pluginContext ?? makePluginContext(head, target: target.originForm)
             pluginContext = context
             context.path = path
@@ -428,6 +440,11 @@ final class ProxyHandler: TCPStreamDelegate {
             return spare
         }
         return PluginContext(head: head, target: target, clientIP: requestClientIP, eventLoop: loop.eventLoop)
+    }
+
+    /// The header lines plugins add to the response, if any.
+    private var pluginResponseLines: ByteBuffer? {
+        pluginContext?.responseLines ?? (readOnlyResponseLines.readableBytes > 0 ? readOnlyResponseLines : nil)
     }
 
     /// Acts on an access decision other than proceed: waits for it, or answers the client.
@@ -932,7 +949,7 @@ final class ProxyHandler: TCPStreamDelegate {
             clientKeepAlive = false  // HTTP/1.0 without a length: the close marks the end
         }
         let plugins = pluginContext
-        let pluginLines = plugins?.responseLines
+        let pluginLines = pluginResponseLines
         let removed = plugins?.removedResponseHeaders ?? []
         out.writeHead(estimate: head.bytes.readableBytes + 400 + (setCookie?.utf8.count ?? 0) + (pluginLines?.readableBytes ?? 0)) { out in
             out.write(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
@@ -1105,6 +1122,7 @@ final class ProxyHandler: TCPStreamDelegate {
         upstreamResponseKeepAlive = true
         awaitingContinue = false
         pluginContext = nil
+        if readOnlyResponseLines.readableBytes > 0 { readOnlyResponseLines.clear() }
         waitingOn = nil
         waitingRoute = nil
         readingBodyForPlugins = false
@@ -1183,7 +1201,7 @@ final class ProxyHandler: TCPStreamDelegate {
     /// `extra`: room wanted beyond the head's own fields.
     private func ownHead(_ status: Int, headers: [AccessResult.Header], extra: Int,
                          framing: (inout HTTP1HeadWriter) -> Void) -> ByteBuffer {
-        let pluginLines = pluginContext?.responseLines ?? ByteBuffer()
+        let pluginLines = pluginResponseLines ?? ByteBuffer()
         let minorVersion = request?.minorVersion ?? 1
         let estimate = 192 + extra + pluginLines.readableBytes
             + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }

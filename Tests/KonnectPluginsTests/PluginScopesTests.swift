@@ -118,4 +118,29 @@ struct PluginScopesTests {
         #expect(PluginPriority.runsBefore("post-function", "some-plugin"))
         #expect(PluginPriority.runsBefore("a-plugin", "b-plugin"))
     }
+
+    /// Routes whose plugins only read the request run them without a context (the cheaper path);
+    /// one plugin that needs more sends the whole route the usual way.
+    @Test func routesWhosePluginsOnlyReadRunWithoutAContext() {
+        let local: JSONValue = .object(["minute": 5, "limit_by": "ip"])
+        let routes: [(String, [(String, JSONValue)], Bool)] = [
+            ("rate-local", [("rate-limiting", local)], true),
+            ("three", [("rate-limiting", local), ("ip-restriction", .object(["deny": .array(["10.0.0.0/8"])])),
+                       ("bot-detection", .object([:]))], true),
+            ("redis", [("rate-limiting", .object(["minute": 5, "policy": "redis", "redis": .object(["host": "127.0.0.1"])]))], false),
+            ("in-flight", [("rate-limiting", .object(["concurrency": 2]))], false),
+            ("with-key-auth", [("rate-limiting", local), ("key-auth", .object([:]))], false),
+            ("with-correlation-id", [("rate-limiting", local), ("correlation-id", .object([:]))], false),
+            ("none", [], false),
+        ]
+        let configuration = Configuration(
+            routes: routes.map { Route(id: $0.0, name: $0.0, paths: ["/\($0.0)"]) },
+            plugins: routes.flatMap { route in
+                route.1.map { Plugin(id: "\(route.0)-\($0.0)", name: $0.0, config: $0.1, routeID: route.0) }
+            })
+        let set = PluginSet(configuration)
+        for (route, _, readsOnly) in routes {
+            #expect(set.chain(route: route, service: nil).readsOnly == readsOnly, "\(route)")
+        }
+    }
 }

@@ -16,9 +16,14 @@ struct RateLimitingPluginTests {
         pluginConfiguration(port: port, plugins: [Plugin(id: "p-rl", name: "rate-limiting", config: config)])
     }
 
-    @Test func requestsOverTheLimitAreRefusedWithTheHeadersThatSaySo() async throws {
+    /// Alone on its route rate-limiting runs without a plugin context; next to a plugin that needs
+    /// one (correlation-id), with it. The client sees the same either way.
+    @Test(arguments: [false, true])
+    func requestsOverTheLimitAreRefusedWithTheHeadersThatSaySo(besideAnotherPlugin: Bool) async throws {
         let me = UUID().uuidString
-        try await withProxy(configure: { Self.configuration(port: $0[0], config: Self.byHeader()) }) { fx in
+        let plugins = [Plugin(id: "p-rl", name: "rate-limiting", config: Self.byHeader())]
+            + (besideAnotherPlugin ? [Plugin(id: "p-cid", name: "correlation-id", config: .object(["echo_downstream": true]))] : [])
+        try await withProxy(configure: { pluginConfiguration(port: $0[0], plugins: plugins) }) { fx in
             let client = try await fx.client()
             defer { client.close() }
             for expected in [2, 1, 0] {
@@ -40,6 +45,7 @@ struct RateLimitingPluginTests {
             #expect(refused.status == 429)
             #expect(refused.text.contains("API rate limit exceeded"))
             #expect(refused.header("ratelimit-remaining") == "0")
+            #expect((refused.header("konnect-request-id") != nil) == besideAnotherPlugin)
             let retryAfter = try #require(Int(refused.header("retry-after") ?? ""))
             #expect(retryAfter >= 1 && retryAfter <= 86_400)
             #expect(fx.origin.requests == 3)

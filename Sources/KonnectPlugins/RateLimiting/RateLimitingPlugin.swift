@@ -7,7 +7,7 @@ import NIOCore
 /// group, client address, service, header value, path), counted on this node or in Redis.
 /// Beyond Kong OSS: sliding windows, and a limit on requests in flight on this node
 /// (`concurrency`).
-final class RateLimitingPlugin: ProxyPlugin {
+final class RateLimitingPlugin: ReadOnlyAccess {
     let name = "rate-limiting"
     var phases: PluginPhases { concurrency == nil ? .access : [.access, .log] }
 
@@ -80,8 +80,24 @@ final class RateLimitingPlugin: ProxyPlugin {
         headerBytes = windowLinePrefixes.reduce(0) { $0 + $1.count + 22 } + (summaryLinePrefixes.map(\.count).max() ?? 0) + 64
     }
 
+    /// Counted on this node with no limit on requests in flight: only the windows are counted.
+    var readsOnly: Bool { redis == nil && concurrency == nil }
+
+    func access(_ head: HTTP1Head, path: String, clientIP: String, chain: PluginChain,
+                memory: inout ConnectionMemory, responseLines: inout ByteBuffer) -> AccessResult {
+        guard !limits.isEmpty else { return .proceed }
+        let key = counterKey(identity: nil, chain: chain, head: head, path: path, clientIP: clientIP, memory: &memory)
+        let now = RateWindow.now()
+        let usage = counters.take(key, limits: limits, now: now, sliding: sliding)
+        if !hideClientHeaders {
+            responseLines.writeHead(estimate: headerBytes) { writeHeaderLines(usage, now: now, &$0) }
+        }
+        return decision(usage, now)
+    }
+
     func access(_ context: PluginContext) -> AccessResult {
-        let key = counterKey(context)
+        let key = counterKey(identity: context.identity, chain: context.chain, head: context.head, path: context.path,
+                             clientIP: context.clientIP, memory: &context.memory)
         // The in-flight slot comes first, so that a request it turns away uses up no window's
         // quota; a slot taken is given back in the log phase, whatever the windows decide.
         if let concurrency {
@@ -134,7 +150,14 @@ final class RateLimitingPlugin: ProxyPlugin {
 
     /// The request has been counted: refused when a window is full.
     private func counted(_ usage: RateUsage, _ now: Double, _ context: PluginContext) -> AccessResult {
-        if !hideClientHeaders { addHeaders(usage, now: now, context) }
+        if !hideClientHeaders {
+            context.writeResponseLines(estimate: headerBytes) { writeHeaderLines(usage, now: now, &$0) }
+        }
+        return decision(usage, now)
+    }
+
+    /// Refused when a window is full.
+    private func decision(_ usage: RateUsage, _ now: Double) -> AccessResult {
         if let refused = usage.refusedBy {
             let retryAfter = max(1, usage.windows[refused].reset - Int64(now))
             return .respond(status: errorCode, message: errorMessage, headers: [.init("Retry-After", String(retryAfter))])
@@ -149,54 +172,53 @@ final class RateLimitingPlugin: ProxyPlugin {
     }
 
     /// Who the request is counted for, within its route and service (as Kong keys its counters).
-    private func counterKey(_ context: PluginContext) -> RateKey {
+    private func counterKey(identity: Identity?, chain: PluginChain?, head: HTTP1Head, path: String, clientIP: String,
+                            memory: inout ConnectionMemory) -> RateKey {
         var identifier: String?
         switch limitBy {
-        case .consumer: identifier = context.identity?.consumer.id ?? context.identity?.credentialID
-        case .credential: identifier = context.identity?.credentialID
-        case .consumerGroup: identifier = context.identity?.consumerGroupID
+        case .consumer: identifier = identity?.consumer.id ?? identity?.credentialID
+        case .credential: identifier = identity?.credentialID
+        case .consumerGroup: identifier = identity?.consumerGroupID
         case .ip: break
-        case .service: identifier = context.serviceID
+        case .service: identifier = chain?.service
         case .header:
-            if let headerName, case .one(let value) = context.head.value(named: headerName) { identifier = value }
-        case .path: if context.path == path { identifier = path }
+            if let headerName, case .one(let value) = head.value(named: headerName) { identifier = value }
+        case .path: if path == self.path { identifier = path }
         }
-        let client = identifier ?? context.clientIP
+        let client = identifier ?? clientIP
         // The connection's last request usually had the same key: it is not hashed again.
-        if let last = context.lastRateKey, last.identifier == client, last.scope == context.chain?.scope {
+        if let last = memory.rateKey, last.identifier == client, last.scope == chain?.scope {
             return last
         }
-        let key = RateKey(context.chain, identifier: client)
+        let key = RateKey(chain, identifier: client)
         // Kept while the connection idles, so only when short (a header value may be kilobytes).
-        if client.utf8.count <= 64 { context.lastRateKey = key }
+        if client.utf8.count <= 64 { memory.rateKey = key }
         return key
     }
 
     /// `X-RateLimit-*` per window and `RateLimit-*` for the window with the fewest requests left
     /// (the longer one on a tie), as Kong sends them.
     /// (Written in place: nothing is built per request.)
-    private func addHeaders(_ usage: RateUsage, now: Double, _ context: PluginContext) {
+    private func writeHeaderLines(_ usage: RateUsage, now: Double, _ lines: inout HTTP1HeadWriter) {
         lineBytes.withUnsafeBytes { fixed in
-            context.writeResponseLines(estimate: headerBytes) { lines in
-                // By index: the windows are not copied.
-                var shown = 0
-                var fewest = Int.max
-                for index in usage.windows.indices {
-                    let remaining = usage.windows[index].remaining
-                    lines.write(UnsafeRawBufferPointer(rebasing: fixed[windowLinePrefixes[index]]))
-                    lines.writeDecimal(remaining)
-                    lines.write("\r\n")
-                    if remaining <= fewest {
-                        shown = index
-                        fewest = remaining
-                    }
-                }
-                lines.write(UnsafeRawBufferPointer(rebasing: fixed[summaryLinePrefixes[shown]]))
-                lines.writeDecimal(fewest)
-                lines.write("\r\nRateLimit-Reset: ")
-                lines.writeDecimal(Int(max(1, usage.windows[shown].reset - Int64(now))))
+            // By index: the windows are not copied.
+            var shown = 0
+            var fewest = Int.max
+            for index in usage.windows.indices {
+                let remaining = usage.windows[index].remaining
+                lines.write(UnsafeRawBufferPointer(rebasing: fixed[windowLinePrefixes[index]]))
+                lines.writeDecimal(remaining)
                 lines.write("\r\n")
+                if remaining <= fewest {
+                    shown = index
+                    fewest = remaining
+                }
             }
+            lines.write(UnsafeRawBufferPointer(rebasing: fixed[summaryLinePrefixes[shown]]))
+            lines.writeDecimal(fewest)
+            lines.write("\r\nRateLimit-Reset: ")
+            lines.writeDecimal(Int(max(1, usage.windows[shown].reset - Int64(now))))
+            lines.write("\r\n")
         }
     }
 
