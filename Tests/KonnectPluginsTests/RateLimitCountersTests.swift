@@ -17,7 +17,7 @@ struct RateLimitCountersTests {
     @Test func aFixedWindowAllowsItsLimitThenRefusesUntilTheNextPeriod() {
         let counters = LocalRateCounters()
         let limits = Self.limits((.minute, 3))
-        let remaining = (0..<3).map { counters.take(Self.k, limits: limits, now: Self.noon + Double($0), sliding: false).windows[0].remaining }
+        let remaining = (0..<3).map { counters.take(Self.k, limits: limits, now: Self.noon + Double($0), sliding: false).remaining(0) }
         #expect(remaining == [2, 1, 0])
         let refused = counters.take(Self.k, limits: limits, now: Self.noon + 59, sliding: false)
         #expect(refused.refusedBy == 0)

@@ -45,6 +45,9 @@ struct RateLimitingPluginTests {
             #expect(refused.status == 429)
             #expect(refused.text.contains("API rate limit exceeded"))
             #expect(refused.header("ratelimit-remaining") == "0")
+            #expect(refused.header("x-ratelimit-remaining-day") == "0")
+            // A refused request is not counted: the month still has 7 left, as Kong shows it.
+            #expect(refused.header("x-ratelimit-remaining-month") == "7")
             #expect((refused.header("konnect-request-id") != nil) == besideAnotherPlugin)
             let retryAfter = try #require(Int(refused.header("retry-after") ?? ""))
             #expect(retryAfter >= 1 && retryAfter <= 86_400)

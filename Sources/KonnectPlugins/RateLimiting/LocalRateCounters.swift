@@ -187,10 +187,10 @@ struct RateUsage: Sendable {
         /// When the window's period ends (seconds since 1970).
         var reset: Int64
 
-        /// Requests left once this one is counted (as many as an `Int` holds at most: the
-        /// schema puts no upper bound on a limit, as Kong's does not).
-        var remaining: Int {
-            let left = (limit.count - used - 1).rounded(.down)
+        /// Requests left: once this one is counted, when it is (as many as an `Int` holds at
+        /// most: the schema puts no upper bound on a limit, as Kong's does not).
+        func remaining(counted: Bool) -> Int {
+            let left = (limit.count - used - (counted ? 1 : 0)).rounded(.down)
             guard left >= 0 else { return 0 }
             return left < 9.2e18 ? Int(left) : .max
         }
@@ -199,6 +199,13 @@ struct RateUsage: Sendable {
     var windows = Windows()
     /// The index in `windows` of the first full window, when the request is refused.
     var refusedBy: Int?
+
+    /// Requests left in window `index`, as Kong shows them: once this request is counted; for a
+    /// refused request, which is not counted, as many as before it (a full window shows 0
+    /// either way, the others what is really left).
+    func remaining(_ index: Int) -> Int {
+        windows[index].remaining(counted: refusedBy == nil)
+    }
 
     /// The windows in the order of the limits, at most one of each kind: kept inline, so that
     /// counting a request allocates nothing.

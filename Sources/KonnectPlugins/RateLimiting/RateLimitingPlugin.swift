@@ -205,7 +205,7 @@ final class RateLimitingPlugin: ReadOnlyAccess {
             var shown = 0
             var fewest = Int.max
             for index in usage.windows.indices {
-                let remaining = usage.windows[index].remaining
+                let remaining = usage.remaining(index)
                 lines.write(UnsafeRawBufferPointer(rebasing: fixed[windowLinePrefixes[index]]))
                 lines.writeDecimal(remaining)
                 lines.write("\r\n")
