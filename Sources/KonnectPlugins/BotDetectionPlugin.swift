@@ -22,8 +22,6 @@ final class BotDetectionPlugin: ReadOnlyAccess {
         deny = config.texts("deny").compactMap { try? NSRegularExpression(pattern: $0) }
     }
 
-    var readsOnly: Bool { true }
-
     func access(_ context: PluginContext) -> AccessResult {
         decide(context.head)
     }

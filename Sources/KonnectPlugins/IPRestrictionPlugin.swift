@@ -20,8 +20,6 @@ final class IPRestrictionPlugin: ReadOnlyAccess {
         message = config.text("message") ?? "Your IP address is not allowed"
     }
 
-    var readsOnly: Bool { true }
-
     func access(_ context: PluginContext) -> AccessResult {
         decide(context.clientIP)
     }

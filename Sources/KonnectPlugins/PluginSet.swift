@@ -114,6 +114,7 @@ public final class PluginChain: Sendable {
         self.consumerScoped = consumerScoped
         phases = Self.phases(of: plugins)
         let readOnly = plugins.compactMap { $0 as? any ReadOnlyAccess }
+        // Never for an empty chain: the handler reads `readsOnly` as "there are plugins to run".
         self.readOnly = !plugins.isEmpty && readOnly.count == plugins.count && readOnly.allSatisfy { $0.readsOnly }
             ? readOnly : nil
     }

@@ -57,13 +57,17 @@ extension ProxyPlugin {
 /// making, running and recycling one is about 1.5% of a proxied request (measured on
 /// rate-limiting). Elsewhere the plugin's `access(_: PluginContext)` runs, and decides the same.
 protocol ReadOnlyAccess: ProxyPlugin {
-    /// Whether this plugin's configuration keeps to the above (a rate limit counted in Redis
-    /// waits for its answer; one on requests in flight has a log phase).
+    /// Whether this plugin's configuration keeps to the above (by default it does; a rate limit
+    /// counted in Redis waits for its answer, one on requests in flight has a log phase).
     var readsOnly: Bool { get }
     /// The access phase without a context: `.proceed` or an answer (`.respond…`). `path` is
     /// normalized, as routing saw it.
     func access(_ head: HTTP1Head, path: String, clientIP: String, chain: PluginChain,
                 memory: inout ConnectionMemory, responseLines: inout ByteBuffer) -> AccessResult
+}
+
+extension ReadOnlyAccess {
+    var readsOnly: Bool { true }
 }
 
 /// What plugins keep from one request of a connection to the next: rate-limiting's counter key,

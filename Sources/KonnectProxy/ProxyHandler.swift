@@ -411,7 +411,7 @@ final class ProxyHandler: TCPStreamDelegate {
         let routed = RoutedRequest(facts: facts, match: match, plan: plan, retries: match.target.service?.retries ?? 0,
                                    query: query, rawPath: rawPath, path: path, host: host, originForm: target.originForm)
         // Plugins (authentication, access control …) decide before anything goes upstream.
-        if !chain.isEmpty, pluginContext == nil, chain.readsOnly {
+        if pluginContext == nil, chain.readsOnly {
             // Plugins that only read the request run without a context.
             let result = chain.access(head, path: path, clientIP: requestClientIP, memory: &pluginMemory,
                                       responseLines: &readOnlyResponseLines)
